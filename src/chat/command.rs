@@ -1,0 +1,271 @@
+//! The command parser: one typed line in, a [`Input`] or a [`ParseError`] out.
+
+use std::fmt;
+
+/// A wall-clock time of day, `HH:MM` on a 24-hour clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ClockTime {
+    pub hour: u32,
+    pub minute: u32,
+}
+
+impl ClockTime {
+    /// Parses exactly `HH:MM` (two digits each, 00:00 to 23:59).
+    pub fn parse(s: &str) -> Option<ClockTime> {
+        let (h, m) = s.split_once(':')?;
+        let two_digits = |t: &str| t.len() == 2 && t.bytes().all(|b| b.is_ascii_digit());
+        if !two_digits(h) || !two_digits(m) {
+            return None;
+        }
+        let (hour, minute) = (h.parse().ok()?, m.parse().ok()?);
+        (hour < 24 && minute < 60).then_some(ClockTime { hour, minute })
+    }
+}
+
+impl fmt::Display for ClockTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02}:{:02}", self.hour, self.minute)
+    }
+}
+
+/// A slash command with its arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Rename { nickname: String },
+    Whisper { to: String, text: String },
+    Schedule { at: ClockTime, text: String },
+    ListSchedules,
+    Unschedule { number: usize },
+    Kick { nickname: String },
+    Users,
+    Help,
+    Quit,
+}
+
+/// What one line of input means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// Nothing but whitespace: ignored.
+    Empty,
+    Message(String),
+    Command(Command),
+}
+
+/// Why a line could not be understood; `Display` is the text after `[Server]: `.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParseError {
+    Usage(&'static str),
+    InvalidTime(String),
+    InvalidNumber(String),
+    Unknown(String),
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParseError::Usage(usage) => write!(f, "Usage: {usage}"),
+            ParseError::InvalidTime(t) => write!(
+                f,
+                "Invalid time \"{t}\". Use HH:MM on a 24-hour clock (00:00 to 23:59)."
+            ),
+            ParseError::InvalidNumber(n) => write!(
+                f,
+                "Invalid number \"{n}\". Use /unschedule N with N from /schedule."
+            ),
+            ParseError::Unknown(name) => {
+                write!(f, "Unknown command \"{name}\". Type /help for the list.")
+            }
+        }
+    }
+}
+
+/// Each command's syntax and what it does, for `/help`.
+pub const HELP: &[(&str, &str)] = &[
+    ("/rename <nickname>", "change your nickname"),
+    ("/whisper <nickname> <message>", "send a private message"),
+    ("/schedule HH:MM <message>", "send a message to the room at HH:MM"),
+    ("/schedule", "list your scheduled messages"),
+    ("/unschedule <N>", "cancel scheduled message N"),
+    ("/user", "list who is in the room"),
+    ("/kick <nickname>", "remove someone from the room (admin only)"),
+    ("/help", "show this list"),
+    ("/quit", "leave the room (Ctrl-D works too)"),
+];
+
+const USAGE_RENAME: &str = "/rename <nickname>";
+const USAGE_WHISPER: &str = "/whisper <nickname> <message>";
+const USAGE_SCHEDULE: &str = "/schedule HH:MM <message>";
+const USAGE_UNSCHEDULE: &str = "/unschedule <N>";
+const USAGE_KICK: &str = "/kick <nickname>";
+
+/// Parses one line of input. Lines not starting with `/` are messages; `//text` sends
+/// the message `/text`.
+///
+/// # Errors
+/// A [`ParseError`] for unknown commands and commands with missing or bad arguments.
+pub fn parse_input(line: &str) -> Result<Input, ParseError> {
+    let line = line.trim();
+    if line.is_empty() {
+        return Ok(Input::Empty);
+    }
+    if let Some(escaped) = line.strip_prefix("//") {
+        return Ok(Input::Message(format!("/{escaped}")));
+    }
+    let Some(rest) = line.strip_prefix('/') else {
+        return Ok(Input::Message(line.to_string()));
+    };
+    let (name, args) = split_word(rest);
+    let command = match name.to_ascii_lowercase().as_str() {
+        "rename" | "nick" => Command::Rename {
+            nickname: single_word(args, USAGE_RENAME)?,
+        },
+        "whisper" | "w" | "msg" => {
+            let (to, text) = split_word(args);
+            if to.is_empty() || text.is_empty() {
+                return Err(ParseError::Usage(USAGE_WHISPER));
+            }
+            Command::Whisper {
+                to: to.to_string(),
+                text: text.to_string(),
+            }
+        }
+        "schedule" => parse_schedule(args)?,
+        "unschedule" => {
+            let n = single_word(args, USAGE_UNSCHEDULE)?;
+            match n.parse::<usize>() {
+                Ok(number) if number > 0 => Command::Unschedule { number },
+                _ => return Err(ParseError::InvalidNumber(n)),
+            }
+        }
+        "kick" => Command::Kick {
+            nickname: single_word(args, USAGE_KICK)?,
+        },
+        "user" | "users" | "who" => Command::Users,
+        "help" | "?" => Command::Help,
+        "quit" | "exit" => Command::Quit,
+        _ => return Err(ParseError::Unknown(format!("/{name}"))),
+    };
+    Ok(Input::Command(command))
+}
+
+fn parse_schedule(args: &str) -> Result<Command, ParseError> {
+    if args.is_empty() {
+        return Ok(Command::ListSchedules);
+    }
+    let (time, text) = split_word(args);
+    let at = ClockTime::parse(time).ok_or_else(|| ParseError::InvalidTime(time.to_string()))?;
+    if text.is_empty() {
+        return Err(ParseError::Usage(USAGE_SCHEDULE));
+    }
+    Ok(Command::Schedule {
+        at,
+        text: text.to_string(),
+    })
+}
+
+/// Splits off the first whitespace-separated word; the rest is trimmed.
+fn split_word(s: &str) -> (&str, &str) {
+    match s.split_once(char::is_whitespace) {
+        Some((word, rest)) => (word, rest.trim()),
+        None => (s, ""),
+    }
+}
+
+fn single_word(args: &str, usage: &'static str) -> Result<String, ParseError> {
+    match split_word(args) {
+        (word, "") if !word.is_empty() => Ok(word.to_string()),
+        _ => Err(ParseError::Usage(usage)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cmd(line: &str) -> Command {
+        match parse_input(line) {
+            Ok(Input::Command(c)) => c,
+            other => panic!("{line:?} parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn messages_and_empty_lines() {
+        assert_eq!(parse_input("   "), Ok(Input::Empty));
+        assert_eq!(
+            parse_input(" Hello everyone! "),
+            Ok(Input::Message("Hello everyone!".into()))
+        );
+        assert_eq!(parse_input("//me"), Ok(Input::Message("/me".into())));
+    }
+
+    #[test]
+    fn every_command_parses() {
+        assert_eq!(
+            cmd("/rename Alice123"),
+            Command::Rename {
+                nickname: "Alice123".into()
+            }
+        );
+        assert_eq!(
+            cmd("/whisper Charlie Hi, Charlie!"),
+            Command::Whisper {
+                to: "Charlie".into(),
+                text: "Hi, Charlie!".into()
+            }
+        );
+        assert_eq!(
+            cmd("/schedule 15:30 Meeting starts soon"),
+            Command::Schedule {
+                at: ClockTime {
+                    hour: 15,
+                    minute: 30
+                },
+                text: "Meeting starts soon".into()
+            }
+        );
+        assert_eq!(cmd("/schedule"), Command::ListSchedules);
+        assert_eq!(cmd("/unschedule 2"), Command::Unschedule { number: 2 });
+        assert_eq!(
+            cmd("/kick Bob"),
+            Command::Kick {
+                nickname: "Bob".into()
+            }
+        );
+        assert_eq!(cmd("/user"), Command::Users);
+        assert_eq!(cmd("/USER"), Command::Users);
+        assert_eq!(cmd("/help"), Command::Help);
+        assert_eq!(cmd("/quit"), Command::Quit);
+    }
+
+    #[test]
+    fn errors_say_what_was_wrong() {
+        let err = |l: &str| parse_input(l).unwrap_err().to_string();
+        assert_eq!(
+            err("/anything-else now"),
+            "Unknown command \"/anything-else\". Type /help for the list."
+        );
+        assert_eq!(err("/rename"), "Usage: /rename <nickname>");
+        assert_eq!(err("/rename a b"), "Usage: /rename <nickname>");
+        assert_eq!(err("/whisper Bob"), "Usage: /whisper <nickname> <message>");
+        assert_eq!(err("/schedule 15:30"), "Usage: /schedule HH:MM <message>");
+        assert_eq!(err("/unschedule x").split('"').nth(1), Some("x"));
+        assert_eq!(err("/unschedule 0").split('"').nth(1), Some("0"));
+    }
+
+    #[test]
+    fn schedule_times() {
+        for bad in ["24:00", "9:5", "ab:cd", "12:60", "1230", "12:3", "+1:30", "12:30:00"] {
+            assert_eq!(
+                parse_input(&format!("/schedule {bad} hi")),
+                Err(ParseError::InvalidTime(bad.into())),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            ClockTime::parse("00:00"),
+            Some(ClockTime { hour: 0, minute: 0 })
+        );
+        assert_eq!(ClockTime::parse("23:59").unwrap().to_string(), "23:59");
+    }
+}

@@ -1,0 +1,105 @@
+//! The lines the room sends, in the seed's exact formats. A [`ChatLine`] is rendered once
+//! and shared by every recipient; the terminal layer decides on colours from its kind.
+
+use std::sync::Arc;
+
+/// What a line is, so a terminal can style it; the text itself is already final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineKind {
+    /// `Alice >> Hello`; the first `nick_len` bytes are the sender's nickname.
+    Chat { nick_len: usize },
+    /// `[Server]: ...`
+    Server,
+    /// `[Whisper from Bob] ...` or `[Whisper to Charlie] ...`
+    Whisper,
+    /// `[Scheduled by Charlie] ...`
+    Scheduled,
+}
+
+/// One finished line of room output (without a line ending).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatLine {
+    pub kind: LineKind,
+    pub text: String,
+}
+
+/// A line shared between every participant it goes to.
+pub type SharedLine = Arc<ChatLine>;
+
+impl ChatLine {
+    /// `[Server]: {text}`
+    pub fn server(text: impl AsRef<str>) -> Self {
+        ChatLine {
+            kind: LineKind::Server,
+            text: format!("[Server]: {}", text.as_ref()),
+        }
+    }
+
+    /// `{nick} >> {message}`
+    pub fn chat(nick: &str, message: &str) -> Self {
+        ChatLine {
+            kind: LineKind::Chat {
+                nick_len: nick.len(),
+            },
+            text: format!("{nick} >> {message}"),
+        }
+    }
+
+    /// `[Whisper from {from}] {message}`
+    pub fn whisper_from(from: &str, message: &str) -> Self {
+        ChatLine {
+            kind: LineKind::Whisper,
+            text: format!("[Whisper from {from}] {message}"),
+        }
+    }
+
+    /// `[Whisper to {to}] {message}`
+    pub fn whisper_to(to: &str, message: &str) -> Self {
+        ChatLine {
+            kind: LineKind::Whisper,
+            text: format!("[Whisper to {to}] {message}"),
+        }
+    }
+
+    /// `[Scheduled by {author}] {message}`
+    pub fn scheduled(author: &str, message: &str) -> Self {
+        ChatLine {
+            kind: LineKind::Scheduled,
+            text: format!("[Scheduled by {author}] {message}"),
+        }
+    }
+
+    /// Wraps the line for sharing between recipients.
+    pub fn shared(self) -> SharedLine {
+        Arc::new(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_formats_are_byte_exact() {
+        assert_eq!(
+            ChatLine::chat("Alice", "Hello everyone!").text,
+            "Alice >> Hello everyone!"
+        );
+        assert_eq!(
+            ChatLine::whisper_from("Bob", "Hi, Charlie!").text,
+            "[Whisper from Bob] Hi, Charlie!"
+        );
+        assert_eq!(
+            ChatLine::whisper_to("Charlie", "Hi, Charlie!").text,
+            "[Whisper to Charlie] Hi, Charlie!"
+        );
+        assert_eq!(
+            ChatLine::scheduled("Charlie", "Meeting starts soon").text,
+            "[Scheduled by Charlie] Meeting starts soon"
+        );
+        assert_eq!(
+            ChatLine::server("Bob has been kicked from the chat.").text,
+            "[Server]: Bob has been kicked from the chat."
+        );
+    }
+}

@@ -1,0 +1,7 @@
+//! The chat's pure vocabulary: nickname rules, the command parser, the exact lines the
+//! room prints and the cleaning of user text. No I/O, no async.
+
+pub mod command;
+pub mod line;
+pub mod nickname;
+pub mod text;

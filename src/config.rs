@@ -1,0 +1,157 @@
+//! Every setting with its default, in one struct, and the command-line flags that set it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use chrono_tz::Tz;
+use clap::Parser;
+
+/// ssh-chatroom: a chat room that people join with the ssh they already have.
+#[derive(Debug, Clone, Parser)]
+#[command(version, about)]
+pub struct Config {
+    /// Address and port to listen on.
+    #[arg(long, default_value = "0.0.0.0:9999")]
+    pub listen: SocketAddr,
+
+    /// Most participants in the room.
+    #[arg(long, default_value_t = 10)]
+    pub capacity: usize,
+
+    /// IANA time zone for /schedule (e.g. Asia/Seoul); default: the system's ($TZ first).
+    #[arg(long)]
+    pub timezone: Option<Tz>,
+
+    /// Folder of server.txt and users/<nickname>_chat_log.txt.
+    #[arg(long, default_value = "logs")]
+    pub log_dir: PathBuf,
+
+    /// Folder of persistent state (pending scheduled messages).
+    #[arg(long, default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// Host key (OpenSSH format); generated on first start if missing.
+    #[arg(long, default_value = "keys/ssh_host_ed25519_key")]
+    pub host_key: PathBuf,
+
+    /// Fingerprint (SHA256:...) of an admin's key; repeatable.
+    #[arg(long = "admin-key", value_name = "FINGERPRINT")]
+    pub admin_keys: Vec<String>,
+
+    /// authorized_keys-format file listing admin keys (ignored if missing).
+    #[arg(long, default_value = "keys/admins")]
+    pub admins_file: PathBuf,
+
+    /// Usernames that mean "ask me for a nickname"; repeatable.
+    #[arg(long = "generic-user", value_name = "NAME", default_values_t = vec!["chat".to_string()])]
+    pub generic_users: Vec<String>,
+
+    /// Name shown in the welcome.
+    #[arg(long, default_value = "the chat room")]
+    pub room_name: String,
+
+    /// Longest message in bytes (0 = no limit).
+    #[arg(long, default_value_t = 1024)]
+    pub max_message_bytes: usize,
+
+    /// Most characters in the line editor.
+    #[arg(long, default_value_t = 4096)]
+    pub max_input_chars: usize,
+
+    /// Lines a participant may have queued before it counts as stalled and is dropped.
+    #[arg(long, default_value_t = 256)]
+    pub outbox_size: usize,
+
+    /// Public messages shown to a newcomer.
+    #[arg(long, default_value_t = 20)]
+    pub history: usize,
+
+    /// Most pending scheduled messages per user (0 = no limit).
+    #[arg(long, default_value_t = 5)]
+    pub max_schedules_per_user: usize,
+
+    /// Seconds from TCP accept to a joined session.
+    #[arg(long, default_value_t = 30)]
+    pub login_grace: u64,
+
+    /// Do not write logs/server.txt.
+    #[arg(long)]
+    pub no_server_log: bool,
+
+    /// Do not write the per-user transcripts.
+    #[arg(long)]
+    pub no_user_logs: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::parse_from(["ssh-chatroom"])
+    }
+}
+
+impl Config {
+    /// The time zone for schedules: the flag, else `$TZ`, else the system's, else UTC.
+    pub fn time_zone(&self) -> Tz {
+        if let Some(tz) = self.timezone {
+            return tz;
+        }
+        let from_env = std::env::var("TZ")
+            .ok()
+            .map(|v| v.trim_start_matches(':').to_string());
+        from_env
+            .into_iter()
+            .chain(iana_time_zone::get_timezone().ok())
+            .find_map(|name| name.parse().ok())
+            .unwrap_or(Tz::UTC)
+    }
+
+    /// Where a participant's transcript lives.
+    pub fn transcripts_dir(&self) -> Option<PathBuf> {
+        (!self.no_user_logs).then(|| self.log_dir.join("users"))
+    }
+
+    /// Where the server log lives.
+    pub fn server_log(&self) -> Option<PathBuf> {
+        (!self.no_server_log).then(|| self.log_dir.join("server.txt"))
+    }
+
+    /// Whether `user` is a generic login that gets the nickname prompt.
+    pub fn is_generic_user(&self, user: &str) -> bool {
+        self.generic_users.iter().any(|g| g.eq_ignore_ascii_case(user))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_spec() {
+        let c = Config::default();
+        assert_eq!(c.listen.to_string(), "0.0.0.0:9999");
+        assert_eq!(c.capacity, 10);
+        assert_eq!(c.max_message_bytes, 1024);
+        assert_eq!(c.max_schedules_per_user, 5);
+        assert!(c.is_generic_user("chat") && c.is_generic_user("CHAT"));
+        assert_eq!(c.host_key, PathBuf::from("keys/ssh_host_ed25519_key"));
+    }
+
+    #[test]
+    fn flags_override() {
+        let c = Config::parse_from([
+            "x",
+            "--capacity",
+            "3",
+            "--timezone",
+            "Asia/Seoul",
+            "--admin-key",
+            "SHA256:abc",
+            "--generic-user",
+            "guest",
+        ]);
+        assert_eq!(c.capacity, 3);
+        assert_eq!(c.time_zone(), chrono_tz::Asia::Seoul);
+        assert_eq!(c.admin_keys, vec!["SHA256:abc".to_string()]);
+        assert!(c.is_generic_user("guest") && !c.is_generic_user("chat"));
+    }
+}

@@ -1,0 +1,19 @@
+//! ssh-chatroom: a chat room server that people join with a stock `ssh`.
+//!
+//! - [`server`]: the accept loop, limits and shutdown; builds everything below.
+//! - [`ssh`]: the russh handler (callbacks → events) and one session task per
+//!   participant (owns its screen, its outbox and its SSH channel).
+//! - [`room`]: the room actor that owns participants, commands and the schedule.
+//! - [`chat`]: pure rules and formats: nicknames, the command parser, the lines.
+//! - [`term`]: pure terminal handling: key decoding, the line editor, colours.
+//! - [`log`]: `server.txt` and the per-user transcripts, written off the hot path.
+#![forbid(unsafe_code)]
+
+pub mod chat;
+pub mod config;
+pub mod keys;
+pub mod log;
+pub mod room;
+pub mod server;
+pub mod ssh;
+pub mod term;

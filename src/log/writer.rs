@@ -1,0 +1,164 @@
+//! The log writer thread: buffered files, RFC 3339 timestamps, escaping, safe paths.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::Arc;
+
+use chrono::{SecondsFormat, Utc};
+use chrono_tz::Tz;
+
+use super::{LogConfig, LogRecord};
+use crate::chat::text::escape_for_log;
+
+pub(super) struct LogWriter {
+    tz: Tz,
+    server: Option<BufWriter<File>>,
+    transcripts_dir: Option<PathBuf>,
+    transcripts: HashMap<Arc<str>, BufWriter<File>>,
+    warned: bool,
+}
+
+/// The transcript file name for a nickname: `<nickname>_chat_log.txt`, with anything
+/// that could leave the folder (separators, NUL, a leading dot) replaced by `_`.
+pub fn transcript_file_name(nickname: &str) -> String {
+    let safe: String = nickname
+        .chars()
+        .take(64)
+        .enumerate()
+        .map(|(i, c)| match c {
+            '/' | '\\' | '\0' => '_',
+            '.' if i == 0 => '_',
+            c if c.is_control() => '_',
+            c => c,
+        })
+        .collect();
+    format!("{safe}_chat_log.txt")
+}
+
+fn open_append(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o640)
+        // Never follow a symlink planted where a log should be.
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+}
+
+impl LogWriter {
+    pub(super) fn open(config: LogConfig) -> std::io::Result<LogWriter> {
+        let server = match &config.server_log {
+            Some(path) => {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                Some(BufWriter::new(open_append(path)?))
+            }
+            None => None,
+        };
+        if let Some(dir) = &config.transcripts_dir {
+            std::fs::create_dir_all(dir)?;
+        }
+        Ok(LogWriter {
+            tz: config.tz,
+            server,
+            transcripts_dir: config.transcripts_dir,
+            transcripts: HashMap::new(),
+            warned: false,
+        })
+    }
+
+    pub(super) fn run(&mut self, rx: mpsc::Receiver<LogRecord>) {
+        while let Ok(record) = rx.recv() {
+            self.handle(record);
+            while let Ok(record) = rx.try_recv() {
+                self.handle(record);
+            }
+            self.flush_all();
+        }
+        self.flush_all();
+    }
+
+    fn handle(&mut self, record: LogRecord) {
+        let stamp = Utc::now()
+            .with_timezone(&self.tz)
+            .to_rfc3339_opts(SecondsFormat::Millis, true);
+        let result = match record {
+            LogRecord::Event(text) => match &mut self.server {
+                Some(w) => writeln!(w, "{stamp} {}", escape_for_log(&text)),
+                None => Ok(()),
+            },
+            LogRecord::Transcript { owner, line } => match self.transcript(&owner) {
+                Ok(w) => writeln!(w, "{stamp} {}", escape_for_log(&line)),
+                Err(e) => Err(e),
+            },
+            LogRecord::CloseTranscript(owner) => match self.transcripts.remove(&owner) {
+                Some(mut w) => w.flush(),
+                None => Ok(()),
+            },
+            LogRecord::Flush(done) => {
+                self.flush_all();
+                let _ = done.send(());
+                Ok(())
+            }
+        };
+        if let Err(e) = result {
+            self.warn(&e);
+        }
+    }
+
+    fn transcript(&mut self, owner: &Arc<str>) -> std::io::Result<&mut BufWriter<File>> {
+        if !self.transcripts.contains_key(owner) {
+            let dir = self.transcripts_dir.as_ref().ok_or(std::io::ErrorKind::NotFound)?;
+            let file = open_append(&dir.join(transcript_file_name(owner)))?;
+            self.transcripts.insert(owner.clone(), BufWriter::new(file));
+        }
+        Ok(self.transcripts.get_mut(owner).expect("inserted above"))
+    }
+
+    fn flush_all(&mut self) {
+        let mut failure = None;
+        if let Some(w) = &mut self.server {
+            failure = w.flush().err();
+        }
+        for w in self.transcripts.values_mut() {
+            if let Err(e) = w.flush() {
+                failure = Some(e);
+            }
+        }
+        if let Some(e) = failure {
+            self.warn(&e);
+        }
+    }
+
+    /// The operator hears about a failing log once; the chat goes on regardless.
+    fn warn(&mut self, error: &std::io::Error) {
+        if !self.warned {
+            self.warned = true;
+            tracing::warn!(%error, "writing the chat logs failed; the chat goes on without them");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transcript_names_stay_in_their_folder() {
+        assert_eq!(transcript_file_name("alice"), "alice_chat_log.txt");
+        assert_eq!(transcript_file_name("개똥이"), "개똥이_chat_log.txt");
+        for hostile in ["../../etc/passwd", "/abs", "a\0b", "..", "."] {
+            let name = transcript_file_name(hostile);
+            let path = Path::new(&name);
+            assert_eq!(path.components().count(), 1, "{hostile:?}");
+            assert!(!name.starts_with('.'), "{hostile:?}");
+            assert!(!name.contains('/') && !name.contains('\0'));
+        }
+        assert!(transcript_file_name(&"x".repeat(10_000)).len() < 100);
+    }
+}

@@ -1,0 +1,289 @@
+//! What the room does with one typed line: chat, every slash command of SPEC §3, and the
+//! schedule ticker's firing. Replies to the typist are `[Server]: ` lines.
+
+use chrono::DateTime;
+use chrono_tz::Tz;
+
+use super::schedule::{next_occurrence, ScheduledMessage};
+use super::state::Room;
+use super::{Delivery, ParticipantId};
+use crate::chat::command::{parse_input, ClockTime, Command, Input, HELP};
+use crate::chat::line::ChatLine;
+use crate::chat::text::sanitize;
+
+impl Room {
+    /// Handles one line typed by participant `id`.
+    pub fn input(&mut self, id: ParticipantId, raw: &str) {
+        let Some(me) = self.find(id) else { return };
+        let nick = me.nick.to_string();
+        let line = sanitize(raw);
+        match parse_input(&line) {
+            Ok(Input::Empty) => {}
+            Ok(Input::Message(text)) => self.chat(id, &nick, &text),
+            Ok(Input::Command(command)) => {
+                let outcome = self.command(id, command);
+                self.log.event("COMMAND", format!("{nick}: {line} => {outcome}"));
+            }
+            Err(e) => {
+                let reply = ChatLine::server(e.to_string());
+                self.log.event("COMMAND", format!("{nick}: {line} => {}", reply.text));
+                self.reply(id, reply);
+            }
+        }
+        self.reap_stalled();
+    }
+
+    fn reply(&mut self, id: ParticipantId, line: ChatLine) {
+        self.send_line(id, &line.shared());
+    }
+
+    /// Replies with an error and returns it, for the command log.
+    fn refuse(&mut self, id: ParticipantId, text: String) -> String {
+        let line = ChatLine::server(text);
+        let logged = line.text.clone();
+        self.reply(id, line);
+        logged
+    }
+
+    fn too_long(&self, text: &str) -> Option<String> {
+        let max = self.config.max_message_bytes;
+        (max > 0 && text.len() > max).then(|| format!("Message too long (max {max} bytes)."))
+    }
+
+    fn chat(&mut self, id: ParticipantId, nick: &str, text: &str) {
+        if let Some(error) = self.too_long(text) {
+            self.log.event("REFUSED", format!("{nick}: message of {} bytes", text.len()));
+            self.refuse(id, error);
+            return;
+        }
+        let line = ChatLine::chat(nick, text);
+        self.log.event("MESSAGE", &line.text);
+        self.broadcast_public(line);
+    }
+
+    /// Runs a command; returns a short outcome for the server log.
+    fn command(&mut self, id: ParticipantId, command: Command) -> String {
+        match command {
+            Command::Rename { nickname } => self.rename(id, &nickname),
+            Command::Whisper { to, text } => self.whisper(id, &to, &text),
+            Command::Schedule { at, text } => self.schedule(id, at, &text),
+            Command::ListSchedules => self.list_schedules(id),
+            Command::Unschedule { number } => self.unschedule(id, number),
+            Command::Kick { nickname } => self.kick(id, &nickname),
+            Command::Users => {
+                let line = self.users_line();
+                let logged = line.text.clone();
+                self.reply(id, line);
+                logged
+            }
+            Command::Help => {
+                self.reply(id, ChatLine::server("Commands:"));
+                for (syntax, what) in HELP {
+                    self.reply(id, ChatLine::server(format!("  {syntax:<30} {what}")));
+                }
+                "help shown".into()
+            }
+            Command::Quit => {
+                self.leave_and_close(id);
+                "left".into()
+            }
+        }
+    }
+
+    fn leave_and_close(&mut self, id: ParticipantId) {
+        if let Some(p) = self.find(id) {
+            self.close(p);
+        }
+        self.leave(id);
+    }
+
+    fn rename(&mut self, id: ParticipantId, wanted: &str) -> String {
+        let nick = match self.check_free(wanted, Some(id)) {
+            Ok(nick) => nick,
+            Err(e) => return self.refuse(id, e.to_string()),
+        };
+        let Some(me) = self.find_mut(id) else {
+            return String::new();
+        };
+        let old = std::mem::replace(&mut me.nick, nick).to_string();
+        let new = me.nick.to_string();
+        let notice = ChatLine::server(format!(
+            "User \"{old}\" has changed their nickname to \"{new}\"."
+        ))
+        .shared();
+        for other in self.others(id) {
+            self.send_line(other, &notice);
+        }
+        self.reply(id, ChatLine::server(format!("Your nickname is now \"{new}\".")));
+        self.deliver(id, Delivery::Renamed(new.clone()));
+        format!("renamed {old} to {new}")
+    }
+
+    fn others(&self, id: ParticipantId) -> Vec<ParticipantId> {
+        self.participants
+            .iter()
+            .map(|p| p.id)
+            .filter(|&p| p != id)
+            .collect()
+    }
+
+    fn whisper(&mut self, id: ParticipantId, to: &str, text: &str) -> String {
+        if let Some(error) = self.too_long(text) {
+            return self.refuse(id, error);
+        }
+        let Some(target) = self.find_by_name(to) else {
+            return self.refuse(id, format!("No user named \"{to}\" is in the room."));
+        };
+        if target.id == id {
+            return self.refuse(id, "You cannot whisper to yourself.".into());
+        }
+        let (target_id, target_nick) = (target.id, target.nick.to_string());
+        let from = self.find(id).map(|p| p.nick.to_string()).unwrap_or_default();
+        self.send_line(target_id, &ChatLine::whisper_from(&from, text).shared());
+        self.reply(id, ChatLine::whisper_to(&target_nick, text));
+        format!("whisper to {target_nick}: {text}")
+    }
+
+    fn kick(&mut self, id: ParticipantId, name: &str) -> String {
+        if !self.find(id).is_some_and(|p| p.admin) {
+            return self.refuse(id, "Only an admin can use /kick.".into());
+        }
+        let Some(target) = self.find_by_name(name) else {
+            return self.refuse(id, format!("No user named \"{name}\" is in the room."));
+        };
+        if target.id == id {
+            return self.refuse(id, "You cannot kick yourself.".into());
+        }
+        let target_id = target.id;
+        let target_key = target.key.clone();
+        self.send_line(
+            target_id,
+            &ChatLine::server("You have been kicked from the chat.").shared(),
+        );
+        let Some(gone) = self.remove(target_id) else {
+            return String::new();
+        };
+        self.close(&gone);
+        let dropped = self
+            .schedules
+            .remove_where(|m| m.is_by(target_id, target_key.as_deref()));
+        if dropped > 0 {
+            self.save_schedules();
+        }
+        let notice = format!("{} has been kicked from the chat.", gone.nick);
+        self.log.event("KICK", format!("{} by {}", gone.nick, id));
+        self.broadcast(&ChatLine::server(&notice).shared());
+        self.pass_admin_on(&gone);
+        format!("{notice} ({dropped} scheduled messages dropped)")
+    }
+
+    fn schedule(&mut self, id: ParticipantId, at: ClockTime, text: &str) -> String {
+        if let Some(error) = self.too_long(text) {
+            return self.refuse(id, error);
+        }
+        let Some(me) = self.find(id) else {
+            return String::new();
+        };
+        let (author, key) = (me.nick.to_string(), me.key.clone());
+        let max = self.config.max_schedules_per_user;
+        let mine = self.my_schedules(id).len();
+        if max > 0 && mine >= max {
+            return self.refuse(
+                id,
+                format!("You already have {max} scheduled messages. Cancel one with /unschedule N."),
+            );
+        }
+        let tz = self.config.tz;
+        let due = next_occurrence(tz, self.clock().now(), at);
+        self.schedules.add(ScheduledMessage {
+            due,
+            author,
+            author_key: key,
+            text: text.to_string(),
+            author_session: Some(id),
+        });
+        self.save_schedules();
+        let reply = ChatLine::server(format!(
+            "Message scheduled for {at} ({}, {}).",
+            due.with_timezone(&tz).format("%Y-%m-%d"),
+            tz.name()
+        ));
+        let logged = reply.text.clone();
+        self.reply(id, reply);
+        logged
+    }
+
+    fn my_schedules(&self, id: ParticipantId) -> Vec<ScheduledMessage> {
+        let key = self.find(id).and_then(|p| p.key.clone());
+        self.schedules
+            .items()
+            .iter()
+            .filter(|m| m.is_by(id, key.as_deref()))
+            .cloned()
+            .collect()
+    }
+
+    fn list_schedules(&mut self, id: ParticipantId) -> String {
+        let mine = self.my_schedules(id);
+        if mine.is_empty() {
+            return self.refuse(id, "You have no scheduled messages.".into());
+        }
+        let tz = self.config.tz;
+        self.reply(id, ChatLine::server("Your scheduled messages:"));
+        for (n, m) in mine.iter().enumerate() {
+            let local = m.due.with_timezone(&tz);
+            let text = format!("  {}. {} ({}) {}", n + 1, local.format("%H:%M"), local.format("%Y-%m-%d"), m.text);
+            self.reply(id, ChatLine::server(text));
+        }
+        format!("{} listed", mine.len())
+    }
+
+    fn unschedule(&mut self, id: ParticipantId, number: usize) -> String {
+        let mine = self.my_schedules(id);
+        let Some(target) = mine.get(number - 1) else {
+            return self.refuse(id, format!("You have no scheduled message number {number}."));
+        };
+        let mut removed = false;
+        self.schedules.remove_where(|m| {
+            let hit = !removed && m == target;
+            removed |= hit;
+            hit
+        });
+        self.save_schedules();
+        let reply = ChatLine::server(format!("Scheduled message {number} cancelled."));
+        let logged = reply.text.clone();
+        self.reply(id, reply);
+        logged
+    }
+
+    fn save_schedules(&self) {
+        if let Err(e) = self.schedules.save() {
+            tracing::warn!(%e, "saving the schedule failed");
+        }
+    }
+
+    /// When the ticker must wake next.
+    pub fn next_deadline(&self) -> Option<DateTime<chrono::Utc>> {
+        self.schedules.next_due()
+    }
+
+    /// Sends every scheduled message whose time has come.
+    pub fn fire_due(&mut self) {
+        let due = self.schedules.take_due(self.clock().now());
+        if due.is_empty() {
+            return;
+        }
+        for m in &due {
+            let line = ChatLine::scheduled(&m.author, &m.text);
+            self.log.event("SCHEDULED", &line.text);
+            self.broadcast_public(line);
+        }
+        self.save_schedules();
+        self.reap_stalled();
+    }
+
+    /// The room's time zone.
+    pub fn tz(&self) -> Tz {
+        self.config.tz
+    }
+}

@@ -1,0 +1,194 @@
+//! The room actor: one task owns a room's participants, history and schedule, and the
+//! rest of the server talks to it through a cloneable [`RoomHandle`]. The actor never
+//! awaits a participant: it hands lines to bounded outboxes with `try_send` and drops
+//! whoever has stopped reading.
+
+mod clock;
+mod commands;
+pub mod schedule;
+mod state;
+
+use std::net::SocketAddr;
+
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+pub use clock::Clock;
+pub use state::{Room, RoomConfig};
+
+use crate::chat::line::{ChatLine, SharedLine};
+use crate::chat::nickname::NicknameError;
+
+/// Identifies a participant within one run of the server.
+pub type ParticipantId = u64;
+
+/// What a participant's session receives from the room, in order.
+#[derive(Debug, Clone)]
+pub enum Delivery {
+    /// A line to show.
+    Line(SharedLine),
+    /// The participant's nickname changed (the prompt shows it).
+    Renamed(String),
+    /// The room is done with this participant: show what came before, then close.
+    Close,
+}
+
+/// The sending side of a participant's bounded outbox.
+pub type Outbox = mpsc::Sender<Delivery>;
+
+/// Everything the room needs to let someone in.
+#[derive(Debug)]
+pub struct JoinRequest {
+    pub nickname: String,
+    /// SHA256 fingerprint of the verified key, if the client signed in with one.
+    pub key: Option<String>,
+    pub addr: Option<SocketAddr>,
+    pub outbox: Outbox,
+    /// Cancelled by the room to cut a participant off (its socket is shut down).
+    pub kill: CancellationToken,
+}
+
+/// A successful join.
+#[derive(Debug, Clone)]
+pub struct Joined {
+    pub id: ParticipantId,
+    pub nickname: String,
+}
+
+/// Why a join was refused; `Display` is the text after `[Server]: `.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JoinError {
+    #[error("The chat room is full ({count}/{capacity}). Please try again later.")]
+    Full { count: usize, capacity: usize },
+    #[error("{0}")]
+    Nickname(NicknameError),
+    #[error("The server is shutting down.")]
+    Closed,
+}
+
+enum RoomCommand {
+    Occupancy {
+        respond_to: oneshot::Sender<(usize, usize)>,
+    },
+    Join {
+        request: JoinRequest,
+        respond_to: oneshot::Sender<Result<Joined, JoinError>>,
+    },
+    Input {
+        id: ParticipantId,
+        line: String,
+    },
+    Leave {
+        id: ParticipantId,
+    },
+    Users {
+        respond_to: oneshot::Sender<ChatLine>,
+    },
+    Shutdown {
+        respond_to: oneshot::Sender<()>,
+    },
+}
+
+/// A cloneable handle to a running room; the room stops when every handle is gone.
+#[derive(Clone)]
+pub struct RoomHandle {
+    tx: mpsc::Sender<RoomCommand>,
+}
+
+impl RoomHandle {
+    /// Spawns the actor that owns `room`.
+    pub fn spawn(room: Room) -> RoomHandle {
+        let (tx, rx) = mpsc::channel(1024);
+        tokio::spawn(run(room, rx));
+        RoomHandle { tx }
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> RoomCommand) -> Option<T> {
+        let (respond_to, rx) = oneshot::channel();
+        self.tx.send(make(respond_to)).await.ok()?;
+        rx.await.ok()
+    }
+
+    /// How many are in the room, and how many fit.
+    pub async fn occupancy(&self) -> Option<(usize, usize)> {
+        self.ask(|respond_to| RoomCommand::Occupancy { respond_to })
+            .await
+    }
+
+    /// Asks to join; the welcome arrives in the request's outbox.
+    ///
+    /// # Errors
+    /// The room is full, the nickname is refused, or the room has stopped.
+    pub async fn join(&self, request: JoinRequest) -> Result<Joined, JoinError> {
+        self.ask(|respond_to| RoomCommand::Join {
+            request,
+            respond_to,
+        })
+        .await
+        .unwrap_or(Err(JoinError::Closed))
+    }
+
+    /// One line typed by participant `id` (a message or a command).
+    pub async fn input(&self, id: ParticipantId, line: String) {
+        let _ = self.tx.send(RoomCommand::Input { id, line }).await;
+    }
+
+    /// Participant `id` has gone (Ctrl-D, end of input, lost connection).
+    pub async fn leave(&self, id: ParticipantId) {
+        let _ = self.tx.send(RoomCommand::Leave { id }).await;
+    }
+
+    /// The `/user` line, for the `users` exec command.
+    pub async fn users(&self) -> Option<ChatLine> {
+        self.ask(|respond_to| RoomCommand::Users { respond_to }).await
+    }
+
+    /// Tells everyone the server is stopping, closes their sessions, saves the schedule
+    /// and flushes the logs.
+    pub async fn shutdown(&self) {
+        let _ = self
+            .ask(|respond_to| RoomCommand::Shutdown { respond_to })
+            .await;
+    }
+}
+
+/// Longest single sleep of the ticker, so a wall-clock step is noticed within the hour.
+const MAX_TICK_SLEEP: std::time::Duration = std::time::Duration::from_secs(3600);
+
+async fn run(mut room: Room, mut rx: mpsc::Receiver<RoomCommand>) {
+    loop {
+        let sleep = room
+            .next_deadline()
+            .map_or(MAX_TICK_SLEEP, |due| room.clock().until(due).min(MAX_TICK_SLEEP));
+        let command = tokio::select! {
+            command = rx.recv() => command,
+            () = tokio::time::sleep(sleep) => {
+                room.fire_due();
+                continue;
+            }
+        };
+        let Some(command) = command else { break };
+        match command {
+            RoomCommand::Occupancy { respond_to } => {
+                let _ = respond_to.send(room.occupancy());
+            }
+            RoomCommand::Join {
+                request,
+                respond_to,
+            } => {
+                let result = room.join(request);
+                let _ = respond_to.send(result);
+            }
+            RoomCommand::Input { id, line } => room.input(id, &line),
+            RoomCommand::Leave { id } => room.leave(id),
+            RoomCommand::Users { respond_to } => {
+                let _ = respond_to.send(room.users_line());
+            }
+            RoomCommand::Shutdown { respond_to } => {
+                room.shutdown();
+                let _ = respond_to.send(());
+            }
+        }
+    }
+    room.shutdown();
+}

@@ -1,0 +1,200 @@
+//! Scheduled messages: when `HH:MM` falls next in the room's time zone, the pending list
+//! and its file in the data directory (written atomically, so a crash never corrupts it).
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Days, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use super::ParticipantId;
+use crate::chat::command::ClockTime;
+
+/// One pending message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduledMessage {
+    pub due: DateTime<Utc>,
+    pub author: String,
+    /// The author's key fingerprint, when they signed in with a key.
+    pub author_key: Option<String>,
+    pub text: String,
+    /// The author's participant id in this run of the server (not persisted).
+    #[serde(skip)]
+    pub author_session: Option<ParticipantId>,
+}
+
+impl ScheduledMessage {
+    /// Whether the participant `id` with key `key` wrote this message.
+    pub fn is_by(&self, id: ParticipantId, key: Option<&str>) -> bool {
+        self.author_session == Some(id) || (key.is_some() && self.author_key.as_deref() == key)
+    }
+}
+
+/// The next moment the clock shows `at` strictly after `now`, in `tz`: today if still
+/// ahead, else tomorrow. A time skipped by a DST change moves to the first valid instant
+/// after it.
+pub fn next_occurrence(tz: Tz, now: DateTime<Utc>, at: ClockTime) -> DateTime<Utc> {
+    let today = now.with_timezone(&tz).date_naive();
+    for days in 0..3 {
+        let Some(date) = today.checked_add_days(Days::new(days)) else {
+            break;
+        };
+        let Some(naive) = date.and_hms_opt(at.hour, at.minute, 0) else {
+            break;
+        };
+        if let Some(due) = resolve_local(tz, naive) {
+            if due > now {
+                return due;
+            }
+        }
+    }
+    now + chrono::Duration::days(1)
+}
+
+fn resolve_local(tz: Tz, naive: NaiveDateTime) -> Option<DateTime<Utc>> {
+    // In a DST gap, step forward minute by minute to the first valid local time.
+    (0..=180).find_map(|m| {
+        tz.from_local_datetime(&(naive + chrono::Duration::minutes(m)))
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+    })
+}
+
+/// The pending messages of a room, sorted by due time, mirrored to a JSON file.
+#[derive(Debug, Default)]
+pub struct ScheduleBook {
+    items: Vec<ScheduledMessage>,
+    path: Option<PathBuf>,
+}
+
+impl ScheduleBook {
+    /// Loads the book from `path` (missing file = empty); `None` keeps it in memory only.
+    ///
+    /// # Errors
+    /// The file exists but cannot be read or parsed.
+    pub fn load(path: Option<PathBuf>) -> anyhow::Result<ScheduleBook> {
+        let mut items: Vec<ScheduledMessage> = match &path {
+            Some(p) => match std::fs::read(p) {
+                Ok(bytes) => serde_json::from_slice(&bytes)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+                Err(e) => return Err(anyhow::anyhow!("{}: {e}", p.display())),
+            },
+            None => Vec::new(),
+        };
+        items.sort_by_key(|m| m.due);
+        Ok(ScheduleBook { items, path })
+    }
+
+    /// Every pending message, soonest first.
+    pub fn items(&self) -> &[ScheduledMessage] {
+        &self.items
+    }
+
+    /// The soonest due time.
+    pub fn next_due(&self) -> Option<DateTime<Utc>> {
+        self.items.first().map(|m| m.due)
+    }
+
+    /// Adds a message, keeping the order.
+    pub fn add(&mut self, message: ScheduledMessage) {
+        let at = self.items.partition_point(|m| m.due <= message.due);
+        self.items.insert(at, message);
+    }
+
+    /// Removes and returns every message due at or before `now`.
+    pub fn take_due(&mut self, now: DateTime<Utc>) -> Vec<ScheduledMessage> {
+        let n = self.items.partition_point(|m| m.due <= now);
+        self.items.drain(..n).collect()
+    }
+
+    /// Removes the messages for which `drop` is true; returns how many went.
+    pub fn remove_where(&mut self, mut drop: impl FnMut(&ScheduledMessage) -> bool) -> usize {
+        let before = self.items.len();
+        self.items.retain(|m| !drop(m));
+        before - self.items.len()
+    }
+
+    /// Writes the book to its file (a temporary file renamed over the old one).
+    ///
+    /// # Errors
+    /// The data directory cannot be written.
+    pub fn save(&self) -> io::Result<()> {
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        write_atomically(path, &serde_json::to_vec_pretty(&self.items)?)
+    }
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    fn at(hour: u32, minute: u32) -> ClockTime {
+        ClockTime { hour, minute }
+    }
+
+    #[test]
+    fn later_today_or_tomorrow() {
+        let now = utc("2026-11-24T10:00:30Z");
+        assert_eq!(next_occurrence(Tz::UTC, now, at(15, 30)), utc("2026-11-24T15:30:00Z"));
+        assert_eq!(next_occurrence(Tz::UTC, now, at(9, 0)), utc("2026-11-25T09:00:00Z"));
+        // the current minute has already started: tomorrow
+        assert_eq!(next_occurrence(Tz::UTC, now, at(10, 0)), utc("2026-11-25T10:00:00Z"));
+    }
+
+    #[test]
+    fn uses_the_room_time_zone() {
+        // 23:00 UTC is 08:00 the next day in Seoul
+        let now = utc("2026-11-24T23:00:00Z");
+        let due = next_occurrence(chrono_tz::Asia::Seoul, now, at(9, 0));
+        assert_eq!(due, utc("2026-11-25T00:00:00Z"));
+    }
+
+    #[test]
+    fn dst_gap_moves_forward() {
+        // 2026-03-08 02:30 does not exist in New York; 03:00 EDT = 07:00 UTC
+        let now = utc("2026-03-08T05:00:00Z");
+        let due = next_occurrence(chrono_tz::America::New_York, now, at(2, 30));
+        assert_eq!(due, utc("2026-03-08T07:00:00Z"));
+    }
+
+    #[test]
+    fn book_orders_takes_due_and_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("schedules.json");
+        let mut book = ScheduleBook::load(Some(path.clone())).unwrap();
+        let msg = |due: &str, text: &str| ScheduledMessage {
+            due: utc(due),
+            author: "Charlie".into(),
+            author_key: None,
+            text: text.into(),
+            author_session: Some(1),
+        };
+        book.add(msg("2026-11-24T15:31:00Z", "second"));
+        book.add(msg("2026-11-24T15:30:00Z", "first"));
+        book.save().unwrap();
+        let loaded = ScheduleBook::load(Some(path)).unwrap();
+        assert_eq!(loaded.items().len(), 2);
+        assert_eq!(loaded.items()[0].text, "first");
+        assert_eq!(loaded.items()[0].author_session, None);
+        let due = book.take_due(utc("2026-11-24T15:30:00Z"));
+        assert_eq!(due.len(), 1);
+        assert_eq!(book.next_due(), Some(utc("2026-11-24T15:31:00Z")));
+    }
+}

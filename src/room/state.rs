@@ -1,0 +1,311 @@
+//! A room's state and its membership logic: joining, leaving, delivering lines, admin
+//! succession. Synchronous: unit tests drive it directly with plain channels.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
+
+use chrono_tz::Tz;
+use tokio::sync::mpsc::error::TrySendError;
+use tokio_util::sync::CancellationToken;
+
+use super::schedule::ScheduleBook;
+use super::{Clock, Delivery, JoinError, JoinRequest, Joined, Outbox, ParticipantId};
+use crate::chat::line::{ChatLine, SharedLine};
+use crate::chat::nickname::{Nickname, NicknameError};
+use crate::log::LogSink;
+
+/// A room's settings.
+#[derive(Debug, Clone)]
+pub struct RoomConfig {
+    pub name: String,
+    pub capacity: usize,
+    /// Key fingerprints of admins; empty = the first participant is admin.
+    pub admin_keys: HashSet<String>,
+    pub max_message_bytes: usize,
+    pub history: usize,
+    pub max_schedules_per_user: usize,
+    pub tz: Tz,
+}
+
+/// Someone in the room.
+#[derive(Debug)]
+pub(super) struct Participant {
+    pub id: ParticipantId,
+    pub nick: Nickname,
+    pub key: Option<String>,
+    pub admin: bool,
+    outbox: Outbox,
+    kill: CancellationToken,
+    /// The nickname at join, which names the transcript file.
+    pub transcript: Arc<str>,
+}
+
+/// All state of one room.
+pub struct Room {
+    pub(super) config: RoomConfig,
+    pub(super) participants: Vec<Participant>,
+    next_id: ParticipantId,
+    history: VecDeque<SharedLine>,
+    pub(super) schedules: ScheduleBook,
+    pub(super) log: LogSink,
+    clock: Clock,
+    /// Participants whose outbox overflowed during the current operation.
+    stalled: Vec<ParticipantId>,
+}
+
+impl Room {
+    /// A room with no one in it yet.
+    pub fn new(config: RoomConfig, schedules: ScheduleBook, log: LogSink, clock: Clock) -> Room {
+        Room {
+            config,
+            participants: Vec::new(),
+            next_id: 1,
+            history: VecDeque::new(),
+            schedules,
+            log,
+            clock,
+            stalled: Vec::new(),
+        }
+    }
+
+    pub(super) fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// (participants, capacity)
+    pub fn occupancy(&self) -> (usize, usize) {
+        (self.participants.len(), self.config.capacity)
+    }
+
+    pub(super) fn find(&self, id: ParticipantId) -> Option<&Participant> {
+        self.participants.iter().find(|p| p.id == id)
+    }
+
+    pub(super) fn find_mut(&mut self, id: ParticipantId) -> Option<&mut Participant> {
+        self.participants.iter_mut().find(|p| p.id == id)
+    }
+
+    /// The participant whose nickname matches `name` ignoring case.
+    pub(super) fn find_by_name(&self, name: &str) -> Option<&Participant> {
+        let wanted = Nickname::parse(name).ok()?;
+        self.participants
+            .iter()
+            .find(|p| p.nick.as_str().to_lowercase() == wanted.as_str().to_lowercase())
+    }
+
+    /// Checks that `raw` is a valid nickname no one else (but `except`) holds.
+    pub(super) fn check_free(
+        &self,
+        raw: &str,
+        except: Option<ParticipantId>,
+    ) -> Result<Nickname, NicknameError> {
+        let nick = Nickname::parse(raw)?;
+        let taken = self
+            .participants
+            .iter()
+            .any(|p| Some(p.id) != except && p.nick.key() == nick.key());
+        if taken {
+            return Err(NicknameError::Taken(nick.as_str().to_string()));
+        }
+        Ok(nick)
+    }
+
+    /// Lets someone in: checks capacity and nickname, sends the welcome to the newcomer
+    /// and the join notice to everyone else.
+    ///
+    /// # Errors
+    /// [`JoinError::Full`] or [`JoinError::Nickname`]; nobody inside notices either.
+    pub fn join(&mut self, request: JoinRequest) -> Result<Joined, JoinError> {
+        let (count, capacity) = self.occupancy();
+        let who = request.addr.map(|a| a.to_string()).unwrap_or_default();
+        if count >= capacity {
+            self.log.event("REFUSED", format!("{who} room full ({count}/{capacity})"));
+            return Err(JoinError::Full { count, capacity });
+        }
+        let nick = self.check_free(&request.nickname, None).map_err(|e| {
+            self.log.event("REFUSED", format!("{who} nickname {:?}: {e}", request.nickname));
+            JoinError::Nickname(e)
+        })?;
+        let id = self.next_id;
+        self.next_id += 1;
+        let admin = match &request.key {
+            _ if self.config.admin_keys.is_empty() => !self.participants.iter().any(|p| p.admin),
+            Some(key) => self.config.admin_keys.contains(key),
+            None => false,
+        };
+        let name = nick.as_str().to_string();
+        self.log.event(
+            "JOIN",
+            format!(
+                "{name} key={} from={who} admin={admin}",
+                request.key.as_deref().unwrap_or("none")
+            ),
+        );
+        let others = ChatLine::server(format!("{name} has joined the chat.")).shared();
+        self.broadcast(&others);
+        self.participants.push(Participant {
+            id,
+            transcript: Arc::from(name.as_str()),
+            nick,
+            key: request.key,
+            admin,
+            outbox: request.outbox,
+            kill: request.kill,
+        });
+        self.welcome(id);
+        self.reap_stalled();
+        Ok(Joined { id, nickname: name })
+    }
+
+    fn welcome(&mut self, id: ParticipantId) {
+        let history: Vec<SharedLine> = self.history.iter().cloned().collect();
+        for line in history {
+            self.send_line(id, &line);
+        }
+        let Some(me) = self.find(id) else { return };
+        let mut lines = vec![
+            ChatLine::server(format!(
+                "Welcome to {}, {}! Type /help for the list of commands.",
+                self.config.name, me.nick
+            )),
+            self.users_line(),
+        ];
+        if me.admin {
+            lines.push(ChatLine::server("You are the admin of this room."));
+        }
+        for line in lines {
+            self.send_line(id, &line.shared());
+        }
+    }
+
+    /// `[Server]: Users (3/10): Alice, Bob, Charlie`
+    pub fn users_line(&self) -> ChatLine {
+        let names: Vec<&str> = self.participants.iter().map(|p| p.nick.as_str()).collect();
+        ChatLine::server(format!(
+            "Users ({}/{}): {}",
+            names.len(),
+            self.config.capacity,
+            names.join(", ")
+        ))
+    }
+
+    /// Participant `id` has left; everyone else is told. Unknown ids are ignored (the
+    /// room may have removed them already).
+    pub fn leave(&mut self, id: ParticipantId) {
+        if let Some(p) = self.remove(id) {
+            self.log.event("LEAVE", p.nick.as_str());
+            let line = ChatLine::server(format!("{} has left the chat.", p.nick)).shared();
+            self.broadcast(&line);
+            self.pass_admin_on(&p);
+        }
+        self.reap_stalled();
+    }
+
+    /// Takes a participant out of the room and closes its transcript.
+    pub(super) fn remove(&mut self, id: ParticipantId) -> Option<Participant> {
+        let at = self.participants.iter().position(|p| p.id == id)?;
+        let p = self.participants.remove(at);
+        self.log.close_transcript(&p.transcript);
+        Some(p)
+    }
+
+    /// With no configured admins, a departing admin's role goes to the longest-present
+    /// participant.
+    pub(super) fn pass_admin_on(&mut self, gone: &Participant) {
+        if !gone.admin || !self.config.admin_keys.is_empty() {
+            return;
+        }
+        if self.participants.iter().any(|p| p.admin) {
+            return;
+        }
+        let Some(heir) = self.participants.first_mut() else {
+            return;
+        };
+        heir.admin = true;
+        let name = heir.nick.to_string();
+        self.log.event("ADMIN", &name);
+        let line = ChatLine::server(format!("{name} is now the admin.")).shared();
+        self.broadcast(&line);
+    }
+
+    /// Sends `line` to everyone in the room.
+    pub(super) fn broadcast(&mut self, line: &SharedLine) {
+        for i in 0..self.participants.len() {
+            let id = self.participants[i].id;
+            self.send_line(id, line);
+        }
+    }
+
+    /// Public lines are also kept for the welcome of later arrivals.
+    pub(super) fn broadcast_public(&mut self, line: ChatLine) {
+        let line = line.shared();
+        if self.config.history > 0 {
+            if self.history.len() == self.config.history {
+                self.history.pop_front();
+            }
+            self.history.push_back(line.clone());
+        }
+        self.broadcast(&line);
+    }
+
+    /// Sends one line to one participant and records it in their transcript.
+    pub(super) fn send_line(&mut self, id: ParticipantId, line: &SharedLine) {
+        if self.deliver(id, Delivery::Line(line.clone())) {
+            if let Some(p) = self.find(id) {
+                self.log.transcript(&p.transcript, &line.text);
+            }
+        }
+    }
+
+    /// Hands `delivery` to a participant's outbox without waiting. A full outbox means
+    /// the participant stopped reading: it is marked for removal.
+    pub(super) fn deliver(&mut self, id: ParticipantId, delivery: Delivery) -> bool {
+        let Some(p) = self.find(id) else { return false };
+        match p.outbox.try_send(delivery) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_) | TrySendError::Closed(_)) => {
+                if !self.stalled.contains(&id) {
+                    self.stalled.push(id);
+                }
+                false
+            }
+        }
+    }
+
+    /// Removes participants that could not keep up, cutting their connections.
+    pub(super) fn reap_stalled(&mut self) {
+        while let Some(id) = self.stalled.pop() {
+            if let Some(p) = self.remove(id) {
+                p.kill.cancel();
+                self.log.event("DROPPED", format!("{} (stopped reading)", p.nick));
+                let line = ChatLine::server(format!("{} has left the chat.", p.nick)).shared();
+                self.broadcast(&line);
+                self.pass_admin_on(&p);
+            }
+        }
+    }
+
+    /// Ends a participant's session from the room's side (kick, /quit, shutdown).
+    pub(super) fn close(&self, p: &Participant) {
+        if p.outbox.try_send(Delivery::Close).is_err() {
+            p.kill.cancel();
+        }
+    }
+
+    /// Tells everyone the server is stopping, closes every session, saves the schedule
+    /// and flushes the logs.
+    pub fn shutdown(&mut self) {
+        let line = ChatLine::server("The server is shutting down. Goodbye!").shared();
+        self.broadcast(&line);
+        for p in std::mem::take(&mut self.participants) {
+            self.close(&p);
+            self.log.close_transcript(&p.transcript);
+        }
+        self.stalled.clear();
+        if let Err(e) = self.schedules.save() {
+            tracing::warn!(%e, "saving the schedule failed");
+        }
+        self.log.event("SHUTDOWN", "server stopping");
+        self.log.flush();
+    }
+}

@@ -1,0 +1,198 @@
+//! The accept loop and the server's lifetime: builds the room and the SSH settings,
+//! runs each connection with `russh::server::run_stream`, and shuts down gracefully.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use russh::server::run_stream;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::Instrument;
+
+use crate::config::Config;
+use crate::keys::{fingerprint, load_or_generate_host_key, read_admins_file};
+use crate::log::{LogConfig, LogSink};
+use crate::room::schedule::ScheduleBook;
+use crate::room::{Clock, Room, RoomConfig, RoomHandle};
+use crate::ssh::handler::ConnectionHandler;
+
+/// What every connection shares.
+pub struct ServerContext {
+    pub config: Config,
+    pub room: RoomHandle,
+}
+
+/// A server that is accepting connections.
+pub struct RunningServer {
+    /// The address actually bound (useful with port 0).
+    pub local_addr: SocketAddr,
+    /// SHA256 fingerprint of the host key.
+    pub host_key_fingerprint: String,
+    shutdown: CancellationToken,
+    done: tokio::task::JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// Stops accepting, tells participants, saves schedules, flushes logs and waits (at
+    /// most a few seconds) for connections to end.
+    pub async fn shutdown(self) {
+        self.shutdown.cancel();
+        let _ = self.done.await;
+    }
+
+    /// A token that stops the server when cancelled (e.g. from a signal handler).
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Waits until the server has stopped.
+    pub async fn wait(self) {
+        let _ = self.done.await;
+    }
+}
+
+/// Builds the room from `config` (keys, admins, schedule, logs) and starts serving.
+///
+/// # Errors
+/// The host key, admins file, schedule file or log folder cannot be used, or the
+/// address cannot be bound.
+pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer> {
+    let host_key = load_or_generate_host_key(&config.host_key)?;
+    let host_key_fingerprint = fingerprint(host_key.public_key());
+    let mut admin_keys = read_admins_file(&config.admins_file)?;
+    admin_keys.extend(config.admin_keys.iter().cloned());
+    let tz = config.time_zone();
+    let log = LogSink::start(LogConfig {
+        server_log: config.server_log(),
+        transcripts_dir: config.transcripts_dir(),
+        tz,
+    })
+    .with_context(|| format!("opening logs in {}", config.log_dir.display()))?;
+    let schedules = ScheduleBook::load(Some(config.data_dir.join("schedules.json")))?;
+    let room_config = RoomConfig {
+        name: config.room_name.clone(),
+        capacity: config.capacity,
+        admin_keys,
+        max_message_bytes: config.max_message_bytes,
+        history: config.history,
+        max_schedules_per_user: config.max_schedules_per_user,
+        tz,
+    };
+    log.event("START", format!("listening on {}", config.listen));
+    let room = RoomHandle::spawn(Room::new(room_config, schedules, log, clock));
+    let ssh = Arc::new(ssh_config(host_key));
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let local_addr = listener.local_addr()?;
+    let ctx = Arc::new(ServerContext { config, room });
+    let shutdown = CancellationToken::new();
+    let done = tokio::spawn(accept_loop(listener, ctx, ssh, shutdown.clone()));
+    Ok(RunningServer {
+        local_addr,
+        host_key_fingerprint,
+        shutdown,
+        done,
+    })
+}
+
+fn ssh_config(host_key: russh::keys::PrivateKey) -> russh::server::Config {
+    let mut preferred = russh::Preferred::default();
+    // No compression: it buys nothing for chat and has a history of advisories.
+    preferred.compression = std::borrow::Cow::Borrowed(&[russh::compression::NONE]);
+    russh::server::Config {
+        keys: vec![host_key],
+        auth_rejection_time: Duration::from_millis(300),
+        auth_rejection_time_initial: Some(Duration::ZERO),
+        // Chatters idle for hours; dead peers are found by keepalives instead.
+        inactivity_timeout: None,
+        keepalive_interval: Some(Duration::from_secs(60)),
+        keepalive_max: 3,
+        nodelay: true,
+        preferred,
+        ..Default::default()
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    ctx: Arc<ServerContext>,
+    ssh: Arc<russh::server::Config>,
+    shutdown: CancellationToken,
+) {
+    let tracker = TaskTracker::new();
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = shutdown.cancelled() => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(pair) => pair,
+            Err(error) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::warn!(%error, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let span = tracing::info_span!("conn", %peer);
+        tracker.spawn(connection(ctx.clone(), ssh.clone(), stream, peer).instrument(span));
+    }
+    drop(listener);
+    ctx.room.shutdown().await;
+    tracker.close();
+    let _ = tokio::time::timeout(Duration::from_secs(3), tracker.wait()).await;
+}
+
+/// Runs one connection until it ends, is cut by the room, or overstays its login grace.
+async fn connection(
+    ctx: Arc<ServerContext>,
+    ssh: Arc<russh::server::Config>,
+    stream: TcpStream,
+    peer: SocketAddr,
+) {
+    // A duplicate of the socket lets us cut a client that stopped reading, even while a
+    // write to it is blocked.
+    let (stream, cutter) = match dup_socket(stream) {
+        Ok(pair) => pair,
+        Err(error) => {
+            tracing::warn!(%error, "could not set up the connection");
+            return;
+        }
+    };
+    let kill = CancellationToken::new();
+    let joined = CancellationToken::new();
+    let grace = Duration::from_secs(ctx.config.login_grace);
+    let handler = ConnectionHandler::new(ctx, Some(peer), kill.clone(), joined.clone());
+    let session = async {
+        match run_stream(ssh, stream, handler).await {
+            Ok(running) => {
+                if let Err(error) = running.await {
+                    tracing::debug!(%error, "connection ended");
+                }
+            }
+            Err(error) => tracing::debug!(%error, "handshake failed"),
+        }
+    };
+    let grace_expired = async {
+        tokio::time::sleep(grace).await;
+        if joined.is_cancelled() {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        () = session => {}
+        () = kill.cancelled() => {}
+        () = grace_expired => tracing::info!("login grace expired"),
+    }
+    let _ = cutter.shutdown(std::net::Shutdown::Both);
+}
+
+fn dup_socket(stream: TcpStream) -> std::io::Result<(TcpStream, std::net::TcpStream)> {
+    let std_stream = stream.into_std()?;
+    let cutter = std_stream.try_clone()?;
+    Ok((TcpStream::from_std(std_stream)?, cutter))
+}

@@ -1,0 +1,281 @@
+//! The russh [`Handler`] for one connection: authentication, one session channel, and
+//! forwarding of channel events to the session task without ever waiting on it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use russh::keys::PublicKey;
+use russh::server::{Auth, ChannelOpenHandle, Handler, Msg, Response, Session, VerifiedPublicKey};
+use russh::{Channel, ChannelId, MethodKind, MethodSet, Pty};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::session::{run_exec, run_shell, SessionSetup};
+use super::{PtyInfo, SessionEvent};
+use crate::keys::fingerprint;
+use crate::server::ServerContext;
+
+/// Per-connection state held by russh.
+pub struct ConnectionHandler {
+    ctx: Arc<ServerContext>,
+    peer: Option<SocketAddr>,
+    user: String,
+    key: Option<String>,
+    channel: Option<ChannelId>,
+    pty: Option<PtyInfo>,
+    events: Option<mpsc::UnboundedSender<SessionEvent>>,
+    /// Cancelled to cut the connection (its socket is shut down).
+    kill: CancellationToken,
+    /// Cancelled once the user is in the room (ends the login grace period).
+    joined: CancellationToken,
+}
+
+impl ConnectionHandler {
+    /// A handler for a connection from `peer`.
+    pub fn new(
+        ctx: Arc<ServerContext>,
+        peer: Option<SocketAddr>,
+        kill: CancellationToken,
+        joined: CancellationToken,
+    ) -> Self {
+        ConnectionHandler {
+            ctx,
+            peer,
+            user: String::new(),
+            key: None,
+            channel: None,
+            pty: None,
+            events: None,
+            kill,
+            joined,
+        }
+    }
+
+    fn forward(&self, event: SessionEvent) {
+        if let Some(tx) = &self.events {
+            let _ = tx.send(event);
+        }
+    }
+
+    /// Starts the session task for our channel; false if one is already running.
+    fn start_session(&mut self, channel: ChannelId, session: &Session) -> Option<SessionSetup> {
+        if self.channel != Some(channel) || self.events.is_some() {
+            return None;
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.events = Some(tx);
+        Some(SessionSetup {
+            ctx: self.ctx.clone(),
+            handle: session.handle(),
+            channel,
+            user: self.user.clone(),
+            key: self.key.clone(),
+            addr: self.peer,
+            pty: self.pty.clone(),
+            events: rx,
+            kill: self.kill.clone(),
+            joined: self.joined.clone(),
+        })
+    }
+}
+
+fn proceed_methods() -> Auth {
+    Auth::Reject {
+        proceed_with_methods: Some(MethodSet::from(
+            &[MethodKind::PublicKey, MethodKind::KeyboardInteractive][..],
+        )),
+        partial_success: false,
+    }
+}
+
+impl Handler for ConnectionHandler {
+    type Error = anyhow::Error;
+
+    async fn auth_none(&mut self, _user: &str) -> Result<Auth, Self::Error> {
+        Ok(proceed_methods())
+    }
+
+    async fn auth_publickey(
+        &mut self,
+        user: &str,
+        key: VerifiedPublicKey<'_>,
+    ) -> Result<Auth, Self::Error> {
+        // The signature has been checked: the key is this user's identity.
+        let public: &PublicKey = key.public_key;
+        self.user = user.to_string();
+        self.key = Some(fingerprint(public));
+        Ok(Auth::Accept)
+    }
+
+    async fn auth_keyboard_interactive<'a>(
+        &'a mut self,
+        user: &str,
+        _submethods: &str,
+        _response: Option<Response<'a>>,
+    ) -> Result<Auth, Self::Error> {
+        // Anonymous entry for clients without a key: no prompts at all.
+        self.user = user.to_string();
+        self.key = None;
+        Ok(Auth::Accept)
+    }
+
+    async fn channel_open_session(
+        &mut self,
+        channel: Channel<Msg>,
+        reply: ChannelOpenHandle,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        if self.channel.is_some() {
+            // One session per connection; dropping `reply` refuses the channel.
+            return Ok(());
+        }
+        self.channel = Some(channel.id());
+        reply.accept().await;
+        // `channel` is dropped here: its data also reaches `data()`, and an unread
+        // channel would stall the whole connection after 100 messages.
+        Ok(())
+    }
+
+    async fn pty_request(
+        &mut self,
+        channel: ChannelId,
+        term: &str,
+        col_width: u32,
+        row_height: u32,
+        _pix_width: u32,
+        _pix_height: u32,
+        _modes: &[(Pty, u32)],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        if self.channel != Some(channel) || self.events.is_some() {
+            session.channel_failure(channel)?;
+            return Ok(());
+        }
+        self.pty = Some(PtyInfo {
+            term: term.chars().take(64).collect(),
+            cols: col_width,
+            rows: row_height,
+        });
+        session.channel_success(channel)?;
+        Ok(())
+    }
+
+    async fn shell_request(
+        &mut self,
+        channel: ChannelId,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        match self.start_session(channel, session) {
+            Some(setup) => {
+                session.channel_success(channel)?;
+                tokio::spawn(run_shell(setup));
+            }
+            None => session.channel_failure(channel)?,
+        }
+        Ok(())
+    }
+
+    async fn exec_request(
+        &mut self,
+        channel: ChannelId,
+        data: &[u8],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        let command = String::from_utf8_lossy(data).trim().to_string();
+        match self.start_session(channel, session) {
+            Some(setup) => {
+                session.channel_success(channel)?;
+                tokio::spawn(run_exec(setup, command));
+            }
+            None => session.channel_failure(channel)?,
+        }
+        Ok(())
+    }
+
+    async fn subsystem_request(
+        &mut self,
+        channel: ChannelId,
+        _name: &str,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        session.channel_failure(channel)?;
+        Ok(())
+    }
+
+    async fn x11_request(
+        &mut self,
+        channel: ChannelId,
+        _single_connection: bool,
+        _x11_auth_protocol: &str,
+        _x11_auth_cookie: &str,
+        _x11_screen_number: u32,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        session.channel_failure(channel)?;
+        Ok(())
+    }
+
+    async fn env_request(
+        &mut self,
+        channel: ChannelId,
+        _variable_name: &str,
+        _variable_value: &str,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        session.channel_failure(channel)?;
+        Ok(())
+    }
+
+    async fn window_change_request(
+        &mut self,
+        channel: ChannelId,
+        col_width: u32,
+        row_height: u32,
+        _pix_width: u32,
+        _pix_height: u32,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        if self.channel == Some(channel) {
+            self.forward(SessionEvent::Resize {
+                cols: col_width,
+                rows: row_height,
+            });
+            session.channel_success(channel)?;
+        }
+        Ok(())
+    }
+
+    async fn data(
+        &mut self,
+        channel: ChannelId,
+        data: &[u8],
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        if self.channel == Some(channel) {
+            self.forward(SessionEvent::Data(data.to_vec()));
+        }
+        Ok(())
+    }
+
+    async fn channel_eof(
+        &mut self,
+        channel: ChannelId,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        if self.channel == Some(channel) {
+            self.forward(SessionEvent::Eof);
+        }
+        Ok(())
+    }
+
+    async fn channel_close(
+        &mut self,
+        channel: ChannelId,
+        _session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        if self.channel == Some(channel) {
+            self.forward(SessionEvent::Close);
+        }
+        Ok(())
+    }
+}

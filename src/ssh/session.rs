@@ -1,0 +1,284 @@
+//! One task per participant: it owns the screen (editor or line splitter) and the
+//! outbox, is the only writer to its SSH channel, and talks to the room by handle.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use russh::server::Handle;
+use russh::ChannelId;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::{PtyInfo, SessionEvent};
+use crate::chat::line::ChatLine;
+use crate::chat::text::sanitize;
+use crate::room::{Delivery, JoinError, JoinRequest, Joined};
+use crate::server::ServerContext;
+use crate::term::editor::EditorAction;
+use crate::term::screen::Screen;
+use crate::term::style::term_has_colour;
+
+/// Most deliveries written in one SSH data packet.
+const BATCH: usize = 64;
+/// How long a closed session waits for the client to hang up before cutting it.
+const CLOSE_WAIT: Duration = Duration::from_secs(5);
+
+/// What the handler hands to a new session task.
+pub struct SessionSetup {
+    pub ctx: Arc<ServerContext>,
+    pub handle: Handle,
+    pub channel: ChannelId,
+    pub user: String,
+    pub key: Option<String>,
+    pub addr: Option<SocketAddr>,
+    pub pty: Option<PtyInfo>,
+    pub events: mpsc::UnboundedReceiver<SessionEvent>,
+    pub kill: CancellationToken,
+    pub joined: CancellationToken,
+}
+
+/// The session's SSH channel, written only by the session task.
+struct Channel {
+    handle: Handle,
+    id: ChannelId,
+    kill: CancellationToken,
+}
+
+impl Channel {
+    /// Writes `text`; false once the connection is gone or being cut.
+    async fn write(&self, text: String) -> bool {
+        if text.is_empty() {
+            return true;
+        }
+        tokio::select! {
+            result = self.handle.data(self.id, text.into_bytes()) => result.is_ok(),
+            () = self.kill.cancelled() => false,
+        }
+    }
+
+    /// Ends the channel the way OpenSSH expects (exit status, EOF, close), then waits a
+    /// little for the client to hang up before cutting the connection.
+    async fn finish(&self, status: u32, events: &mut mpsc::UnboundedReceiver<SessionEvent>) {
+        let close = async {
+            let _ = self.handle.exit_status_request(self.id, status).await;
+            let _ = self.handle.eof(self.id).await;
+            let _ = self.handle.close(self.id).await;
+            while events.recv().await.is_some() {}
+        };
+        tokio::select! {
+            _ = tokio::time::timeout(CLOSE_WAIT, close) => {}
+            () = self.kill.cancelled() => {}
+        }
+        self.kill.cancel();
+    }
+}
+
+/// Runs an interactive session (a shell request): join, then chat until leaving.
+pub async fn run_shell(setup: SessionSetup) {
+    let span = tracing::info_span!("session", peer = ?setup.addr, user = %sanitize(&setup.user));
+    shell(setup).instrument(span).await;
+}
+
+async fn shell(mut setup: SessionSetup) {
+    let max_chars = setup.ctx.config.max_input_chars;
+    let mut screen = match &setup.pty {
+        Some(pty) => Screen::pty(pty.cols, term_has_colour(&pty.term), max_chars),
+        None => Screen::plain(max_chars),
+    };
+    let channel = Channel {
+        handle: setup.handle.clone(),
+        id: setup.channel,
+        kill: setup.kill.clone(),
+    };
+    let (outbox, mut deliveries) = mpsc::channel(setup.ctx.config.outbox_size.max(64));
+    let Some(me) = join(&mut setup, &mut screen, &channel, outbox).await else {
+        channel.finish(0, &mut setup.events).await;
+        return;
+    };
+    setup.joined.cancel();
+    tracing::info!(nickname = %me.nickname, "joined");
+    let room = setup.ctx.room.clone();
+    let mut open = channel.write(screen.set_prompt(&prompt(&me.nickname))).await;
+    while open {
+        tokio::select! {
+            () = setup.kill.cancelled() => break,
+            delivery = deliveries.recv() => {
+                let Some(first) = delivery else { break };
+                let (text, closing) = render_batch(&mut screen, first, &mut deliveries);
+                open = channel.write(text).await && !closing;
+            }
+            event = setup.events.recv() => {
+                let Some(event) = event else { break };
+                let (text, leaving) = handle_event(&mut screen, event, me.id, &room).await;
+                open = channel.write(text).await && !leaving;
+            }
+        }
+    }
+    room.leave(me.id).await;
+    tracing::info!(nickname = %me.nickname, "left");
+    channel.finish(0, &mut setup.events).await;
+}
+
+fn prompt(nickname: &str) -> String {
+    format!("{nickname}> ")
+}
+
+/// Renders one delivery and whatever else is already queued, as one write.
+fn render_batch(
+    screen: &mut Screen,
+    first: Delivery,
+    deliveries: &mut mpsc::Receiver<Delivery>,
+) -> (String, bool) {
+    let mut batch = vec![first];
+    while batch.len() < BATCH {
+        match deliveries.try_recv() {
+            Ok(d) => batch.push(d),
+            Err(_) => break,
+        }
+    }
+    let mut lines = Vec::new();
+    let mut closing = false;
+    for delivery in &batch {
+        match delivery {
+            Delivery::Line(line) => lines.push(&**line),
+            Delivery::Renamed(nick) => {
+                screen.set_prompt(&prompt(nick));
+            }
+            Delivery::Close => closing = true,
+        }
+    }
+    (screen.print(&lines), closing)
+}
+
+/// Applies one event from the client; returns bytes to write and whether to leave.
+async fn handle_event(
+    screen: &mut Screen,
+    event: SessionEvent,
+    id: crate::room::ParticipantId,
+    room: &crate::room::RoomHandle,
+) -> (String, bool) {
+    match event {
+        SessionEvent::Data(bytes) => {
+            let mut out = String::new();
+            for action in screen.feed(&bytes) {
+                match action {
+                    EditorAction::Submit(line) => {
+                        out.push_str(&screen.after_submit());
+                        room.input(id, line).await;
+                    }
+                    EditorAction::Eof => return (out, true),
+                    EditorAction::ClearScreen => out.push_str(&screen.clear_screen()),
+                }
+            }
+            out.push_str(&screen.redraw());
+            (out, false)
+        }
+        SessionEvent::Resize { cols, .. } => (screen.resize(cols), false),
+        // End of piped input leaves; a pty never sends EOF while in use.
+        SessionEvent::Eof | SessionEvent::Close => (String::new(), true),
+    }
+}
+
+/// Checks capacity, settles the nickname (asking with `Nickname: ` when needed) and
+/// joins. `None` when refused or the user went away.
+async fn join(
+    setup: &mut SessionSetup,
+    screen: &mut Screen,
+    channel: &Channel,
+    outbox: mpsc::Sender<Delivery>,
+) -> Option<Joined> {
+    let room = setup.ctx.room.clone();
+    let (count, capacity) = room.occupancy().await?;
+    if count >= capacity {
+        let full = JoinError::Full { count, capacity };
+        channel.write(screen.print(&[&ChatLine::server(full.to_string())])).await;
+        return None;
+    }
+    let mut candidate = (!setup.ctx.config.is_generic_user(&setup.user)).then(|| setup.user.clone());
+    loop {
+        let nickname = match candidate.take() {
+            Some(name) => name,
+            None => {
+                channel.write(screen.ask("Nickname: ")).await;
+                read_line(setup, screen, channel).await?
+            }
+        };
+        let request = JoinRequest {
+            nickname,
+            key: setup.key.clone(),
+            addr: setup.addr,
+            outbox: outbox.clone(),
+            kill: setup.kill.clone(),
+        };
+        match room.join(request).await {
+            Ok(joined) => return Some(joined),
+            Err(JoinError::Nickname(reason)) => {
+                let line = ChatLine::server(format!("{reason} Please choose another nickname."));
+                channel.write(screen.print(&[&line])).await;
+            }
+            Err(refusal) => {
+                channel.write(screen.print(&[&ChatLine::server(refusal.to_string())])).await;
+                return None;
+            }
+        }
+    }
+}
+
+/// Reads one line before joining (the nickname answer), echoing in pty mode.
+async fn read_line(setup: &mut SessionSetup, screen: &mut Screen, channel: &Channel) -> Option<String> {
+    loop {
+        let event = tokio::select! {
+            event = setup.events.recv() => event?,
+            () = setup.kill.cancelled() => return None,
+        };
+        match event {
+            SessionEvent::Data(bytes) => {
+                let actions = screen.feed(&bytes);
+                let mut answer = None;
+                for action in actions {
+                    match action {
+                        EditorAction::Submit(line) if answer.is_none() => answer = Some(line),
+                        EditorAction::Eof => return None,
+                        _ => {}
+                    }
+                }
+                if !channel.write(screen.redraw()).await {
+                    return None;
+                }
+                if answer.is_some() {
+                    return answer;
+                }
+            }
+            SessionEvent::Resize { cols, .. } => {
+                channel.write(screen.resize(cols)).await;
+            }
+            SessionEvent::Eof | SessionEvent::Close => return None,
+        }
+    }
+}
+
+/// Runs an exec request: `users` prints the user list; anything else is refused.
+pub async fn run_exec(mut setup: SessionSetup, command: String) {
+    setup.joined.cancel();
+    let channel = Channel {
+        handle: setup.handle.clone(),
+        id: setup.channel,
+        kill: setup.kill.clone(),
+    };
+    let (line, status) = match command.as_str() {
+        "users" | "user" => match setup.ctx.room.users().await {
+            Some(line) => (line, 0),
+            None => (ChatLine::server("The server is shutting down."), 1),
+        },
+        other => {
+            let shown: String = sanitize(other).chars().take(64).collect();
+            let text = format!("Unknown command \"{shown}\". The only command is \"users\".");
+            (ChatLine::server(text), 1)
+        }
+    };
+    let newline = if setup.pty.is_some() { "\r\n" } else { "\n" };
+    channel.write(format!("{}{newline}", line.text)).await;
+    channel.finish(status, &mut setup.events).await;
+}

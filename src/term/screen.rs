@@ -1,0 +1,197 @@
+//! A participant's screen: input decoding and output composition for both kinds of
+//! session. With a pty the server edits the line and keeps it intact below incoming
+//! lines; without one, input is split into lines and output is plain text.
+
+use super::editor::{EditorAction, LineEditor};
+use super::style::paint;
+use crate::chat::line::ChatLine;
+
+/// Splits piped input into lines (`\n`, optional `\r` before it), keeping at most
+/// `max_bytes` of one line; the rest of an overlong line is dropped.
+#[derive(Debug)]
+struct LineSplitter {
+    buf: Vec<u8>,
+    max_bytes: usize,
+}
+
+impl LineSplitter {
+    fn feed(&mut self, bytes: &[u8], out: &mut Vec<EditorAction>) {
+        for &b in bytes {
+            if b == b'\n' {
+                let mut line = std::mem::take(&mut self.buf);
+                if line.last() == Some(&b'\r') {
+                    line.pop();
+                }
+                out.push(EditorAction::Submit(
+                    String::from_utf8_lossy(&line).into_owned(),
+                ));
+            } else if self.buf.len() < self.max_bytes {
+                self.buf.push(b);
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+enum Input {
+    Editor(LineEditor),
+    Lines(LineSplitter),
+}
+
+/// Everything a session needs to turn bytes in into actions and room lines into bytes
+/// out.
+#[derive(Debug)]
+pub struct Screen {
+    input: Input,
+    colour: bool,
+    width: usize,
+    prompt: String,
+}
+
+impl Screen {
+    /// A pty screen `width` columns wide, with colours if `colour`.
+    pub fn pty(width: u32, colour: bool, max_chars: usize) -> Screen {
+        Screen {
+            input: Input::Editor(LineEditor::new(max_chars)),
+            colour,
+            width: clamp_width(width),
+            prompt: String::new(),
+        }
+    }
+
+    /// A plain line-mode screen (no pty).
+    pub fn plain(max_chars: usize) -> Screen {
+        Screen {
+            input: Input::Lines(LineSplitter {
+                buf: Vec::new(),
+                max_bytes: max_chars.saturating_mul(4),
+            }),
+            colour: false,
+            width: 80,
+            prompt: String::new(),
+        }
+    }
+
+    /// Whether the server draws an input line (pty) or not.
+    pub fn is_pty(&self) -> bool {
+        matches!(self.input, Input::Editor(_))
+    }
+
+    fn newline(&self) -> &'static str {
+        if self.is_pty() {
+            "\r\n"
+        } else {
+            "\n"
+        }
+    }
+
+    /// Decodes input bytes into actions.
+    pub fn feed(&mut self, bytes: &[u8]) -> Vec<EditorAction> {
+        match &mut self.input {
+            Input::Editor(editor) => editor.feed(bytes),
+            Input::Lines(splitter) => {
+                let mut out = Vec::new();
+                splitter.feed(bytes, &mut out);
+                out
+            }
+        }
+    }
+
+    /// Sets the prompt in front of the input line; returns the redraw.
+    pub fn set_prompt(&mut self, prompt: &str) -> String {
+        self.prompt = prompt.to_string();
+        self.redraw()
+    }
+
+    /// A new terminal width; returns the redraw.
+    pub fn resize(&mut self, width: u32) -> String {
+        self.width = clamp_width(width);
+        self.redraw()
+    }
+
+    /// The input row as it should look now (nothing without a pty, where the prompt is
+    /// printed once instead).
+    pub fn redraw(&self) -> String {
+        match &self.input {
+            Input::Editor(editor) => editor.render(&self.prompt, self.width),
+            Input::Lines(_) => String::new(),
+        }
+    }
+
+    /// Bytes that print `lines` above the input row and redraw it intact.
+    pub fn print(&self, lines: &[&ChatLine]) -> String {
+        let mut out = String::new();
+        if self.is_pty() {
+            out.push_str("\r\x1b[K");
+        }
+        for line in lines {
+            paint(line, self.colour, &mut out);
+            out.push_str(self.newline());
+        }
+        out.push_str(&self.redraw());
+        out
+    }
+
+    /// Bytes for a prompt question such as `Nickname: ` (printed inline without a pty).
+    pub fn ask(&mut self, question: &str) -> String {
+        if self.is_pty() {
+            self.set_prompt(question)
+        } else {
+            question.to_string()
+        }
+    }
+
+    /// Bytes that clear the screen and redraw the input row (Ctrl-L).
+    pub fn clear_screen(&self) -> String {
+        format!("\x1b[H\x1b[2J{}", self.redraw())
+    }
+
+    /// Bytes that leave the input row empty after Enter (before the reply arrives).
+    pub fn after_submit(&self) -> String {
+        self.redraw()
+    }
+}
+
+/// Terminal widths the renderer accepts: a 0-column or absurd report must not break it.
+fn clamp_width(width: u32) -> usize {
+    (width as usize).clamp(10, 1000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pty_output_keeps_half_typed_input() {
+        let mut s = Screen::pty(80, false, 4096);
+        s.set_prompt("> ");
+        s.feed("안녕하".as_bytes());
+        let out = s.print(&[&ChatLine::chat("bob", "hi")]);
+        assert_eq!(out, "\r\x1b[Kbob >> hi\r\n\r> 안녕하\x1b[K\r\x1b[8C");
+    }
+
+    #[test]
+    fn plain_mode_is_lines_without_escapes() {
+        let mut s = Screen::plain(4096);
+        let actions = s.feed(b"one\r\ntw");
+        assert_eq!(actions, vec![EditorAction::Submit("one".into())]);
+        assert_eq!(s.feed(b"o\n"), vec![EditorAction::Submit("two".into())]);
+        let out = s.print(&[&ChatLine::server("x")]);
+        assert_eq!(out, "[Server]: x\n");
+    }
+
+    #[test]
+    fn plain_mode_bounds_a_line() {
+        let mut s = Screen::plain(2);
+        let actions = s.feed(&[b'a'; 100]);
+        assert!(actions.is_empty());
+        assert_eq!(s.feed(b"\n"), vec![EditorAction::Submit("aaaaaaaa".into())]);
+    }
+
+    #[test]
+    fn zero_width_terminal_still_renders() {
+        let mut s = Screen::pty(0, false, 10);
+        s.feed(b"abc");
+        assert!(s.resize(0).contains("abc"));
+    }
+}

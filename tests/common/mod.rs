@@ -1,0 +1,377 @@
+//! Test harness: a server on port 0 in temp folders, a russh client and a real OpenSSH
+//! client, each able to wait (with a timeout) for the text a person would see.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use russh::client;
+use russh::keys::{Algorithm, PrivateKey, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
+use russh::ChannelMsg;
+use ssh_chatroom::config::Config;
+use ssh_chatroom::keys::fingerprint;
+use ssh_chatroom::room::Clock;
+use ssh_chatroom::server::{start, RunningServer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// How long any expected text may take to arrive.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// A server listening on 127.0.0.1:0 with its files in a temp folder.
+pub struct TestServer {
+    pub dir: tempfile::TempDir,
+    pub config: Config,
+    running: Option<RunningServer>,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        TestServer::start_with(|_| {}, Clock::System).await
+    }
+
+    pub async fn start_with(configure: impl FnOnce(&mut Config), clock: Clock) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = test_config(dir.path());
+        configure(&mut config);
+        TestServer::start_in(dir, config, clock).await
+    }
+
+    /// Starts a server on an existing folder (for restart tests).
+    pub async fn start_in(dir: tempfile::TempDir, config: Config, clock: Clock) -> TestServer {
+        let running = start(config.clone(), clock).await.expect("server starts");
+        TestServer {
+            dir,
+            config,
+            running: Some(running),
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.running.as_ref().unwrap().local_addr.port()
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    /// Graceful stop; returns the folder so a new server can start on it.
+    pub async fn stop(mut self) -> (tempfile::TempDir, Config) {
+        self.running.take().unwrap().shutdown().await;
+        (self.dir, self.config)
+    }
+}
+
+pub fn test_config(dir: &Path) -> Config {
+    let mut config = Config::default();
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.log_dir = dir.join("logs");
+    config.data_dir = dir.join("data");
+    config.host_key = dir.join("keys/ssh_host_ed25519_key");
+    config.admins_file = dir.join("keys/admins");
+    config.timezone = Some(chrono_tz::UTC);
+    config
+}
+
+/// A fresh Ed25519 user key.
+pub fn user_key() -> PrivateKey {
+    PrivateKey::random(&mut rand::rng(), Algorithm::Ed25519).unwrap()
+}
+
+pub fn key_fingerprint(key: &PrivateKey) -> String {
+    fingerprint(key.public_key())
+}
+
+/// Everything received so far, shared with the task that reads it.
+#[derive(Clone, Default)]
+pub struct Transcript(Arc<Mutex<String>>);
+
+impl Transcript {
+    fn push(&self, bytes: &[u8]) {
+        self.0.lock().unwrap().push_str(&String::from_utf8_lossy(bytes));
+    }
+
+    /// Everything received, byte for byte.
+    pub fn raw(&self) -> String {
+        self.0.lock().unwrap().clone()
+    }
+
+    /// Everything received with colour codes (SGR sequences) removed: SPEC's lines are
+    /// byte-exact "colour codes aside".
+    pub fn text(&self) -> String {
+        strip_colours(&self.raw())
+    }
+}
+
+/// Removes `ESC [ ... m` sequences.
+pub fn strip_colours(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find("\x1b[") {
+        out.push_str(&rest[..at]);
+        let seq = &rest[at + 2..];
+        match seq.find(|c: char| !(c.is_ascii_digit() || c == ';')) {
+            Some(end) if seq[end..].starts_with('m') => rest = &seq[end + 1..],
+            _ => {
+                out.push_str("\x1b[");
+                rest = seq;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Waits until `transcript` contains `needle` after byte offset `*from`; moves `*from`
+/// past the match and returns the text up to it.
+async fn wait_for(transcript: &Transcript, from: &mut usize, needle: &str, notify: &tokio::sync::Notify) -> String {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let notified = notify.notified();
+        let text = transcript.text();
+        if let Some(pos) = text[*from..].find(needle) {
+            let end = *from + pos + needle.len();
+            let seen = text[*from..end].to_string();
+            *from = end;
+            return seen;
+        }
+        if tokio::time::timeout_at(deadline, notified).await.is_err() {
+            panic!(
+                "timed out waiting for {needle:?}; received after offset {from}:\n{:?}",
+                &text[*from..]
+            );
+        }
+    }
+}
+
+struct AcceptAll;
+
+impl client::Handler for AcceptAll {
+    type Error = russh::Error;
+
+    async fn check_server_key(&mut self, _key: &PublicKeyOrCertificate) -> Result<bool, Self::Error> {
+        Ok(true)
+    }
+}
+
+/// A chat participant driven by the russh client.
+pub struct TestClient {
+    pub transcript: Transcript,
+    seen: usize,
+    notify: Arc<tokio::sync::Notify>,
+    writer: russh::ChannelWriteHalf<client::Msg>,
+    closed: Arc<tokio::sync::Notify>,
+    exit: Arc<Mutex<Option<u32>>>,
+    _session: client::Handle<AcceptAll>,
+}
+
+/// How a [`TestClient`] asks for its session.
+#[derive(Clone, Copy)]
+pub enum Mode {
+    Pty,
+    Plain,
+}
+
+impl TestClient {
+    /// Connects as `user` with a fresh key and opens a pty shell.
+    pub async fn join(port: u16, user: &str) -> TestClient {
+        TestClient::connect(port, user, Some(user_key()), Mode::Pty).await
+    }
+
+    pub async fn connect(port: u16, user: &str, key: Option<PrivateKey>, mode: Mode) -> TestClient {
+        let (session, channel) = TestClient::open(port, user, key).await;
+        match mode {
+            Mode::Pty => channel
+                .request_pty(true, "xterm", 80, 24, 0, 0, &[])
+                .await
+                .unwrap(),
+            Mode::Plain => {}
+        }
+        channel.request_shell(true).await.unwrap();
+        TestClient::from_channel(session, channel)
+    }
+
+    /// Runs `command` as an exec request and returns everything printed and the status.
+    pub async fn exec(port: u16, user: &str, command: &str) -> (String, Option<u32>) {
+        let (session, channel) = TestClient::open(port, user, Some(user_key())).await;
+        channel.exec(true, command).await.unwrap();
+        let client = TestClient::from_channel(session, channel);
+        tokio::time::timeout(WAIT, client.closed.notified()).await.expect("exec ends");
+        let status = *client.exit.lock().unwrap();
+        (client.transcript.text(), status)
+    }
+
+    async fn open(
+        port: u16,
+        user: &str,
+        key: Option<PrivateKey>,
+    ) -> (client::Handle<AcceptAll>, russh::Channel<client::Msg>) {
+        let config = Arc::new(client::Config::default());
+        let mut session = client::connect(config, ("127.0.0.1", port), AcceptAll)
+            .await
+            .expect("connects");
+        match key {
+            Some(key) => {
+                let key = PrivateKeyWithHashAlg::new(Arc::new(key), None);
+                let result = session.authenticate_publickey(user, key).await.unwrap();
+                assert!(result.success(), "public key auth accepted");
+            }
+            None => {
+                let reply = session
+                    .authenticate_keyboard_interactive_start(user, None)
+                    .await
+                    .unwrap();
+                assert!(matches!(reply, client::KeyboardInteractiveAuthResponse::Success));
+            }
+        }
+        let channel = session.channel_open_session().await.unwrap();
+        (session, channel)
+    }
+
+    fn from_channel(session: client::Handle<AcceptAll>, channel: russh::Channel<client::Msg>) -> TestClient {
+        let transcript = Transcript::default();
+        let notify = Arc::new(tokio::sync::Notify::new());
+        let closed = Arc::new(tokio::sync::Notify::new());
+        let exit = Arc::new(Mutex::new(None));
+        let (mut reader, writer) = channel.split();
+        let (t, n, c, e) = (transcript.clone(), notify.clone(), closed.clone(), exit.clone());
+        tokio::spawn(async move {
+            while let Some(msg) = reader.wait().await {
+                match msg {
+                    ChannelMsg::Data { data } => t.push(&data),
+                    ChannelMsg::ExitStatus { exit_status } => *e.lock().unwrap() = Some(exit_status),
+                    ChannelMsg::Close => break,
+                    _ => {}
+                }
+                n.notify_waiters();
+            }
+            n.notify_waiters();
+            c.notify_one();
+        });
+        TestClient {
+            transcript,
+            seen: 0,
+            notify,
+            writer,
+            closed,
+            exit,
+            _session: session,
+        }
+    }
+
+    /// Sends raw bytes as if typed.
+    pub async fn send(&self, bytes: &[u8]) {
+        self.writer.data_bytes(bytes.to_vec()).await.unwrap();
+    }
+
+    /// Types `line` and presses Enter.
+    pub async fn send_line(&self, line: &str) {
+        self.send(format!("{line}\r").as_bytes()).await;
+    }
+
+    /// Sends EOF (end of piped input).
+    pub async fn eof(&self) {
+        self.writer.eof().await.unwrap();
+    }
+
+    /// Waits for `text` to appear after what was already matched; returns the output
+    /// from the previous match up to and including it.
+    pub async fn expect(&mut self, text: &str) -> String {
+        wait_for(&self.transcript, &mut self.seen, text, &self.notify).await
+    }
+
+    /// Waits until the server closes the channel.
+    pub async fn expect_closed(&self) {
+        tokio::time::timeout(WAIT, self.closed.notified())
+            .await
+            .expect("the server closes the session");
+    }
+}
+
+/// A real OpenSSH `ssh` process with piped stdin and stdout.
+pub struct OpenSsh {
+    pub child: tokio::process::Child,
+    stdin: Option<tokio::process::ChildStdin>,
+    pub transcript: Transcript,
+    seen: usize,
+    notify: Arc<tokio::sync::Notify>,
+}
+
+/// Writes `key` where OpenSSH can use it (mode 0600) and returns the path.
+pub fn write_openssh_key(dir: &Path, name: &str, key: &PrivateKey) -> PathBuf {
+    let path = dir.join(name);
+    key.write_openssh_file(&path, russh::keys::ssh_key::LineEnding::LF)
+        .unwrap();
+    path
+}
+
+impl OpenSsh {
+    /// Runs `ssh` with `args` (before the destination) against the test server.
+    pub fn spawn(port: u16, key: &Path, args: &[&str], user: &str, command: Option<&str>) -> OpenSsh {
+        let mut cmd = tokio::process::Command::new("ssh");
+        cmd.args(["-p", &port.to_string()])
+            .args(["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"])
+            .args(["-o", "LogLevel=ERROR", "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes"])
+            .arg("-i")
+            .arg(key)
+            .args(args)
+            .arg(format!("{user}@127.0.0.1"));
+        if let Some(command) = command {
+            cmd.arg(command);
+        }
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .env("TERM", "xterm");
+        let mut child = cmd.spawn().expect("ssh runs");
+        let transcript = Transcript::default();
+        let notify = Arc::new(tokio::sync::Notify::new());
+        let mut stdout = child.stdout.take().unwrap();
+        let (t, n) = (transcript.clone(), notify.clone());
+        tokio::spawn(async move {
+            let mut buf = [0u8; 4096];
+            while let Ok(len) = stdout.read(&mut buf).await {
+                if len == 0 {
+                    break;
+                }
+                t.push(&buf[..len]);
+                n.notify_waiters();
+            }
+            n.notify_waiters();
+        });
+        let stdin = child.stdin.take();
+        OpenSsh {
+            child,
+            stdin,
+            transcript,
+            seen: 0,
+            notify,
+        }
+    }
+
+    pub async fn send(&mut self, bytes: &[u8]) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        stdin.write_all(bytes).await.unwrap();
+        stdin.flush().await.unwrap();
+    }
+
+    /// Closes stdin (end of input).
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
+    pub async fn expect(&mut self, text: &str) -> String {
+        wait_for(&self.transcript, &mut self.seen, text, &self.notify).await
+    }
+
+    /// Waits for the process to exit and returns its status code.
+    pub async fn wait_exit(&mut self) -> Option<i32> {
+        tokio::time::timeout(WAIT, self.child.wait())
+            .await
+            .expect("ssh exits")
+            .ok()
+            .and_then(|s| s.code())
+    }
+}

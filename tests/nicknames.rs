@@ -1,0 +1,69 @@
+//! Joining with nicknames: from the username, the `Nickname: ` prompt for generic,
+//! invalid or taken names, Korean names, look-alikes, anonymous keyboard-interactive.
+
+mod common;
+
+use common::{user_key, Mode, TestClient, TestServer};
+
+#[tokio::test]
+async fn generic_user_is_asked_and_korean_works() {
+    let server = TestServer::start().await;
+    let mut guest = TestClient::join(server.port(), "chat").await;
+    guest.expect("Nickname: ").await;
+    guest.send_line("개똥이").await;
+    guest.expect("Welcome to the chat room, 개똥이!").await;
+    guest.send_line("안녕하세요").await;
+    guest.expect("개똥이 >> 안녕하세요").await;
+}
+
+#[tokio::test]
+async fn taken_and_look_alike_names_are_asked_again_with_the_reason() {
+    let server = TestServer::start().await;
+    let mut alice = TestClient::join(server.port(), "alice").await;
+    alice.expect("Type /help").await;
+    let mut second = TestClient::join(server.port(), "ALICE").await;
+    second.expect("[Server]: The nickname \"ALICE\" is already taken. Please choose another nickname.").await;
+    second.expect("Nickname: ").await;
+    // Cyrillic "а" (U+0430) posing as Latin "a": mixed scripts are refused
+    second.send_line("\u{430}lice").await;
+    second.expect("may not mix alphabets").await;
+    second.expect("Nickname: ").await;
+    second.send_line("bad name").await;
+    second.expect("may contain only letters, digits").await;
+    second.send_line("Server").await;
+    second.expect("The nickname \"Server\" is reserved.").await;
+    second.send_line("alice2").await;
+    second.expect("Welcome to the chat room, alice2!").await;
+    alice.expect("[Server]: alice2 has joined the chat.").await;
+}
+
+#[tokio::test]
+async fn all_cyrillic_look_alike_of_a_present_name_is_taken() {
+    let server = TestServer::start().await;
+    let mut ace = TestClient::join(server.port(), "ace").await;
+    ace.expect("Type /help").await;
+    // "асе" in Cyrillic letters only: single-script, but it looks exactly like "ace"
+    let mut fake = TestClient::join(server.port(), "асе").await;
+    fake.expect("is already taken").await;
+}
+
+#[tokio::test]
+async fn client_without_a_key_gets_in_anonymously() {
+    let server = TestServer::start().await;
+    let mut anon = TestClient::connect(server.port(), "anon", None, Mode::Pty).await;
+    anon.expect("Welcome to the chat room, anon!").await;
+}
+
+#[tokio::test]
+async fn plain_session_answers_the_prompt_line_by_line() {
+    let server = TestServer::start().await;
+    let mut piped = TestClient::connect(server.port(), "chat", Some(user_key()), Mode::Plain).await;
+    piped.expect("Nickname: ").await;
+    piped.send(b"piper\n").await;
+    piped.expect("Welcome to the chat room, piper!").await;
+    piped.send(b"hello\nbye\n").await;
+    piped.expect("piper >> hello\n").await;
+    piped.expect("piper >> bye\n").await;
+    piped.eof().await;
+    piped.expect_closed().await;
+}

@@ -77,6 +77,8 @@ enum RoomCommand {
     Input {
         id: ParticipantId,
         line: String,
+        /// Dropped once the room has handled the line.
+        handled: Option<oneshot::Sender<()>>,
     },
     Leave {
         id: ParticipantId,
@@ -130,7 +132,18 @@ impl RoomHandle {
 
     /// One line typed by participant `id` (a message or a command).
     pub async fn input(&self, id: ParticipantId, line: String) {
-        let _ = self.tx.send(RoomCommand::Input { id, line }).await;
+        let command = RoomCommand::Input {
+            id,
+            line,
+            handled: None,
+        };
+        let _ = self.tx.send(command).await;
+    }
+
+    /// Waits for room in the room's queue; the slot then takes one typed line without
+    /// waiting, so a session can keep draining its outbox while it has input to hand in.
+    pub async fn input_slot(&self) -> Option<InputSlot<'_>> {
+        self.tx.reserve().await.ok().map(InputSlot)
     }
 
     /// Participant `id` has gone (Ctrl-D, end of input, lost connection).
@@ -149,6 +162,25 @@ impl RoomHandle {
         let _ = self
             .ask(|respond_to| RoomCommand::Shutdown { respond_to })
             .await;
+    }
+}
+
+/// A reserved place in the room's queue for one typed line.
+pub struct InputSlot<'a>(mpsc::Permit<'a, RoomCommand>);
+
+impl InputSlot<'_> {
+    /// Hands the line `line` typed by participant `id` to the room; the receiver
+    /// completes once the room has handled it. A session waits for that before handing
+    /// in its next line, so one typist can never flood the others' outboxes faster than
+    /// their sessions get to run.
+    pub fn send(self, id: ParticipantId, line: String) -> oneshot::Receiver<()> {
+        let (handled, rx) = oneshot::channel();
+        self.0.send(RoomCommand::Input {
+            id,
+            line,
+            handled: Some(handled),
+        });
+        rx
     }
 }
 
@@ -179,7 +211,10 @@ async fn run(mut room: Room, mut rx: mpsc::Receiver<RoomCommand>) {
                 let result = room.join(request);
                 let _ = respond_to.send(result);
             }
-            RoomCommand::Input { id, line } => room.input(id, &line),
+            RoomCommand::Input { id, line, handled } => {
+                room.input(id, &line);
+                drop(handled);
+            }
             RoomCommand::Leave { id } => room.leave(id),
             RoomCommand::Users { respond_to } => {
                 let _ = respond_to.send(room.users_line());

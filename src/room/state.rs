@@ -123,7 +123,7 @@ impl Room {
             return Err(JoinError::Full { count, capacity });
         }
         let nick = self.check_free(&request.nickname, None).map_err(|e| {
-            self.log.event("REFUSED", format!("{who} nickname {:?}: {e}", request.nickname));
+            self.log.event("REFUSED", format!("{who} nickname \"{}\": {e}", request.nickname));
             JoinError::Nickname(e)
         })?;
         let id = self.next_id;
@@ -277,6 +277,7 @@ impl Room {
         while let Some(id) = self.stalled.pop() {
             if let Some(p) = self.remove(id) {
                 p.kill.cancel();
+                tracing::info!(nickname = %p.nick, "dropped: stopped reading");
                 self.log.event("DROPPED", format!("{} (stopped reading)", p.nick));
                 let line = ChatLine::server(format!("{} has left the chat.", p.nick)).shared();
                 self.broadcast(&line);
@@ -299,6 +300,7 @@ impl Room {
         self.broadcast(&line);
         for p in std::mem::take(&mut self.participants) {
             self.close(&p);
+            self.log.event("LEAVE", format!("{} (server shutdown)", p.nick));
             self.log.close_transcript(&p.transcript);
         }
         self.stalled.clear();

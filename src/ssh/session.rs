@@ -1,13 +1,14 @@
 //! One task per participant: it owns the screen (editor or line splitter) and the
 //! outbox, is the only writer to its SSH channel, and talks to the room by handle.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use russh::server::Handle;
 use russh::ChannelId;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -101,18 +102,32 @@ async fn shell(mut setup: SessionSetup) {
     tracing::info!(nickname = %me.nickname, "joined");
     let room = setup.ctx.room.clone();
     let mut open = channel.write(screen.set_prompt(&prompt(&me.nickname))).await;
-    while open {
+    // Lines typed but not yet handed to the room. They go in one at a time between
+    // outbox drains, so a big paste never fills our own outbox with its echoes.
+    let mut typed: VecDeque<String> = VecDeque::new();
+    let mut in_room: Option<oneshot::Receiver<()>> = None;
+    let mut leaving = false;
+    while open && !(leaving && typed.is_empty() && in_room.is_none()) {
         tokio::select! {
+            biased;
             () = setup.kill.cancelled() => break,
             delivery = deliveries.recv() => {
                 let Some(first) = delivery else { break };
                 let (text, closing) = render_batch(&mut screen, first, &mut deliveries);
                 open = channel.write(text).await && !closing;
             }
-            event = setup.events.recv() => {
+            Some(slot) = room.input_slot(), if in_room.is_none() && !typed.is_empty() => {
+                in_room = typed.pop_front().map(|line| slot.send(me.id, line));
+            }
+            _ = async { in_room.as_mut().expect("guarded").await }, if in_room.is_some() => {
+                in_room = None;
+            }
+            event = setup.events.recv(), if !leaving => {
                 let Some(event) = event else { break };
-                let (text, leaving) = handle_event(&mut screen, event, me.id, &room).await;
-                open = channel.write(text).await && !leaving;
+                let (text, input) = handle_event(&mut screen, event);
+                typed.extend(input.lines);
+                leaving = input.leaving;
+                open = channel.write(text).await;
             }
         }
     }
@@ -152,32 +167,40 @@ fn render_batch(
     (screen.print(&lines), closing)
 }
 
-/// Applies one event from the client; returns bytes to write and whether to leave.
-async fn handle_event(
-    screen: &mut Screen,
-    event: SessionEvent,
-    id: crate::room::ParticipantId,
-    room: &crate::room::RoomHandle,
-) -> (String, bool) {
+/// What the user's input amounts to, for the room.
+#[derive(Default)]
+struct Typed {
+    lines: Vec<String>,
+    leaving: bool,
+}
+
+/// Applies one event from the client; returns the bytes to write (echo) and what was
+/// typed.
+fn handle_event(screen: &mut Screen, event: SessionEvent) -> (String, Typed) {
+    let mut typed = Typed::default();
     match event {
         SessionEvent::Data(bytes) => {
             let mut out = String::new();
             for action in screen.feed(&bytes) {
                 match action {
-                    EditorAction::Submit(line) => {
-                        out.push_str(&screen.after_submit());
-                        room.input(id, line).await;
+                    EditorAction::Submit(line) => typed.lines.push(line),
+                    EditorAction::Eof => {
+                        typed.leaving = true;
+                        break;
                     }
-                    EditorAction::Eof => return (out, true),
                     EditorAction::ClearScreen => out.push_str(&screen.clear_screen()),
                 }
             }
             out.push_str(&screen.redraw());
-            (out, false)
+            (out, typed)
         }
-        SessionEvent::Resize { cols, .. } => (screen.resize(cols), false),
-        // End of piped input leaves; a pty never sends EOF while in use.
-        SessionEvent::Eof | SessionEvent::Close => (String::new(), true),
+        SessionEvent::Resize { cols, .. } => (screen.resize(cols), typed),
+        // End of piped input leaves once everything typed is in; a pty never sends EOF
+        // while in use.
+        SessionEvent::Eof | SessionEvent::Close => {
+            typed.leaving = true;
+            (String::new(), typed)
+        }
     }
 }
 

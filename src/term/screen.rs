@@ -145,11 +145,6 @@ impl Screen {
     pub fn clear_screen(&self) -> String {
         format!("\x1b[H\x1b[2J{}", self.redraw())
     }
-
-    /// Bytes that leave the input row empty after Enter (before the reply arrives).
-    pub fn after_submit(&self) -> String {
-        self.redraw()
-    }
 }
 
 /// Terminal widths the renderer accepts: a 0-column or absurd report must not break it.

@@ -375,3 +375,80 @@ impl OpenSsh {
             .and_then(|s| s.code())
     }
 }
+
+/// A TCP stream whose reads can be frozen for good, like a client that was SIGSTOPped.
+struct Freezable {
+    inner: tokio::net::TcpStream,
+    frozen: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl tokio::io::AsyncRead for Freezable {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        if self.frozen.load(std::sync::atomic::Ordering::SeqCst) {
+            return std::task::Poll::Pending;
+        }
+        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for Freezable {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// A participant that joins and then never reads another byte from its socket.
+pub struct StalledClient {
+    _session: client::Handle<AcceptAll>,
+    _channel: russh::Channel<client::Msg>,
+}
+
+impl StalledClient {
+    pub async fn join(port: u16, user: &str) -> StalledClient {
+        let config = Arc::new(client::Config {
+            window_size: 4096,
+            ..Default::default()
+        });
+        let frozen = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let stream = Freezable {
+            inner: tcp,
+            frozen: frozen.clone(),
+        };
+        let mut session = client::connect_stream(config, stream, AcceptAll)
+            .await
+            .expect("connects");
+        let key = PrivateKeyWithHashAlg::new(Arc::new(user_key()), None);
+        assert!(session.authenticate_publickey(user, key).await.unwrap().success());
+        let channel = session.channel_open_session().await.unwrap();
+        channel.request_pty(true, "xterm", 80, 24, 0, 0, &[]).await.unwrap();
+        channel.request_shell(true).await.unwrap();
+        frozen.store(true, std::sync::atomic::Ordering::SeqCst);
+        StalledClient {
+            _session: session,
+            _channel: channel,
+        }
+    }
+}

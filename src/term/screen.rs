@@ -147,9 +147,16 @@ impl Screen {
     }
 }
 
-/// Terminal widths the renderer accepts: a 0-column or absurd report must not break it.
+/// Width assumed when the client reports none (0 columns, as `ssh -tt` without a local
+/// terminal does).
+const DEFAULT_WIDTH: usize = 80;
+
+/// Terminal widths the renderer accepts: an unknown or absurd report must not break it.
 fn clamp_width(width: u32) -> usize {
-    (width as usize).clamp(10, 1000)
+    match width {
+        0 => DEFAULT_WIDTH,
+        w => (w as usize).clamp(10, 1000),
+    }
 }
 
 #[cfg(test)]
@@ -184,9 +191,12 @@ mod tests {
     }
 
     #[test]
-    fn zero_width_terminal_still_renders() {
-        let mut s = Screen::pty(0, false, 10);
-        s.feed(b"abc");
-        assert!(s.resize(0).contains("abc"));
+    fn unknown_or_tiny_widths_still_render() {
+        let mut s = Screen::pty(0, false, 100);
+        s.set_prompt("Nickname: ");
+        s.feed("안녕하세요".as_bytes());
+        assert!(s.redraw().contains("Nickname: 안녕하세요"));
+        assert!(s.resize(1).contains("요"));
+        assert!(s.resize(65535).contains("Nickname: 안녕하세요"));
     }
 }

@@ -117,7 +117,9 @@ impl Config {
 
     /// Whether `user` is a generic login that gets the nickname prompt.
     pub fn is_generic_user(&self, user: &str) -> bool {
-        self.generic_users.iter().any(|g| g.eq_ignore_ascii_case(user))
+        self.generic_users
+            .iter()
+            .any(|g| g.eq_ignore_ascii_case(user))
     }
 }
 

@@ -91,10 +91,16 @@ mod tests {
         let key = PrivateKey::random(&mut rand::rng(), Algorithm::Ed25519).unwrap();
         let public = key.public_key().to_openssh().unwrap();
         let file = dir.path().join("admins");
-        std::fs::write(&file, format!("# admins\n\nno-pty {public}\ngarbage line\n")).unwrap();
+        std::fs::write(
+            &file,
+            format!("# admins\n\nno-pty {public}\ngarbage line\n"),
+        )
+        .unwrap();
         let admins = read_admins_file(&file).unwrap();
         assert_eq!(admins.len(), 1);
         assert!(admins.contains(&fingerprint(key.public_key())));
-        assert!(read_admins_file(&dir.path().join("missing")).unwrap().is_empty());
+        assert!(read_admins_file(&dir.path().join("missing"))
+            .unwrap()
+            .is_empty());
     }
 }

@@ -100,9 +100,11 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
 }
 
 fn ssh_config(host_key: russh::keys::PrivateKey) -> russh::server::Config {
-    let mut preferred = russh::Preferred::default();
     // No compression: it buys nothing for chat and has a history of advisories.
-    preferred.compression = std::borrow::Cow::Borrowed(&[russh::compression::NONE]);
+    let preferred = russh::Preferred {
+        compression: std::borrow::Cow::Borrowed(&[russh::compression::NONE]),
+        ..Default::default()
+    };
     russh::server::Config {
         keys: vec![host_key],
         auth_rejection_time: Duration::from_millis(300),

@@ -22,7 +22,11 @@ async fn taken_and_look_alike_names_are_asked_again_with_the_reason() {
     let mut alice = TestClient::join(server.port(), "alice").await;
     alice.expect("Type /help").await;
     let mut second = TestClient::join(server.port(), "ALICE").await;
-    second.expect("[Server]: The nickname \"ALICE\" is already taken. Please choose another nickname.").await;
+    second
+        .expect(
+            "[Server]: The nickname \"ALICE\" is already taken. Please choose another nickname.",
+        )
+        .await;
     second.expect("Nickname: ").await;
     // Cyrillic "а" (U+0430) posing as Latin "a": mixed scripts are refused
     second.send_line("\u{430}lice").await;

@@ -12,9 +12,21 @@ fn key_file(server: &TestServer, name: &str) -> std::path::PathBuf {
 #[tokio::test]
 async fn two_people_chat_through_ssh_with_a_pty() {
     let server = TestServer::start().await;
-    let mut alice = OpenSsh::spawn(server.port(), &key_file(&server, "a"), &["-tt"], "alice", None);
+    let mut alice = OpenSsh::spawn(
+        server.port(),
+        &key_file(&server, "a"),
+        &["-tt"],
+        "alice",
+        None,
+    );
     alice.expect("Type /help").await;
-    let mut bob = OpenSsh::spawn(server.port(), &key_file(&server, "b"), &["-tt"], "bob", None);
+    let mut bob = OpenSsh::spawn(
+        server.port(),
+        &key_file(&server, "b"),
+        &["-tt"],
+        "bob",
+        None,
+    );
     bob.expect("Users (2/10): alice, bob").await;
     alice.expect("[Server]: bob has joined the chat.").await;
     alice.send(b"Hello everyone!\r").await;
@@ -28,15 +40,28 @@ async fn two_people_chat_through_ssh_with_a_pty() {
 #[tokio::test]
 async fn half_typed_korean_input_survives_incoming_messages() {
     let server = TestServer::start().await;
-    let mut alice = OpenSsh::spawn(server.port(), &key_file(&server, "a"), &["-tt"], "alice", None);
+    let mut alice = OpenSsh::spawn(
+        server.port(),
+        &key_file(&server, "a"),
+        &["-tt"],
+        "alice",
+        None,
+    );
     alice.expect("Type /help").await;
-    let mut bob = OpenSsh::spawn(server.port(), &key_file(&server, "b"), &["-tt"], "bob", None);
+    let mut bob = OpenSsh::spawn(
+        server.port(),
+        &key_file(&server, "b"),
+        &["-tt"],
+        "bob",
+        None,
+    );
     bob.expect("Type /help").await;
     bob.send("안녕하".as_bytes()).await;
     bob.expect("bob> 안녕하").await;
     alice.send(b"interrupting\r").await;
     // the message is printed on a cleared row, then the prompt and the input come back
-    bob.expect("\r\x1b[Kalice >> interrupting\r\n\rbob> 안녕하\x1b[K").await;
+    bob.expect("\r\x1b[Kalice >> interrupting\r\n\rbob> 안녕하\x1b[K")
+        .await;
     bob.send("세요\r".as_bytes()).await;
     alice.expect("bob >> 안녕하세요").await;
 }
@@ -44,9 +69,21 @@ async fn half_typed_korean_input_survives_incoming_messages() {
 #[tokio::test]
 async fn piped_session_without_a_pty_is_plain_lines() {
     let server = TestServer::start().await;
-    let mut alice = OpenSsh::spawn(server.port(), &key_file(&server, "a"), &["-tt"], "alice", None);
+    let mut alice = OpenSsh::spawn(
+        server.port(),
+        &key_file(&server, "a"),
+        &["-tt"],
+        "alice",
+        None,
+    );
     alice.expect("Type /help").await;
-    let mut pipe = OpenSsh::spawn(server.port(), &key_file(&server, "p"), &["-T"], "piper", None);
+    let mut pipe = OpenSsh::spawn(
+        server.port(),
+        &key_file(&server, "p"),
+        &["-T"],
+        "piper",
+        None,
+    );
     pipe.expect("Type /help for the list of commands.\n").await;
     pipe.send(b"from a script\n/user\n").await;
     alice.expect("piper >> from a script").await;
@@ -54,15 +91,30 @@ async fn piped_session_without_a_pty_is_plain_lines() {
     pipe.close_stdin();
     assert_eq!(pipe.wait_exit().await, Some(0));
     alice.expect("[Server]: piper has left the chat.").await;
-    assert!(!pipe.transcript.raw().contains('\x1b'), "escape codes without a pty");
+    assert!(
+        !pipe.transcript.raw().contains('\x1b'),
+        "escape codes without a pty"
+    );
 }
 
 #[tokio::test]
 async fn exec_users_prints_the_list_and_exits() {
     let server = TestServer::start().await;
-    let mut alice = OpenSsh::spawn(server.port(), &key_file(&server, "a"), &["-tt"], "alice", None);
+    let mut alice = OpenSsh::spawn(
+        server.port(),
+        &key_file(&server, "a"),
+        &["-tt"],
+        "alice",
+        None,
+    );
     alice.expect("Type /help").await;
-    let mut users = OpenSsh::spawn(server.port(), &key_file(&server, "u"), &[], "x", Some("users"));
+    let mut users = OpenSsh::spawn(
+        server.port(),
+        &key_file(&server, "u"),
+        &[],
+        "x",
+        Some("users"),
+    );
     assert_eq!(users.wait_exit().await, Some(0));
     assert_eq!(users.transcript.raw(), "[Server]: Users (1/10): alice\n");
 }
@@ -70,7 +122,13 @@ async fn exec_users_prints_the_list_and_exits() {
 #[tokio::test]
 async fn generic_login_answers_the_nickname_prompt_in_korean() {
     let server = TestServer::start().await;
-    let mut guest = OpenSsh::spawn(server.port(), &key_file(&server, "g"), &["-tt"], "chat", None);
+    let mut guest = OpenSsh::spawn(
+        server.port(),
+        &key_file(&server, "g"),
+        &["-tt"],
+        "chat",
+        None,
+    );
     guest.expect("Nickname: ").await;
     guest.send("개똥이\r".as_bytes()).await;
     guest.expect("Welcome to the chat room, 개똥이!").await;

@@ -39,7 +39,8 @@ async fn logs_keep_one_event_per_line_and_transcripts_per_user() {
     let server = TestServer::start().await;
     let mut alice = TestClient::join(server.port(), "Alice").await;
     alice.expect("Type /help").await;
-    let mut piped = TestClient::connect(server.port(), "Piped", Some(user_key()), Mode::Plain).await;
+    let mut piped =
+        TestClient::connect(server.port(), "Piped", Some(user_key()), Mode::Plain).await;
     piped.expect("Type /help").await;
     // terminal escapes and bidi controls in piped input are stripped before anyone sees them
     piped.send(b"evil\x1b]0;pwned\x07 \xe2\x80\xaetext\n").await;
@@ -54,7 +55,10 @@ async fn logs_keep_one_event_per_line_and_transcripts_per_user() {
     let log = std::fs::read_to_string(dir.path().join("logs/server.txt")).unwrap();
     for line in log.lines() {
         let stamp = line.split(' ').next().unwrap();
-        assert!(chrono::DateTime::parse_from_rfc3339(stamp).is_ok(), "{line:?}");
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(stamp).is_ok(),
+            "{line:?}"
+        );
         assert!(!line.chars().any(|c| c.is_control()), "{line:?}");
     }
     for needle in [
@@ -67,10 +71,12 @@ async fn logs_keep_one_event_per_line_and_transcripts_per_user() {
     ] {
         assert!(log.contains(needle), "{needle:?} missing from\n{log}");
     }
-    let alice_log = std::fs::read_to_string(dir.path().join("logs/users/Alice_chat_log.txt")).unwrap();
+    let alice_log =
+        std::fs::read_to_string(dir.path().join("logs/users/Alice_chat_log.txt")).unwrap();
     assert!(alice_log.contains("Piped >> evil]0;pwned text"));
     assert!(alice_log.contains("[Whisper to Piped] psst"));
-    let piped_log = std::fs::read_to_string(dir.path().join("logs/users/Piped_chat_log.txt")).unwrap();
+    let piped_log =
+        std::fs::read_to_string(dir.path().join("logs/users/Piped_chat_log.txt")).unwrap();
     assert!(piped_log.contains("[Whisper from Alice] psst"));
     assert!(!piped_log.contains("Whisper to"));
 }
@@ -81,7 +87,9 @@ async fn shutdown_tells_participants_and_closes_sessions() {
     let mut alice = TestClient::join(server.port(), "Alice").await;
     alice.expect("Type /help").await;
     server.stop().await;
-    alice.expect("[Server]: The server is shutting down. Goodbye!").await;
+    alice
+        .expect("[Server]: The server is shutting down. Goodbye!")
+        .await;
     alice.expect_closed().await;
 }
 
@@ -94,6 +102,9 @@ async fn exec_users_prints_the_list_and_other_commands_fail() {
     assert_eq!(out, "[Server]: Users (1/10): Alice\n");
     assert_eq!(status, Some(0));
     let (out, status) = TestClient::exec(server.port(), "x", "rm -rf /").await;
-    assert_eq!(out, "[Server]: Unknown command \"rm -rf /\". The only command is \"users\".\n");
+    assert_eq!(
+        out,
+        "[Server]: Unknown command \"rm -rf /\". The only command is \"users\".\n"
+    );
     assert_eq!(status, Some(1));
 }

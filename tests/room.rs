@@ -30,11 +30,15 @@ async fn rename_tells_others_and_the_renamer() {
     let mut bob = TestClient::join(server.port(), "Bob").await;
     bob.expect("Type /help").await;
     alice.send_line("/rename Alice123").await;
-    alice.expect("[Server]: Your nickname is now \"Alice123\".").await;
-    bob.expect("[Server]: User \"Alice\" has changed their nickname to \"Alice123\".").await;
+    alice
+        .expect("[Server]: Your nickname is now \"Alice123\".")
+        .await;
+    bob.expect("[Server]: User \"Alice\" has changed their nickname to \"Alice123\".")
+        .await;
     // the new name is used from now on, and a taken name changes nothing
     bob.send_line("/rename alice123").await;
-    bob.expect("[Server]: The nickname \"alice123\" is already taken.").await;
+    bob.expect("[Server]: The nickname \"alice123\" is already taken.")
+        .await;
     bob.send_line("/rename bad name").await;
     bob.expect("[Server]: Usage: /rename <nickname>").await;
     bob.send_line("/user").await;
@@ -54,11 +58,14 @@ async fn whisper_reaches_only_its_target() {
     charlie.expect("[Whisper from Bob] Hi, Charlie!").await;
     bob.expect("[Whisper to Charlie] Hi, Charlie!").await;
     bob.send_line("/whisper nobody hi").await;
-    bob.expect("[Server]: No user named \"nobody\" is in the room.").await;
+    bob.expect("[Server]: No user named \"nobody\" is in the room.")
+        .await;
     bob.send_line("/whisper Bob hi").await;
-    bob.expect("[Server]: You cannot whisper to yourself.").await;
+    bob.expect("[Server]: You cannot whisper to yourself.")
+        .await;
     bob.send_line("/whisper Charlie").await;
-    bob.expect("[Server]: Usage: /whisper <nickname> <message>").await;
+    bob.expect("[Server]: Usage: /whisper <nickname> <message>")
+        .await;
     // Alice saw none of it: her next line is the marker that follows
     charlie.send_line("marker").await;
     let seen = alice.expect("Charlie >> marker").await;
@@ -76,12 +83,19 @@ async fn first_joiner_is_admin_and_kicks() {
     let mut charlie = TestClient::join(server.port(), "Charlie").await;
     charlie.expect("Type /help").await;
     charlie.send_line("/kick Bob").await;
-    charlie.expect("[Server]: Only an admin can use /kick.").await;
+    charlie
+        .expect("[Server]: Only an admin can use /kick.")
+        .await;
     alice.send_line("/kick Bob").await;
-    bob.expect("[Server]: You have been kicked from the chat.").await;
+    bob.expect("[Server]: You have been kicked from the chat.")
+        .await;
     bob.expect_closed().await;
-    alice.expect("[Server]: Bob has been kicked from the chat.").await;
-    let seen = charlie.expect("[Server]: Bob has been kicked from the chat.").await;
+    alice
+        .expect("[Server]: Bob has been kicked from the chat.")
+        .await;
+    let seen = charlie
+        .expect("[Server]: Bob has been kicked from the chat.")
+        .await;
     assert!(!seen.contains("has left"));
     alice.send_line("/user").await;
     alice.expect("Users (2/10): Alice, Charlie").await;
@@ -101,7 +115,9 @@ async fn admin_role_passes_to_the_longest_present() {
     charlie.expect("[Server]: Alice has left the chat.").await;
     charlie.expect("[Server]: Bob is now the admin.").await;
     bob.send_line("/kick Charlie").await;
-    charlie.expect("[Server]: You have been kicked from the chat.").await;
+    charlie
+        .expect("[Server]: You have been kicked from the chat.")
+        .await;
 }
 
 #[tokio::test]
@@ -116,7 +132,9 @@ async fn admin_comes_from_a_configured_key_only() {
     first.send_line("/kick Boss").await;
     first.expect("[Server]: Only an admin can use /kick.").await;
     boss.send_line("/kick First").await;
-    first.expect("[Server]: You have been kicked from the chat.").await;
+    first
+        .expect("[Server]: You have been kicked from the chat.")
+        .await;
 }
 
 #[tokio::test]
@@ -126,7 +144,11 @@ async fn admins_file_in_authorized_keys_format() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = common::test_config(dir.path());
     std::fs::create_dir_all(dir.path().join("keys")).unwrap();
-    std::fs::write(dir.path().join("keys/admins"), format!("{line} boss@laptop\n")).unwrap();
+    std::fs::write(
+        dir.path().join("keys/admins"),
+        format!("{line} boss@laptop\n"),
+    )
+    .unwrap();
     config.capacity = 10;
     let server = TestServer::start_in(dir, config, Clock::System).await;
     let mut boss = TestClient::connect(server.port(), "Boss", Some(admin_key), Mode::Pty).await;
@@ -144,11 +166,20 @@ async fn user_help_quit_and_unknown_commands() {
     alice.expect("[Server]: Users (2/10): Alice, Bob\r\n").await;
     alice.send_line("/help").await;
     let help = alice.expect("/quit").await;
-    for command in ["/rename", "/whisper", "/schedule HH:MM", "/unschedule", "/user", "/kick"] {
+    for command in [
+        "/rename",
+        "/whisper",
+        "/schedule HH:MM",
+        "/unschedule",
+        "/user",
+        "/kick",
+    ] {
         assert!(help.contains(command), "{command} missing from {help:?}");
     }
     alice.send_line("/anything-else").await;
-    alice.expect("[Server]: Unknown command \"/anything-else\". Type /help for the list.").await;
+    alice
+        .expect("[Server]: Unknown command \"/anything-else\". Type /help for the list.")
+        .await;
     bob.send_line("/quit").await;
     bob.expect_closed().await;
     alice.expect("[Server]: Bob has left the chat.").await;
@@ -164,7 +195,8 @@ async fn the_eleventh_is_refused_and_nobody_notices() {
         clients.push(c);
     }
     let mut late = TestClient::join(server.port(), "late").await;
-    late.expect("[Server]: The chat room is full (10/10). Please try again later.").await;
+    late.expect("[Server]: The chat room is full (10/10). Please try again later.")
+        .await;
     late.expect_closed().await;
     clients[9].send_line("still here").await;
     let seen = clients[0].expect("user9 >> still here").await;
@@ -193,9 +225,13 @@ async fn long_messages_are_refused_with_the_limit() {
     let mut alice = TestClient::join(server.port(), "Alice").await;
     alice.expect("Type /help").await;
     alice.send_line(&"x".repeat(1025)).await;
-    alice.expect("[Server]: Message too long (max 1024 bytes).").await;
+    alice
+        .expect("[Server]: Message too long (max 1024 bytes).")
+        .await;
     alice.send_line(&"y".repeat(1024)).await;
-    alice.expect(&format!("Alice >> {}", "y".repeat(1024))).await;
+    alice
+        .expect(&format!("Alice >> {}", "y".repeat(1024)))
+        .await;
 }
 
 #[tokio::test]
@@ -215,11 +251,16 @@ async fn pty_lines_are_coloured_and_plain_sessions_have_no_escapes() {
     let server = TestServer::start().await;
     let mut alice = TestClient::join(server.port(), "Alice").await;
     alice.expect("Type /help").await;
-    let mut plain = TestClient::connect(server.port(), "Plain", Some(user_key()), Mode::Plain).await;
+    let mut plain =
+        TestClient::connect(server.port(), "Plain", Some(user_key()), Mode::Plain).await;
     plain.expect("Type /help").await;
     alice.send_line("colours?").await;
     alice.expect("Alice >> colours?").await;
     plain.expect("Alice >> colours?\n").await;
     assert!(alice.transcript.raw().contains("\x1b[1;38;5;"));
-    assert!(!plain.transcript.raw().contains('\x1b'), "{:?}", plain.transcript.raw());
+    assert!(
+        !plain.transcript.raw().contains('\x1b'),
+        "{:?}",
+        plain.transcript.raw()
+    );
 }

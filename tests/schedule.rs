@@ -6,9 +6,9 @@ mod common;
 
 use chrono::{DateTime, Utc};
 use common::{TestClient, TestServer};
+use ssh_chatroom::log::LogSink;
 use ssh_chatroom::room::schedule::ScheduleBook;
 use ssh_chatroom::room::{Clock, Delivery, JoinRequest, Room, RoomConfig, RoomHandle};
-use ssh_chatroom::log::LogSink;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -45,7 +45,8 @@ async fn ticker_fires_on_the_minute_with_a_paused_clock() {
         })
         .await
         .unwrap();
-    room.input(me.id, "/schedule 15:30 Meeting starts soon".into()).await;
+    room.input(me.id, "/schedule 15:30 Meeting starts soon".into())
+        .await;
     room.input(me.id, "/schedule 15:31 Second".into()).await;
     let mut fired = Vec::new();
     while fired.len() < 2 {
@@ -58,7 +59,10 @@ async fn ticker_fires_on_the_minute_with_a_paused_clock() {
     }
     assert_eq!(fired[0].0, "[Scheduled by Charlie] Meeting starts soon");
     assert_eq!(fired[1].0, "[Scheduled by Charlie] Second");
-    for ((_, at), minute) in fired.iter().zip(["2026-11-24T15:30:00Z", "2026-11-24T15:31:00Z"]) {
+    for ((_, at), minute) in fired
+        .iter()
+        .zip(["2026-11-24T15:30:00Z", "2026-11-24T15:31:00Z"])
+    {
         let late = *at - utc(minute);
         assert!(
             late >= chrono::Duration::zero() && late < chrono::Duration::milliseconds(2),
@@ -79,11 +83,22 @@ async fn scheduled_message_reaches_everyone_at_its_minute() {
     let server = TestServer::start_with(|_| {}, clock).await;
     let mut alice = joined(&server, "Alice").await;
     let mut charlie = joined(&server, "Charlie").await;
-    charlie.send_line("/schedule 15:30 Meeting starts soon").await;
-    charlie.expect("[Server]: Message scheduled for 15:30 (2026-11-24, UTC).").await;
-    let seen = alice.expect("[Scheduled by Charlie] Meeting starts soon").await;
-    assert!(!seen.contains("Message scheduled"), "only the scheduler is told");
-    charlie.expect("[Scheduled by Charlie] Meeting starts soon").await;
+    charlie
+        .send_line("/schedule 15:30 Meeting starts soon")
+        .await;
+    charlie
+        .expect("[Server]: Message scheduled for 15:30 (2026-11-24, UTC).")
+        .await;
+    let seen = alice
+        .expect("[Scheduled by Charlie] Meeting starts soon")
+        .await;
+    assert!(
+        !seen.contains("Message scheduled"),
+        "only the scheduler is told"
+    );
+    charlie
+        .expect("[Scheduled by Charlie] Meeting starts soon")
+        .await;
 }
 
 #[tokio::test]
@@ -92,7 +107,8 @@ async fn past_time_means_tomorrow_and_errors_are_clear() {
     let server = TestServer::start_with(|_| {}, clock).await;
     let mut bob = joined(&server, "Bob").await;
     bob.send_line("/schedule 09:00 breakfast").await;
-    bob.expect("[Server]: Message scheduled for 09:00 (2026-11-25, UTC).").await;
+    bob.expect("[Server]: Message scheduled for 09:00 (2026-11-25, UTC).")
+        .await;
     for bad in ["24:00", "9:5", "ab:cd"] {
         bob.send_line(&format!("/schedule {bad} text")).await;
         bob.expect(&format!(
@@ -101,31 +117,42 @@ async fn past_time_means_tomorrow_and_errors_are_clear() {
         .await;
     }
     bob.send_line("/schedule 10:00").await;
-    bob.expect("[Server]: Usage: /schedule HH:MM <message>").await;
+    bob.expect("[Server]: Usage: /schedule HH:MM <message>")
+        .await;
     for n in 2..=5 {
-        bob.send_line(&format!("/schedule 1{n}:00 message {n}")).await;
+        bob.send_line(&format!("/schedule 1{n}:00 message {n}"))
+            .await;
         bob.expect("Message scheduled").await;
     }
     bob.send_line("/schedule 20:00 one too many").await;
-    bob.expect("[Server]: You already have 5 scheduled messages. Cancel one with /unschedule N.").await;
+    bob.expect("[Server]: You already have 5 scheduled messages. Cancel one with /unschedule N.")
+        .await;
     bob.send_line("/schedule").await;
     bob.expect("[Server]: Your scheduled messages:").await;
-    bob.expect("[Server]:   1. 09:00 (2026-11-25) breakfast").await;
-    bob.expect("[Server]:   5. 15:00 (2026-11-25) message 5").await;
+    bob.expect("[Server]:   1. 09:00 (2026-11-25) breakfast")
+        .await;
+    bob.expect("[Server]:   5. 15:00 (2026-11-25) message 5")
+        .await;
     bob.send_line("/unschedule 1").await;
     bob.expect("[Server]: Scheduled message 1 cancelled.").await;
     bob.send_line("/unschedule 9").await;
-    bob.expect("[Server]: You have no scheduled message number 9.").await;
+    bob.expect("[Server]: You have no scheduled message number 9.")
+        .await;
     bob.send_line("/schedule").await;
-    let list = bob.expect("[Server]:   4. 15:00 (2026-11-25) message 5").await;
+    let list = bob
+        .expect("[Server]:   4. 15:00 (2026-11-25) message 5")
+        .await;
     assert!(!list.contains("breakfast"));
 }
 
 #[tokio::test]
 async fn pending_messages_survive_a_restart_and_outlive_their_author() {
-    let server = TestServer::start_with(|_| {}, Clock::starting_at(utc("2026-11-24T15:00:00Z"))).await;
+    let server =
+        TestServer::start_with(|_| {}, Clock::starting_at(utc("2026-11-24T15:00:00Z"))).await;
     let mut charlie = joined(&server, "Charlie").await;
-    charlie.send_line("/schedule 15:30 Meeting starts soon").await;
+    charlie
+        .send_line("/schedule 15:30 Meeting starts soon")
+        .await;
     charlie.expect("Message scheduled for 15:30").await;
     let (dir, config) = server.stop().await;
     let saved = std::fs::read_to_string(dir.path().join("data/schedules.json")).unwrap();
@@ -134,7 +161,9 @@ async fn pending_messages_survive_a_restart_and_outlive_their_author() {
     let clock = Clock::starting_at(utc("2026-11-24T15:29:59Z"));
     let server = TestServer::start_in(dir, config, clock).await;
     let mut alice = joined(&server, "Alice").await;
-    alice.expect("[Scheduled by Charlie] Meeting starts soon").await;
+    alice
+        .expect("[Scheduled by Charlie] Meeting starts soon")
+        .await;
 }
 
 #[tokio::test]
@@ -154,7 +183,10 @@ async fn kicked_authors_messages_are_dropped_and_others_kept() {
     admin.expect("Rogue has been kicked").await;
     // the kick saved the schedule before it was announced: the rogue's message is gone
     let pending = std::fs::read_to_string(server.path("data/schedules.json")).unwrap();
-    assert!(!pending.contains("rogue") && pending.contains("leaver"), "{pending}");
+    assert!(
+        !pending.contains("rogue") && pending.contains("leaver"),
+        "{pending}"
+    );
     let seen = admin.expect("[Scheduled by Leaver] note from leaver").await;
     assert!(!seen.contains("spam from rogue"));
 }

@@ -83,11 +83,17 @@ impl fmt::Display for ParseError {
 pub const HELP: &[(&str, &str)] = &[
     ("/rename <nickname>", "change your nickname"),
     ("/whisper <nickname> <message>", "send a private message"),
-    ("/schedule HH:MM <message>", "send a message to the room at HH:MM"),
+    (
+        "/schedule HH:MM <message>",
+        "send a message to the room at HH:MM",
+    ),
     ("/schedule", "list your scheduled messages"),
     ("/unschedule <N>", "cancel scheduled message N"),
     ("/user", "list who is in the room"),
-    ("/kick <nickname>", "remove someone from the room (admin only)"),
+    (
+        "/kick <nickname>",
+        "remove someone from the room (admin only)",
+    ),
     ("/help", "show this list"),
     ("/quit", "leave the room (Ctrl-D works too)"),
 ];
@@ -255,7 +261,9 @@ mod tests {
 
     #[test]
     fn schedule_times() {
-        for bad in ["24:00", "9:5", "ab:cd", "12:60", "1230", "12:3", "+1:30", "12:30:00"] {
+        for bad in [
+            "24:00", "9:5", "ab:cd", "12:60", "1230", "12:3", "+1:30", "12:30:00",
+        ] {
             assert_eq!(
                 parse_input(&format!("/schedule {bad} hi")),
                 Err(ParseError::InvalidTime(bad.into())),

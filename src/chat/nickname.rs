@@ -122,8 +122,19 @@ mod tests {
 
     #[test]
     fn accepts_latin_korean_and_punctuation() {
-        for ok in ["alice", "Alice123", "개똥이", "a.b-c_d", "Ω", "x", "東京タワー"] {
-            assert_eq!(Nickname::parse(ok).map(|n| n.to_string()), Ok(ok.to_string()));
+        for ok in [
+            "alice",
+            "Alice123",
+            "개똥이",
+            "a.b-c_d",
+            "Ω",
+            "x",
+            "東京タワー",
+        ] {
+            assert_eq!(
+                Nickname::parse(ok).map(|n| n.to_string()),
+                Ok(ok.to_string())
+            );
         }
         assert!(Nickname::parse("abcdefghijklmnop").is_ok());
     }
@@ -135,15 +146,24 @@ mod tests {
             Nickname::parse("abcdefghijklmnopq"),
             Err(NicknameError::TooLong)
         );
-        for bad in ["a b", "a\u{200B}b", "a\u{202E}b", "[Server]", "../x", "a/b", "a\0"] {
-            assert_eq!(Nickname::parse(bad), Err(NicknameError::BadCharacter), "{bad:?}");
+        for bad in [
+            "a b",
+            "a\u{200B}b",
+            "a\u{202E}b",
+            "[Server]",
+            "../x",
+            "a/b",
+            "a\0",
+        ] {
+            assert_eq!(
+                Nickname::parse(bad),
+                Err(NicknameError::BadCharacter),
+                "{bad:?}"
+            );
         }
         assert_eq!(Nickname::parse("..."), Err(NicknameError::NoLetterOrDigit));
         // Latin "a" + Cyrillic "ра"
-        assert_eq!(
-            Nickname::parse("aра"),
-            Err(NicknameError::MixedScripts)
-        );
+        assert_eq!(Nickname::parse("aра"), Err(NicknameError::MixedScripts));
         assert!(matches!(
             Nickname::parse("SERVER"),
             Err(NicknameError::Reserved(_))

@@ -113,7 +113,10 @@ impl LogWriter {
 
     fn transcript(&mut self, owner: &Arc<str>) -> std::io::Result<&mut BufWriter<File>> {
         if !self.transcripts.contains_key(owner) {
-            let dir = self.transcripts_dir.as_ref().ok_or(std::io::ErrorKind::NotFound)?;
+            let dir = self
+                .transcripts_dir
+                .as_ref()
+                .ok_or(std::io::ErrorKind::NotFound)?;
             let file = open_append(&dir.join(transcript_file_name(owner)))?;
             self.transcripts.insert(owner.clone(), BufWriter::new(file));
         }

@@ -10,7 +10,10 @@ pub enum Clock {
     System,
     /// `wall` at `instant`, advancing with tokio's clock (which tests may pause and
     /// advance by hand).
-    Anchored { wall: DateTime<Utc>, instant: Instant },
+    Anchored {
+        wall: DateTime<Utc>,
+        instant: Instant,
+    },
 }
 
 impl Clock {
@@ -48,7 +51,10 @@ mod tests {
         let start: DateTime<Utc> = "2026-11-24T15:29:50Z".parse().unwrap();
         let clock = Clock::starting_at(start);
         tokio::time::advance(std::time::Duration::from_secs(10)).await;
-        assert_eq!(clock.now(), "2026-11-24T15:30:00Z".parse::<DateTime<Utc>>().unwrap());
+        assert_eq!(
+            clock.now(),
+            "2026-11-24T15:30:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
         assert_eq!(clock.until(start), std::time::Duration::ZERO);
     }
 }

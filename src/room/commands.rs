@@ -22,11 +22,13 @@ impl Room {
             Ok(Input::Message(text)) => self.chat(id, &nick, &text),
             Ok(Input::Command(command)) => {
                 let outcome = self.command(id, command);
-                self.log.event("COMMAND", format!("{nick}: {line} => {outcome}"));
+                self.log
+                    .event("COMMAND", format!("{nick}: {line} => {outcome}"));
             }
             Err(e) => {
                 let reply = ChatLine::server(e.to_string());
-                self.log.event("COMMAND", format!("{nick}: {line} => {}", reply.text));
+                self.log
+                    .event("COMMAND", format!("{nick}: {line} => {}", reply.text));
                 self.reply(id, reply);
             }
         }
@@ -52,7 +54,10 @@ impl Room {
 
     fn chat(&mut self, id: ParticipantId, nick: &str, text: &str) {
         if let Some(error) = self.too_long(text) {
-            self.log.event("REFUSED", format!("{nick}: message of {} bytes", text.len()));
+            self.log.event(
+                "REFUSED",
+                format!("{nick}: message of {} bytes", text.len()),
+            );
             self.refuse(id, error);
             return;
         }
@@ -114,7 +119,10 @@ impl Room {
         for other in self.others(id) {
             self.send_line(other, &notice);
         }
-        self.reply(id, ChatLine::server(format!("Your nickname is now \"{new}\".")));
+        self.reply(
+            id,
+            ChatLine::server(format!("Your nickname is now \"{new}\".")),
+        );
         self.deliver(id, Delivery::Renamed(new.clone()));
         format!("renamed {old} to {new}")
     }
@@ -138,7 +146,10 @@ impl Room {
             return self.refuse(id, "You cannot whisper to yourself.".into());
         }
         let (target_id, target_nick) = (target.id, target.nick.to_string());
-        let from = self.find(id).map(|p| p.nick.to_string()).unwrap_or_default();
+        let from = self
+            .find(id)
+            .map(|p| p.nick.to_string())
+            .unwrap_or_default();
         self.send_line(target_id, &ChatLine::whisper_from(&from, text).shared());
         self.reply(id, ChatLine::whisper_to(&target_nick, text));
         format!("whisper to {target_nick}: {text}")
@@ -190,7 +201,9 @@ impl Room {
         if max > 0 && mine >= max {
             return self.refuse(
                 id,
-                format!("You already have {max} scheduled messages. Cancel one with /unschedule N."),
+                format!(
+                    "You already have {max} scheduled messages. Cancel one with /unschedule N."
+                ),
             );
         }
         let tz = self.config.tz;
@@ -232,7 +245,13 @@ impl Room {
         self.reply(id, ChatLine::server("Your scheduled messages:"));
         for (n, m) in mine.iter().enumerate() {
             let local = m.due.with_timezone(&tz);
-            let text = format!("  {}. {} ({}) {}", n + 1, local.format("%H:%M"), local.format("%Y-%m-%d"), m.text);
+            let text = format!(
+                "  {}. {} ({}) {}",
+                n + 1,
+                local.format("%H:%M"),
+                local.format("%Y-%m-%d"),
+                m.text
+            );
             self.reply(id, ChatLine::server(text));
         }
         format!("{} listed", mine.len())
@@ -241,7 +260,10 @@ impl Room {
     fn unschedule(&mut self, id: ParticipantId, number: usize) -> String {
         let mine = self.my_schedules(id);
         let Some(target) = mine.get(number - 1) else {
-            return self.refuse(id, format!("You have no scheduled message number {number}."));
+            return self.refuse(
+                id,
+                format!("You have no scheduled message number {number}."),
+            );
         };
         let mut removed = false;
         self.schedules.remove_where(|m| {

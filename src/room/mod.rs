@@ -153,7 +153,8 @@ impl RoomHandle {
 
     /// The `/user` line, for the `users` exec command.
     pub async fn users(&self) -> Option<ChatLine> {
-        self.ask(|respond_to| RoomCommand::Users { respond_to }).await
+        self.ask(|respond_to| RoomCommand::Users { respond_to })
+            .await
     }
 
     /// Tells everyone the server is stopping, closes their sessions, saves the schedule
@@ -189,9 +190,9 @@ const MAX_TICK_SLEEP: std::time::Duration = std::time::Duration::from_secs(3600)
 
 async fn run(mut room: Room, mut rx: mpsc::Receiver<RoomCommand>) {
     loop {
-        let sleep = room
-            .next_deadline()
-            .map_or(MAX_TICK_SLEEP, |due| room.clock().until(due).min(MAX_TICK_SLEEP));
+        let sleep = room.next_deadline().map_or(MAX_TICK_SLEEP, |due| {
+            room.clock().until(due).min(MAX_TICK_SLEEP)
+        });
         let command = tokio::select! {
             command = rx.recv() => command,
             () = tokio::time::sleep(sleep) => {

@@ -152,10 +152,19 @@ mod tests {
     #[test]
     fn later_today_or_tomorrow() {
         let now = utc("2026-11-24T10:00:30Z");
-        assert_eq!(next_occurrence(Tz::UTC, now, at(15, 30)), utc("2026-11-24T15:30:00Z"));
-        assert_eq!(next_occurrence(Tz::UTC, now, at(9, 0)), utc("2026-11-25T09:00:00Z"));
+        assert_eq!(
+            next_occurrence(Tz::UTC, now, at(15, 30)),
+            utc("2026-11-24T15:30:00Z")
+        );
+        assert_eq!(
+            next_occurrence(Tz::UTC, now, at(9, 0)),
+            utc("2026-11-25T09:00:00Z")
+        );
         // the current minute has already started: tomorrow
-        assert_eq!(next_occurrence(Tz::UTC, now, at(10, 0)), utc("2026-11-25T10:00:00Z"));
+        assert_eq!(
+            next_occurrence(Tz::UTC, now, at(10, 0)),
+            utc("2026-11-25T10:00:00Z")
+        );
     }
 
     #[test]

@@ -119,11 +119,15 @@ impl Room {
         let (count, capacity) = self.occupancy();
         let who = request.addr.map(|a| a.to_string()).unwrap_or_default();
         if count >= capacity {
-            self.log.event("REFUSED", format!("{who} room full ({count}/{capacity})"));
+            self.log
+                .event("REFUSED", format!("{who} room full ({count}/{capacity})"));
             return Err(JoinError::Full { count, capacity });
         }
         let nick = self.check_free(&request.nickname, None).map_err(|e| {
-            self.log.event("REFUSED", format!("{who} nickname \"{}\": {e}", request.nickname));
+            self.log.event(
+                "REFUSED",
+                format!("{who} nickname \"{}\": {e}", request.nickname),
+            );
             JoinError::Nickname(e)
         })?;
         let id = self.next_id;
@@ -278,7 +282,8 @@ impl Room {
             if let Some(p) = self.remove(id) {
                 p.kill.cancel();
                 tracing::info!(nickname = %p.nick, "dropped: stopped reading");
-                self.log.event("DROPPED", format!("{} (stopped reading)", p.nick));
+                self.log
+                    .event("DROPPED", format!("{} (stopped reading)", p.nick));
                 let line = ChatLine::server(format!("{} has left the chat.", p.nick)).shared();
                 self.broadcast(&line);
                 self.pass_admin_on(&p);
@@ -300,7 +305,8 @@ impl Room {
         self.broadcast(&line);
         for p in std::mem::take(&mut self.participants) {
             self.close(&p);
-            self.log.event("LEAVE", format!("{} (server shutdown)", p.nick));
+            self.log
+                .event("LEAVE", format!("{} (server shutdown)", p.nick));
             self.log.close_transcript(&p.transcript);
         }
         self.stalled.clear();

@@ -101,7 +101,9 @@ async fn shell(mut setup: SessionSetup) {
     setup.joined.cancel();
     tracing::info!(nickname = %me.nickname, "joined");
     let room = setup.ctx.room.clone();
-    let mut open = channel.write(screen.set_prompt(&prompt(&me.nickname))).await;
+    let mut open = channel
+        .write(screen.set_prompt(&prompt(&me.nickname)))
+        .await;
     // Lines typed but not yet handed to the room. They go in one at a time between
     // outbox drains, so a big paste never fills our own outbox with its echoes.
     let mut typed: VecDeque<String> = VecDeque::new();
@@ -216,10 +218,13 @@ async fn join(
     let (count, capacity) = room.occupancy().await?;
     if count >= capacity {
         let full = JoinError::Full { count, capacity };
-        channel.write(screen.print(&[&ChatLine::server(full.to_string())])).await;
+        channel
+            .write(screen.print(&[&ChatLine::server(full.to_string())]))
+            .await;
         return None;
     }
-    let mut candidate = (!setup.ctx.config.is_generic_user(&setup.user)).then(|| setup.user.clone());
+    let mut candidate =
+        (!setup.ctx.config.is_generic_user(&setup.user)).then(|| setup.user.clone());
     loop {
         let nickname = match candidate.take() {
             Some(name) => name,
@@ -242,7 +247,9 @@ async fn join(
                 channel.write(screen.print(&[&line])).await;
             }
             Err(refusal) => {
-                channel.write(screen.print(&[&ChatLine::server(refusal.to_string())])).await;
+                channel
+                    .write(screen.print(&[&ChatLine::server(refusal.to_string())]))
+                    .await;
                 return None;
             }
         }
@@ -250,7 +257,11 @@ async fn join(
 }
 
 /// Reads one line before joining (the nickname answer), echoing in pty mode.
-async fn read_line(setup: &mut SessionSetup, screen: &mut Screen, channel: &Channel) -> Option<String> {
+async fn read_line(
+    setup: &mut SessionSetup,
+    screen: &mut Screen,
+    channel: &Channel,
+) -> Option<String> {
     loop {
         let event = tokio::select! {
             event = setup.events.recv() => event?,

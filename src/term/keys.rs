@@ -247,7 +247,8 @@ mod tests {
 
     #[test]
     fn every_common_cursor_encoding() {
-        let keys = decode(&[b"\x1b[A\x1bOB\x1b[C\x1b[D\x1b[H\x1bOF\x1b[1~\x1b[4~\x1b[7~\x1b[8~\x1b[3~"]);
+        let keys =
+            decode(&[b"\x1b[A\x1bOB\x1b[C\x1b[D\x1b[H\x1bOF\x1b[1~\x1b[4~\x1b[7~\x1b[8~\x1b[3~"]);
         use Key::*;
         assert_eq!(
             keys,

@@ -33,7 +33,10 @@ pub fn paint(line: &ChatLine, colour: bool, out: &mut String) {
     match line.kind {
         LineKind::Chat { nick_len } => {
             let (nick, rest) = line.text.split_at(nick_len);
-            out.push_str(&format!("\x1b[1;38;5;{}m{nick}{RESET}{rest}", nick_colour(nick)));
+            out.push_str(&format!(
+                "\x1b[1;38;5;{}m{nick}{RESET}{rest}",
+                nick_colour(nick)
+            ));
         }
         LineKind::Server => wrap(out, "\x1b[33m", &line.text),
         LineKind::Whisper => wrap(out, "\x1b[35m", &line.text),

@@ -64,14 +64,15 @@ impl TestServer {
 }
 
 pub fn test_config(dir: &Path) -> Config {
-    let mut config = Config::default();
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.log_dir = dir.join("logs");
-    config.data_dir = dir.join("data");
-    config.host_key = dir.join("keys/ssh_host_ed25519_key");
-    config.admins_file = dir.join("keys/admins");
-    config.timezone = Some(chrono_tz::UTC);
-    config
+    Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        log_dir: dir.join("logs"),
+        data_dir: dir.join("data"),
+        host_key: dir.join("keys/ssh_host_ed25519_key"),
+        admins_file: dir.join("keys/admins"),
+        timezone: Some(chrono_tz::UTC),
+        ..Config::default()
+    }
 }
 
 /// A fresh Ed25519 user key.
@@ -89,7 +90,10 @@ pub struct Transcript(Arc<Mutex<String>>);
 
 impl Transcript {
     fn push(&self, bytes: &[u8]) {
-        self.0.lock().unwrap().push_str(&String::from_utf8_lossy(bytes));
+        self.0
+            .lock()
+            .unwrap()
+            .push_str(&String::from_utf8_lossy(bytes));
     }
 
     /// Everything received, byte for byte.
@@ -125,7 +129,12 @@ pub fn strip_colours(s: &str) -> String {
 
 /// Waits until `transcript` contains `needle` after byte offset `*from`; moves `*from`
 /// past the match and returns the text up to it.
-async fn wait_for(transcript: &Transcript, from: &mut usize, needle: &str, notify: &tokio::sync::Notify) -> String {
+async fn wait_for(
+    transcript: &Transcript,
+    from: &mut usize,
+    needle: &str,
+    notify: &tokio::sync::Notify,
+) -> String {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let notified = notify.notified();
@@ -150,7 +159,10 @@ struct AcceptAll;
 impl client::Handler for AcceptAll {
     type Error = russh::Error;
 
-    async fn check_server_key(&mut self, _key: &PublicKeyOrCertificate) -> Result<bool, Self::Error> {
+    async fn check_server_key(
+        &mut self,
+        _key: &PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
         Ok(true)
     }
 }
@@ -197,7 +209,9 @@ impl TestClient {
         let (session, channel) = TestClient::open(port, user, Some(user_key())).await;
         channel.exec(true, command).await.unwrap();
         let client = TestClient::from_channel(session, channel);
-        tokio::time::timeout(WAIT, client.closed.notified()).await.expect("exec ends");
+        tokio::time::timeout(WAIT, client.closed.notified())
+            .await
+            .expect("exec ends");
         let status = *client.exit.lock().unwrap();
         (client.transcript.text(), status)
     }
@@ -222,25 +236,38 @@ impl TestClient {
                     .authenticate_keyboard_interactive_start(user, None)
                     .await
                     .unwrap();
-                assert!(matches!(reply, client::KeyboardInteractiveAuthResponse::Success));
+                assert!(matches!(
+                    reply,
+                    client::KeyboardInteractiveAuthResponse::Success
+                ));
             }
         }
         let channel = session.channel_open_session().await.unwrap();
         (session, channel)
     }
 
-    fn from_channel(session: client::Handle<AcceptAll>, channel: russh::Channel<client::Msg>) -> TestClient {
+    fn from_channel(
+        session: client::Handle<AcceptAll>,
+        channel: russh::Channel<client::Msg>,
+    ) -> TestClient {
         let transcript = Transcript::default();
         let notify = Arc::new(tokio::sync::Notify::new());
         let closed = Arc::new(tokio::sync::Notify::new());
         let exit = Arc::new(Mutex::new(None));
         let (mut reader, writer) = channel.split();
-        let (t, n, c, e) = (transcript.clone(), notify.clone(), closed.clone(), exit.clone());
+        let (t, n, c, e) = (
+            transcript.clone(),
+            notify.clone(),
+            closed.clone(),
+            exit.clone(),
+        );
         tokio::spawn(async move {
             while let Some(msg) = reader.wait().await {
                 match msg {
                     ChannelMsg::Data { data } => t.push(&data),
-                    ChannelMsg::ExitStatus { exit_status } => *e.lock().unwrap() = Some(exit_status),
+                    ChannelMsg::ExitStatus { exit_status } => {
+                        *e.lock().unwrap() = Some(exit_status)
+                    }
                     ChannelMsg::Close => break,
                     _ => {}
                 }
@@ -308,11 +335,29 @@ pub fn write_openssh_key(dir: &Path, name: &str, key: &PrivateKey) -> PathBuf {
 
 impl OpenSsh {
     /// Runs `ssh` with `args` (before the destination) against the test server.
-    pub fn spawn(port: u16, key: &Path, args: &[&str], user: &str, command: Option<&str>) -> OpenSsh {
+    pub fn spawn(
+        port: u16,
+        key: &Path,
+        args: &[&str],
+        user: &str,
+        command: Option<&str>,
+    ) -> OpenSsh {
         let mut cmd = tokio::process::Command::new("ssh");
         cmd.args(["-p", &port.to_string()])
-            .args(["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"])
-            .args(["-o", "LogLevel=ERROR", "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes"])
+            .args([
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+            ])
+            .args([
+                "-o",
+                "LogLevel=ERROR",
+                "-o",
+                "IdentitiesOnly=yes",
+                "-o",
+                "BatchMode=yes",
+            ])
             .arg("-i")
             .arg(key)
             .args(args)
@@ -432,7 +477,9 @@ impl StalledClient {
             ..Default::default()
         });
         let frozen = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
         let stream = Freezable {
             inner: tcp,
             frozen: frozen.clone(),
@@ -441,9 +488,16 @@ impl StalledClient {
             .await
             .expect("connects");
         let key = PrivateKeyWithHashAlg::new(Arc::new(user_key()), None);
-        assert!(session.authenticate_publickey(user, key).await.unwrap().success());
+        assert!(session
+            .authenticate_publickey(user, key)
+            .await
+            .unwrap()
+            .success());
         let channel = session.channel_open_session().await.unwrap();
-        channel.request_pty(true, "xterm", 80, 24, 0, 0, &[]).await.unwrap();
+        channel
+            .request_pty(true, "xterm", 80, 24, 0, 0, &[])
+            .await
+            .unwrap();
         channel.request_shell(true).await.unwrap();
         frozen.store(true, std::sync::atomic::Ordering::SeqCst);
         StalledClient {

@@ -7,6 +7,8 @@ mod clock;
 mod commands;
 pub mod schedule;
 mod state;
+#[cfg(test)]
+mod tests;
 
 use std::net::SocketAddr;
 

@@ -323,6 +323,7 @@ pub struct OpenSsh {
     pub transcript: Transcript,
     seen: usize,
     notify: Arc<tokio::sync::Notify>,
+    reader: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Writes `key` where OpenSSH can use it (mode 0600) and returns the path.
@@ -375,7 +376,7 @@ impl OpenSsh {
         let notify = Arc::new(tokio::sync::Notify::new());
         let mut stdout = child.stdout.take().unwrap();
         let (t, n) = (transcript.clone(), notify.clone());
-        tokio::spawn(async move {
+        let reader = tokio::spawn(async move {
             let mut buf = [0u8; 4096];
             while let Ok(len) = stdout.read(&mut buf).await {
                 if len == 0 {
@@ -393,6 +394,7 @@ impl OpenSsh {
             transcript,
             seen: 0,
             notify,
+            reader: Some(reader),
         }
     }
 
@@ -411,13 +413,21 @@ impl OpenSsh {
         wait_for(&self.transcript, &mut self.seen, text, &self.notify).await
     }
 
-    /// Waits for the process to exit and returns its status code.
+    /// Waits for the process to exit and for all its output to be read; returns its
+    /// status code.
     pub async fn wait_exit(&mut self) -> Option<i32> {
-        tokio::time::timeout(WAIT, self.child.wait())
+        let status = tokio::time::timeout(WAIT, self.child.wait())
             .await
             .expect("ssh exits")
             .ok()
-            .and_then(|s| s.code())
+            .and_then(|s| s.code());
+        if let Some(reader) = self.reader.take() {
+            tokio::time::timeout(WAIT, reader)
+                .await
+                .expect("stdout reaches its end")
+                .unwrap();
+        }
+        status
     }
 }
 

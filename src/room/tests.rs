@@ -1,0 +1,139 @@
+//! Unit tests of the room's logic, driven synchronously with plain channels: no sockets,
+//! no actor, no clock but an anchored one.
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::schedule::ScheduleBook;
+use super::{Clock, Delivery, JoinError, JoinRequest, Room, RoomConfig};
+use crate::log::LogSink;
+
+fn room(capacity: usize) -> Room {
+    let config = RoomConfig {
+        name: "test".into(),
+        capacity,
+        admin_keys: Default::default(),
+        max_message_bytes: 1024,
+        history: 2,
+        max_schedules_per_user: 5,
+        tz: chrono_tz::UTC,
+    };
+    let clock = Clock::Anchored {
+        wall: "2026-11-24T12:00:00Z".parse().unwrap(),
+        instant: tokio::time::Instant::now(),
+    };
+    Room::new(
+        config,
+        ScheduleBook::load(None).unwrap(),
+        LogSink::disabled(),
+        clock,
+    )
+}
+
+#[derive(Debug)]
+struct Member {
+    id: u64,
+    inbox: mpsc::Receiver<Delivery>,
+    kill: CancellationToken,
+}
+
+impl Member {
+    /// Every line received so far.
+    fn lines(&mut self) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Ok(d) = self.inbox.try_recv() {
+            if let Delivery::Line(l) = d {
+                out.push(l.text.clone());
+            }
+        }
+        out
+    }
+}
+
+fn join_with(room: &mut Room, name: &str, outbox: usize) -> Result<Member, JoinError> {
+    let (tx, inbox) = mpsc::channel(outbox);
+    let kill = CancellationToken::new();
+    let joined = room.join(JoinRequest {
+        nickname: name.into(),
+        key: None,
+        addr: None,
+        outbox: tx,
+        kill: kill.clone(),
+    })?;
+    Ok(Member {
+        id: joined.id,
+        inbox,
+        kill,
+    })
+}
+
+fn join(room: &mut Room, name: &str) -> Member {
+    join_with(room, name, 64).unwrap()
+}
+
+#[test]
+fn full_room_refuses_without_telling_anyone() {
+    let mut r = room(2);
+    let mut a = join(&mut r, "a");
+    let _b = join(&mut r, "b");
+    a.lines();
+    let refused = join_with(&mut r, "c", 64).unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "The chat room is full (2/2). Please try again later."
+    );
+    assert!(a.lines().is_empty());
+}
+
+#[test]
+fn history_keeps_the_last_public_lines() {
+    let mut r = room(10);
+    let a = join(&mut r, "a");
+    for text in ["one", "two", "three"] {
+        r.input(a.id, text);
+    }
+    let mut late = join(&mut r, "late");
+    let welcome = late.lines();
+    assert_eq!(welcome[..2], ["a >> two", "a >> three"]);
+}
+
+#[test]
+fn a_participant_with_a_full_outbox_is_dropped_and_cut() {
+    let mut r = room(10);
+    let mut a = join(&mut r, "a");
+    let slow = join_with(&mut r, "slow", 8).unwrap();
+    for n in 0..20 {
+        r.input(a.id, &format!("line {n}"));
+    }
+    assert!(slow.kill.is_cancelled());
+    let lines = a.lines();
+    assert!(lines.contains(&"[Server]: slow has left the chat.".to_string()));
+    assert_eq!(r.occupancy().0, 1);
+}
+
+#[test]
+fn control_characters_never_reach_other_participants() {
+    let mut r = room(10);
+    let a = join(&mut r, "a");
+    let mut b = join(&mut r, "b");
+    b.lines();
+    r.input(a.id, "hi\x1b[2J\x07\u{202E}there");
+    assert_eq!(b.lines(), ["a >> hi[2Jthere"]);
+}
+
+#[test]
+fn leaving_admin_hands_over_to_the_longest_present() {
+    let mut r = room(10);
+    let a = join(&mut r, "a");
+    let mut b = join(&mut r, "b");
+    let _c = join(&mut r, "c");
+    b.lines();
+    r.leave(a.id);
+    assert_eq!(
+        b.lines(),
+        [
+            "[Server]: a has left the chat.",
+            "[Server]: b is now the admin."
+        ]
+    );
+}

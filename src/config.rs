@@ -70,6 +70,23 @@ pub struct Config {
     #[arg(long, default_value_t = 5)]
     pub max_schedules_per_user: usize,
 
+    /// Messages per second a participant may send, on average (0 = no limit). Whispers,
+    /// schedules and renames count too.
+    #[arg(long, default_value_t = 1.0)]
+    pub message_rate: f64,
+
+    /// Messages a participant may send in a burst before the rate applies.
+    #[arg(long, default_value_t = 5)]
+    pub message_burst: u32,
+
+    /// Simultaneous connections from one IP address (0 = no limit).
+    #[arg(long, default_value_t = 3)]
+    pub max_conns_per_ip: usize,
+
+    /// Connections still in the SSH handshake or login, across all clients (0 = no limit).
+    #[arg(long, default_value_t = 30)]
+    pub max_handshakes: usize,
+
     /// Seconds from TCP accept to a joined session.
     #[arg(long, default_value_t = 30)]
     pub login_grace: u64,

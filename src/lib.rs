@@ -9,6 +9,7 @@
 //! - [`log`]: `server.txt` and the per-user transcripts, written off the hot path.
 #![forbid(unsafe_code)]
 
+pub mod admission;
 pub mod chat;
 pub mod config;
 pub mod keys;

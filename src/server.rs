@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
+use crate::admission::{Admission, Ticket};
 use crate::config::Config;
 use crate::keys::{fingerprint, load_or_generate_host_key, read_admins_file};
 use crate::log::{LogConfig, LogSink};
@@ -80,6 +81,8 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
         history: config.history,
         max_schedules_per_user: config.max_schedules_per_user,
         tz,
+        message_rate: config.message_rate,
+        message_burst: config.message_burst,
     };
     log.event("START", format!("listening on {}", config.listen));
     let room = RoomHandle::spawn(Room::new(room_config, schedules, log, clock));
@@ -126,6 +129,7 @@ async fn accept_loop(
     shutdown: CancellationToken,
 ) {
     let tracker = TaskTracker::new();
+    let admission = Admission::new(ctx.config.max_conns_per_ip, ctx.config.max_handshakes);
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -141,7 +145,10 @@ async fn accept_loop(
             }
         };
         let span = tracing::info_span!("conn", %peer);
-        tracker.spawn(connection(ctx.clone(), ssh.clone(), stream, peer).instrument(span));
+        let kill = CancellationToken::new();
+        let ticket = admission.admit(peer.ip(), kill.clone());
+        let task = connection(ctx.clone(), ssh.clone(), stream, peer, ticket, kill);
+        tracker.spawn(task.instrument(span));
     }
     drop(listener);
     ctx.room.shutdown().await;
@@ -155,6 +162,8 @@ async fn connection(
     ssh: Arc<russh::server::Config>,
     stream: TcpStream,
     peer: SocketAddr,
+    ticket: Ticket,
+    kill: CancellationToken,
 ) {
     // A duplicate of the socket lets us cut a client that stopped reading, even while a
     // write to it is blocked.
@@ -165,10 +174,10 @@ async fn connection(
             return;
         }
     };
-    let kill = CancellationToken::new();
     let joined = CancellationToken::new();
     let grace = Duration::from_secs(ctx.config.login_grace);
-    let handler = ConnectionHandler::new(ctx, Some(peer), kill.clone(), joined.clone());
+    let handler = ConnectionHandler::new(ctx, Some(peer), kill.clone(), joined.clone())
+        .refusing(ticket.refusal.clone());
     let session = async {
         match run_stream(ssh, stream, handler).await {
             Ok(running) => {
@@ -185,8 +194,14 @@ async fn connection(
             std::future::pending::<()>().await;
         }
     };
+    let mark_joined = async {
+        joined.cancelled().await;
+        ticket.joined();
+        std::future::pending::<()>().await;
+    };
     tokio::select! {
         () = session => {}
+        () = mark_joined => {}
         () = kill.cancelled() => {}
         () = grace_expired => tracing::info!("login grace expired"),
     }

@@ -4,6 +4,7 @@
 use chrono::DateTime;
 use chrono_tz::Tz;
 
+use super::rate::Verdict;
 use super::schedule::{next_occurrence, ScheduledMessage};
 use super::state::Room;
 use super::{Delivery, ParticipantId};
@@ -17,6 +18,10 @@ impl Room {
         let Some(me) = self.find(id) else { return };
         let nick = me.nick.to_string();
         let line = sanitize(raw);
+        if line.trim().is_empty() || !self.within_rate(id, &nick) {
+            self.reap_stalled();
+            return;
+        }
         match parse_input(&line) {
             Ok(Input::Empty) => {}
             Ok(Input::Message(text)) => self.chat(id, &nick, &text),
@@ -33,6 +38,40 @@ impl Room {
             }
         }
         self.reap_stalled();
+    }
+
+    /// Applies the rate limit to one line; false if the line must be dropped.
+    fn within_rate(&mut self, id: ParticipantId, nick: &str) -> bool {
+        let Some(me) = self.find_mut(id) else {
+            return false;
+        };
+        match me.limiter.check() {
+            Verdict::Allowed => true,
+            Verdict::Refused { notify } => {
+                if notify {
+                    self.log
+                        .event("REFUSED", format!("{nick}: sending too fast"));
+                    let text = "You are sending messages too fast. Please wait a moment.";
+                    self.reply(id, ChatLine::server(text));
+                }
+                false
+            }
+            Verdict::Flooding => {
+                self.disconnect_flooder(id);
+                false
+            }
+        }
+    }
+
+    fn disconnect_flooder(&mut self, id: ParticipantId) {
+        let notice = ChatLine::server("You have been disconnected for flooding.").shared();
+        self.send_line(id, &notice);
+        let Some(gone) = self.remove(id) else { return };
+        self.close(&gone);
+        self.log.event("KICK", format!("{} (flooding)", gone.nick));
+        let line = ChatLine::server(format!("{} was disconnected for flooding.", gone.nick));
+        self.broadcast(&line.shared());
+        self.pass_admin_on(&gone);
     }
 
     fn reply(&mut self, id: ParticipantId, line: ChatLine) {
@@ -182,7 +221,11 @@ impl Room {
             self.save_schedules();
         }
         let notice = format!("{} has been kicked from the chat.", gone.nick);
-        self.log.event("KICK", format!("{} by {}", gone.nick, id));
+        let by = self
+            .find(id)
+            .map(|p| p.nick.to_string())
+            .unwrap_or_default();
+        self.log.event("KICK", format!("{} by {by}", gone.nick));
         self.broadcast(&ChatLine::server(&notice).shared());
         self.pass_admin_on(&gone);
         format!("{notice} ({dropped} scheduled messages dropped)")

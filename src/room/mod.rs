@@ -5,6 +5,7 @@
 
 mod clock;
 mod commands;
+mod rate;
 pub mod schedule;
 mod state;
 #[cfg(test)]

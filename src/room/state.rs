@@ -8,6 +8,7 @@ use chrono_tz::Tz;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio_util::sync::CancellationToken;
 
+use super::rate::RateLimiter;
 use super::schedule::ScheduleBook;
 use super::{Clock, Delivery, JoinError, JoinRequest, Joined, Outbox, ParticipantId};
 use crate::chat::line::{ChatLine, SharedLine};
@@ -25,6 +26,9 @@ pub struct RoomConfig {
     pub history: usize,
     pub max_schedules_per_user: usize,
     pub tz: Tz,
+    /// Lines per second per participant (0 = no limit) and the burst allowed.
+    pub message_rate: f64,
+    pub message_burst: u32,
 }
 
 /// Someone in the room.
@@ -38,6 +42,7 @@ pub(super) struct Participant {
     kill: CancellationToken,
     /// The nickname at join, which names the transcript file.
     pub transcript: Arc<str>,
+    pub limiter: RateLimiter,
 }
 
 /// All state of one room.
@@ -155,6 +160,7 @@ impl Room {
             admin,
             outbox: request.outbox,
             kill: request.kill,
+            limiter: RateLimiter::new(self.config.message_rate, self.config.message_burst),
         });
         self.welcome(id);
         self.reap_stalled();

@@ -17,6 +17,8 @@ fn room(capacity: usize) -> Room {
         history: 2,
         max_schedules_per_user: 5,
         tz: chrono_tz::UTC,
+        message_rate: 0.0,
+        message_burst: 5,
     };
     let clock = Clock::Anchored {
         wall: "2026-11-24T12:00:00Z".parse().unwrap(),

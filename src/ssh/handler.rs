@@ -28,6 +28,8 @@ pub struct ConnectionHandler {
     kill: CancellationToken,
     /// Cancelled once the user is in the room (ends the login grace period).
     joined: CancellationToken,
+    /// Why this connection may not join (told once its session starts).
+    refusal: Option<String>,
 }
 
 impl ConnectionHandler {
@@ -48,7 +50,14 @@ impl ConnectionHandler {
             events: None,
             kill,
             joined,
+            refusal: None,
         }
+    }
+
+    /// Lets the connection log in only to be told `refusal` and closed.
+    pub fn refusing(mut self, refusal: Option<String>) -> Self {
+        self.refusal = refusal;
+        self
     }
 
     fn forward(&self, event: SessionEvent) {
@@ -75,6 +84,7 @@ impl ConnectionHandler {
             events: rx,
             kill: self.kill.clone(),
             joined: self.joined.clone(),
+            refusal: self.refusal.clone(),
         })
     }
 }

@@ -38,6 +38,8 @@ pub struct SessionSetup {
     pub events: mpsc::UnboundedReceiver<SessionEvent>,
     pub kill: CancellationToken,
     pub joined: CancellationToken,
+    /// Set when the connection is refused (e.g. too many from one address).
+    pub refusal: Option<String>,
 }
 
 /// The session's SSH channel, written only by the session task.
@@ -214,6 +216,12 @@ async fn join(
     channel: &Channel,
     outbox: mpsc::Sender<Delivery>,
 ) -> Option<Joined> {
+    if let Some(refusal) = &setup.refusal {
+        channel
+            .write(screen.print(&[&ChatLine::server(refusal)]))
+            .await;
+        return None;
+    }
     let room = setup.ctx.room.clone();
     let (count, capacity) = room.occupancy().await?;
     if count >= capacity {
@@ -302,6 +310,10 @@ pub async fn run_exec(mut setup: SessionSetup, command: String) {
         kill: setup.kill.clone(),
     };
     let (line, status) = match command.as_str() {
+        _ if setup.refusal.is_some() => (
+            ChatLine::server(setup.refusal.as_deref().unwrap_or_default()),
+            1,
+        ),
         "users" | "user" => match setup.ctx.room.users().await {
             Some(line) => (line, 0),
             None => (ChatLine::server("The server is shutting down."), 1),

@@ -71,6 +71,10 @@ pub fn test_config(dir: &Path) -> Config {
         host_key: dir.join("keys/ssh_host_ed25519_key"),
         admins_file: dir.join("keys/admins"),
         timezone: Some(chrono_tz::UTC),
+        // Tests type faster than people; the rate-limit tests turn it back on.
+        message_rate: 0.0,
+        // Every test client comes from 127.0.0.1; the limit tests turn it back on.
+        max_conns_per_ip: 0,
         ..Config::default()
     }
 }
@@ -285,6 +289,18 @@ impl TestClient {
             exit,
             _session: session,
         }
+    }
+
+    /// Asks for a second session channel and a direct-tcpip (`ssh -L`) channel on this
+    /// connection; returns whether each was granted.
+    pub async fn try_extra_channels(&self) -> (bool, bool) {
+        let second = self._session.channel_open_session().await.is_ok();
+        let tunnel = self
+            ._session
+            .channel_open_direct_tcpip("127.0.0.1", 22, "127.0.0.1", 5555)
+            .await
+            .is_ok();
+        (second, tunnel)
     }
 
     /// Sends raw bytes as if typed.

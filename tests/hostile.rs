@@ -1,0 +1,160 @@
+//! Abuse and bad input: each test checks the outcome for the attacker and that a
+//! bystander still chats normally.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{user_key, write_openssh_key, OpenSsh, TestClient, TestServer};
+use ssh_chatroom::room::Clock;
+use tokio::io::AsyncReadExt;
+
+async fn joined(server: &TestServer, name: &str) -> TestClient {
+    let mut c = TestClient::join(server.port(), name).await;
+    c.expect("Type /help").await;
+    c
+}
+
+/// The bystander can still talk and be heard.
+async fn still_chatting(bystander: &mut TestClient, name: &str) {
+    bystander.send_line("still fine").await;
+    bystander.expect(&format!("{name} >> still fine")).await;
+}
+
+#[tokio::test]
+async fn rate_limit_refuses_the_excess_with_one_notice() {
+    let server = TestServer::start_with(|c| c.message_rate = 1.0, Clock::System).await;
+    let mut fast = joined(&server, "fast").await;
+    let mut calm = joined(&server, "calm").await;
+    let burst: String = (1..=7).map(|n| format!("burst {n}\r")).collect();
+    fast.send(burst.as_bytes()).await;
+    fast.expect("[Server]: You are sending messages too fast. Please wait a moment.")
+        .await;
+    let seen = calm.expect("fast >> burst 5").await;
+    assert!(!seen.contains("too fast"));
+    // the sixth and seventh never reach anyone: the next line calm sees is its own
+    calm.send_line("marker").await;
+    let seen = calm.expect("calm >> marker").await;
+    assert!(
+        !seen.contains("burst 6") && !seen.contains("burst 7"),
+        "{seen:?}"
+    );
+    let notices = fast.transcript.text().matches("too fast").count();
+    assert_eq!(notices, 1);
+}
+
+#[tokio::test]
+async fn sustained_flooding_disconnects_the_flooder() {
+    let server = TestServer::start_with(|c| c.message_rate = 1.0, Clock::System).await;
+    let mut flooder = joined(&server, "flooder").await;
+    let mut calm = joined(&server, "calm").await;
+    let flood: String = (0..40).map(|n| format!("spam {n}\r")).collect();
+    flooder.send(flood.as_bytes()).await;
+    flooder
+        .expect("[Server]: You have been disconnected for flooding.")
+        .await;
+    flooder.expect_closed().await;
+    calm.expect("[Server]: flooder was disconnected for flooding.")
+        .await;
+    still_chatting(&mut calm, "calm").await;
+}
+
+#[tokio::test]
+async fn connections_per_ip_are_capped_with_a_clear_refusal() {
+    let server = TestServer::start_with(|c| c.max_conns_per_ip = 3, Clock::System).await;
+    let mut first = joined(&server, "one").await;
+    let _two = joined(&server, "two").await;
+    let _three = joined(&server, "three").await;
+    let mut fourth = TestClient::join(server.port(), "four").await;
+    fourth
+        .expect(
+            "[Server]: Too many connections from your address (max 3). Close one and try again.",
+        )
+        .await;
+    fourth.expect_closed().await;
+    still_chatting(&mut first, "one").await;
+    let seen = first.transcript.text();
+    assert!(
+        !seen.contains("four"),
+        "the refused one never joined: {seen:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_flood_of_silent_connections_does_not_lock_out_a_real_user() {
+    let server = TestServer::start_with(|c| c.max_handshakes = 5, Clock::System).await;
+    let mut bystander = joined(&server, "bystander").await;
+    let mut silent = Vec::new();
+    for _ in 0..50 {
+        silent.push(
+            tokio::net::TcpStream::connect(("127.0.0.1", server.port()))
+                .await
+                .unwrap(),
+        );
+    }
+    let mut real = TestClient::join(server.port(), "real").await;
+    real.expect("Welcome to the chat room, real!").await;
+    still_chatting(&mut bystander, "bystander").await;
+}
+
+#[tokio::test]
+async fn login_grace_closes_connections_that_never_join() {
+    let server = TestServer::start_with(|c| c.login_grace = 1, Clock::System).await;
+    let mut bystander = joined(&server, "bystander").await;
+    let mut silent = tokio::net::TcpStream::connect(("127.0.0.1", server.port()))
+        .await
+        .unwrap();
+    let mut sink = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), silent.read_to_end(&mut sink)).await;
+    assert!(read.is_ok(), "the server closed the silent connection");
+    // one that logs in but never answers the nickname prompt is closed too
+    let mut dawdler = TestClient::join(server.port(), "chat").await;
+    dawdler.expect("Nickname: ").await;
+    dawdler.expect_closed().await;
+    still_chatting(&mut bystander, "bystander").await;
+}
+
+#[tokio::test]
+async fn a_megabyte_without_enter_leaves_the_server_responsive() {
+    let server = TestServer::start().await;
+    let mut typist = joined(&server, "typist").await;
+    let mut bystander = joined(&server, "bystander").await;
+    for _ in 0..16 {
+        typist.send(&[b'a'; 65536]).await;
+    }
+    typist.send(b"\x03/user\r").await;
+    typist
+        .expect("[Server]: Users (2/10): typist, bystander")
+        .await;
+    still_chatting(&mut bystander, "bystander").await;
+}
+
+#[tokio::test]
+async fn forwarding_agent_x11_and_subsystems_are_refused() {
+    let server = TestServer::start().await;
+    let mut bystander = joined(&server, "bystander").await;
+    let key = write_openssh_key(server.dir.path(), "k", &user_key());
+    // -R: the server refuses to listen for the client
+    let args = [
+        "-o",
+        "ExitOnForwardFailure=yes",
+        "-N",
+        "-R",
+        "0:127.0.0.1:22",
+    ];
+    let mut remote = OpenSsh::spawn(server.port(), &key, &args, "fwd", None);
+    assert_ne!(remote.wait_exit().await, Some(0), "-R was not refused");
+    // -L opens a direct-tcpip channel per use; a second session channel is refused too
+    let tunneller = joined(&server, "tunneller").await;
+    assert_eq!(tunneller.try_extra_channels().await, (false, false));
+    let mut sftp = OpenSsh::spawn(server.port(), &key, &["-s"], "sub", Some("sftp"));
+    assert_ne!(sftp.wait_exit().await, Some(0));
+    // agent and X11 forwarding requests are refused, the chat itself still works
+    let mut with_agent = OpenSsh::spawn(server.port(), &key, &["-tt", "-A", "-X"], "agent", None);
+    with_agent.expect("Welcome to the chat room, agent!").await;
+    still_chatting(&mut bystander, "bystander").await;
+    let seen = bystander.transcript.text();
+    for name in ["fwd", "sub"] {
+        assert!(!seen.contains(&format!("{name} has joined")), "{seen:?}");
+    }
+}

@@ -27,6 +27,8 @@ async fn ticker_fires_on_the_minute_with_a_paused_clock() {
         history: 20,
         max_schedules_per_user: 5,
         tz: chrono_tz::UTC,
+        message_rate: 0.0,
+        message_burst: 5,
     };
     let room = RoomHandle::spawn(Room::new(
         config,

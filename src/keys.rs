@@ -4,6 +4,8 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use anyhow::Context;
+
+use crate::config::Config;
 use russh::keys::ssh_key::LineEnding;
 use russh::keys::{Algorithm, HashAlg, PrivateKey, PublicKey};
 
@@ -57,6 +59,16 @@ pub fn read_admins_file(path: &Path) -> anyhow::Result<HashSet<String>> {
         }
     }
     Ok(admins)
+}
+
+/// Every admin fingerprint: the admins file plus `--admin-key` values.
+///
+/// # Errors
+/// The admins file exists but cannot be read.
+pub fn admin_keys(config: &Config) -> anyhow::Result<HashSet<String>> {
+    let mut keys = read_admins_file(&config.admins_file)?;
+    keys.extend(config.admin_keys.iter().cloned());
+    Ok(keys)
 }
 
 /// Parses `[options] type base64 [comment]`, trying from each word so leading options

@@ -11,6 +11,7 @@
 
 pub mod admission;
 pub mod chat;
+pub mod check;
 pub mod config;
 pub mod keys;
 pub mod log;

@@ -1,7 +1,8 @@
-//! The `ssh-chatroom` binary: flags, tracing, signals — nothing else.
+//! The `ssh-chatroom` binary: settings, tracing, signals — nothing else.
 
-use clap::Parser;
-use ssh_chatroom::config::Config;
+use std::io::Write;
+
+use ssh_chatroom::config::{self, Command, Config};
 use ssh_chatroom::room::Clock;
 use ssh_chatroom::server;
 use tokio::signal::unix::{signal, SignalKind};
@@ -15,25 +16,65 @@ async fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let config = Config::parse();
+    let cli = match config::load(std::env::args_os()) {
+        Ok(cli) => cli,
+        Err(e) => match e.downcast::<clap::Error>() {
+            Ok(clap_error) => clap_error.exit(),
+            Err(e) => {
+                eprintln!("ssh-chatroom: {e:#}");
+                std::process::exit(2);
+            }
+        },
+    };
+    if let Some(Command::Check) = cli.command {
+        return check(&cli.config);
+    }
+    // Many participants need many sockets: use all the descriptors we may.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!(limit, "open-file limit raised"),
+        Err(error) => tracing::warn!(%error, "could not raise the open-file limit"),
+    }
+    serve(cli.config).await
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
     let tz = config.time_zone();
     let running = server::start(config, Clock::System).await?;
-    println!(
-        "ssh-chatroom listening on {} (time zone {})",
+    // A closed stdout (a supervisor that stopped reading) must not stop the server.
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(
+        stdout,
+        "ssh-chatroom listening on {} (time zone {})\nhost key fingerprint: {}",
         running.local_addr,
-        tz.name()
+        tz.name(),
+        running.host_key_fingerprint
     );
-    println!("host key fingerprint: {}", running.host_key_fingerprint);
+    let _ = stdout.flush();
     let stop = running.shutdown_token();
+    let reloader = running.reloader();
     let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
     tokio::spawn(async move {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+        loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => break,
+                _ = term.recv() => break,
+                _ = hup.recv() => match reloader.reload().await {
+                    Ok(admins) => tracing::info!(admins, "reloaded the admins file and reopened the logs"),
+                    Err(error) => tracing::warn!(%error, "reload failed; keeping the old settings"),
+                },
+            }
         }
         tracing::info!("shutting down");
         stop.cancel();
     });
     running.wait().await;
+    Ok(())
+}
+
+/// `ssh-chatroom check`: validate, print the effective settings, do not start.
+fn check(config: &Config) -> anyhow::Result<()> {
+    let report = ssh_chatroom::check::report(config)?;
+    print!("{report}");
     Ok(())
 }

@@ -14,7 +14,7 @@ use tracing::Instrument;
 
 use crate::admission::{Admission, Ticket};
 use crate::config::Config;
-use crate::keys::{fingerprint, load_or_generate_host_key, read_admins_file};
+use crate::keys::{admin_keys, fingerprint, load_or_generate_host_key};
 use crate::log::{LogConfig, LogSink};
 use crate::room::schedule::ScheduleBook;
 use crate::room::{Clock, Room, RoomConfig, RoomHandle};
@@ -34,6 +34,29 @@ pub struct RunningServer {
     pub host_key_fingerprint: String,
     shutdown: CancellationToken,
     done: tokio::task::JoinHandle<()>,
+    reloader: Reloader,
+}
+
+/// What SIGHUP does: re-read the admins, reopen the log files (after `logrotate`).
+#[derive(Clone)]
+pub struct Reloader {
+    config: Config,
+    room: RoomHandle,
+    log: LogSink,
+}
+
+impl Reloader {
+    /// Re-reads the admins file and reopens the logs; returns the number of admin keys.
+    ///
+    /// # Errors
+    /// The admins file cannot be read (the old admins stay).
+    pub async fn reload(&self) -> anyhow::Result<usize> {
+        self.log.reopen();
+        let keys = admin_keys(&self.config)?;
+        let count = keys.len();
+        self.room.set_admin_keys(keys).await;
+        Ok(count)
+    }
 }
 
 impl RunningServer {
@@ -47,6 +70,11 @@ impl RunningServer {
     /// A token that stops the server when cancelled (e.g. from a signal handler).
     pub fn shutdown_token(&self) -> CancellationToken {
         self.shutdown.clone()
+    }
+
+    /// The handle that applies SIGHUP.
+    pub fn reloader(&self) -> Reloader {
+        self.reloader.clone()
     }
 
     /// Waits until the server has stopped.
@@ -63,8 +91,7 @@ impl RunningServer {
 pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer> {
     let host_key = load_or_generate_host_key(&config.host_key)?;
     let host_key_fingerprint = fingerprint(host_key.public_key());
-    let mut admin_keys = read_admins_file(&config.admins_file)?;
-    admin_keys.extend(config.admin_keys.iter().cloned());
+    let admin_keys = admin_keys(&config)?;
     let tz = config.time_zone();
     let log = LogSink::start(LogConfig {
         server_log: config.server_log(),
@@ -85,12 +112,17 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
         message_burst: config.message_burst,
     };
     log.event("START", format!("listening on {}", config.listen));
-    let room = RoomHandle::spawn(Room::new(room_config, schedules, log, clock));
+    let room = RoomHandle::spawn(Room::new(room_config, schedules, log.clone(), clock));
     let ssh = Arc::new(ssh_config(host_key));
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let local_addr = listener.local_addr()?;
+    let reloader = Reloader {
+        config: config.clone(),
+        room: room.clone(),
+        log,
+    };
     let ctx = Arc::new(ServerContext { config, room });
     let shutdown = CancellationToken::new();
     let done = tokio::spawn(accept_loop(listener, ctx, ssh, shutdown.clone()));
@@ -99,6 +131,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
         host_key_fingerprint,
         shutdown,
         done,
+        reloader,
     })
 }
 

@@ -1,108 +1,152 @@
-//! Every setting with its default, in one struct, and the command-line flags that set it.
+//! Every setting with its default, in one struct. Each is a flag, an `SSH_CHATROOM_*`
+//! environment variable and a key of the `--config` TOML file (see [`load`]).
+
+mod file;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use chrono_tz::Tz;
-use clap::Parser;
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+
+pub use file::load;
 
 /// ssh-chatroom: a chat room that people join with the ssh they already have.
+///
+/// Every flag can also be set by an SSH_CHATROOM_* environment variable or a key of the
+/// --config TOML file; precedence: flag > environment > file > default.
 #[derive(Debug, Clone, Parser)]
-#[command(version, about)]
+#[command(version, about, args_override_self = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What to do instead of serving.
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum Command {
+    /// Validate the configuration, print the effective settings and the host key
+    /// fingerprint, and exit without starting.
+    Check,
+}
+
+/// Every setting of the server.
+#[derive(Debug, Clone, Args, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Config {
+    /// TOML file with settings (keys are the flag names without "--").
+    #[arg(long, env = "SSH_CHATROOM_CONFIG")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+
     /// Address and port to listen on.
-    #[arg(long, default_value = "0.0.0.0:9999")]
+    #[arg(long, default_value = "0.0.0.0:9999", env = "SSH_CHATROOM_LISTEN")]
     pub listen: SocketAddr,
 
     /// Most participants in the room.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, env = "SSH_CHATROOM_CAPACITY")]
     pub capacity: usize,
 
     /// IANA time zone for /schedule (e.g. Asia/Seoul); default: the system's ($TZ first).
-    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[arg(long, env = "SSH_CHATROOM_TIMEZONE")]
     pub timezone: Option<Tz>,
 
     /// Folder of server.txt and users/<nickname>_chat_log.txt.
-    #[arg(long, default_value = "logs")]
+    #[arg(long, default_value = "logs", env = "SSH_CHATROOM_LOG_DIR")]
     pub log_dir: PathBuf,
 
     /// Folder of persistent state (pending scheduled messages).
-    #[arg(long, default_value = "data")]
+    #[arg(long, default_value = "data", env = "SSH_CHATROOM_DATA_DIR")]
     pub data_dir: PathBuf,
 
     /// Host key (OpenSSH format); generated on first start if missing.
-    #[arg(long, default_value = "keys/ssh_host_ed25519_key")]
+    #[arg(
+        long,
+        default_value = "keys/ssh_host_ed25519_key",
+        env = "SSH_CHATROOM_HOST_KEY"
+    )]
     pub host_key: PathBuf,
 
     /// Fingerprint (SHA256:...) of an admin's key; repeatable.
-    #[arg(long = "admin-key", value_name = "FINGERPRINT")]
+    #[arg(
+        long = "admin-key",
+        value_name = "FINGERPRINT",
+        env = "SSH_CHATROOM_ADMIN_KEY",
+        value_delimiter = ','
+    )]
+    #[serde(rename = "admin-key")]
     pub admin_keys: Vec<String>,
 
     /// authorized_keys-format file listing admin keys (ignored if missing).
-    #[arg(long, default_value = "keys/admins")]
+    #[arg(long, default_value = "keys/admins", env = "SSH_CHATROOM_ADMINS_FILE")]
     pub admins_file: PathBuf,
 
     /// Usernames that mean "ask me for a nickname"; repeatable.
-    #[arg(long = "generic-user", value_name = "NAME", default_values_t = vec!["chat".to_string()])]
+    #[arg(long = "generic-user", value_name = "NAME", default_values_t = vec!["chat".to_string()], env = "SSH_CHATROOM_GENERIC_USER", value_delimiter = ',')]
+    #[serde(rename = "generic-user")]
     pub generic_users: Vec<String>,
 
     /// Name shown in the welcome.
-    #[arg(long, default_value = "the chat room")]
+    #[arg(long, default_value = "the chat room", env = "SSH_CHATROOM_ROOM_NAME")]
     pub room_name: String,
 
     /// Longest message in bytes (0 = no limit).
-    #[arg(long, default_value_t = 1024)]
+    #[arg(long, default_value_t = 1024, env = "SSH_CHATROOM_MAX_MESSAGE_BYTES")]
     pub max_message_bytes: usize,
 
     /// Most characters in the line editor.
-    #[arg(long, default_value_t = 4096)]
+    #[arg(long, default_value_t = 4096, env = "SSH_CHATROOM_MAX_INPUT_CHARS")]
     pub max_input_chars: usize,
 
     /// Lines a participant may have queued before it counts as stalled and is dropped.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 256, env = "SSH_CHATROOM_OUTBOX_SIZE")]
     pub outbox_size: usize,
 
     /// Public messages shown to a newcomer.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, env = "SSH_CHATROOM_HISTORY")]
     pub history: usize,
 
     /// Most pending scheduled messages per user (0 = no limit).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, env = "SSH_CHATROOM_MAX_SCHEDULES_PER_USER")]
     pub max_schedules_per_user: usize,
 
     /// Messages per second a participant may send, on average (0 = no limit). Whispers,
     /// schedules and renames count too.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, env = "SSH_CHATROOM_MESSAGE_RATE")]
     pub message_rate: f64,
 
     /// Messages a participant may send in a burst before the rate applies.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, env = "SSH_CHATROOM_MESSAGE_BURST")]
     pub message_burst: u32,
 
     /// Simultaneous connections from one IP address (0 = no limit).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, env = "SSH_CHATROOM_MAX_CONNS_PER_IP")]
     pub max_conns_per_ip: usize,
 
     /// Connections still in the SSH handshake or login, across all clients (0 = no limit).
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, env = "SSH_CHATROOM_MAX_HANDSHAKES")]
     pub max_handshakes: usize,
 
     /// Seconds from TCP accept to a joined session.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, env = "SSH_CHATROOM_LOGIN_GRACE")]
     pub login_grace: u64,
 
     /// Do not write logs/server.txt.
-    #[arg(long)]
+    #[arg(long, env = "SSH_CHATROOM_NO_SERVER_LOG")]
     pub no_server_log: bool,
 
     /// Do not write the per-user transcripts.
-    #[arg(long)]
+    #[arg(long, env = "SSH_CHATROOM_NO_USER_LOGS")]
     pub no_user_logs: bool,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config::parse_from(["ssh-chatroom"])
+        Cli::parse_from(["ssh-chatroom"]).config
     }
 }
 
@@ -157,7 +201,7 @@ mod tests {
 
     #[test]
     fn flags_override() {
-        let c = Config::parse_from([
+        let c = Cli::parse_from([
             "x",
             "--capacity",
             "3",
@@ -167,7 +211,8 @@ mod tests {
             "SHA256:abc",
             "--generic-user",
             "guest",
-        ]);
+        ])
+        .config;
         assert_eq!(c.capacity, 3);
         assert_eq!(c.time_zone(), chrono_tz::Asia::Seoul);
         assert_eq!(c.admin_keys, vec!["SHA256:abc".to_string()]);

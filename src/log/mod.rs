@@ -24,6 +24,7 @@ enum LogRecord {
     Event(String),
     Transcript { owner: Arc<str>, line: String },
     CloseTranscript(Arc<str>),
+    Reopen,
     Flush(mpsc::SyncSender<()>),
 }
 
@@ -91,6 +92,11 @@ impl LogSink {
         if self.transcripts {
             self.send(LogRecord::CloseTranscript(owner.clone()));
         }
+    }
+
+    /// Closes and reopens every log file (after `logrotate` moved them).
+    pub fn reopen(&self) {
+        self.send(LogRecord::Reopen);
     }
 
     /// Waits until everything queued so far is on disk.

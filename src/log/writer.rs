@@ -16,6 +16,7 @@ use crate::chat::text::escape_for_log;
 
 pub(super) struct LogWriter {
     tz: Tz,
+    server_path: Option<PathBuf>,
     server: Option<BufWriter<File>>,
     transcripts_dir: Option<PathBuf>,
     transcripts: HashMap<Arc<str>, BufWriter<File>>,
@@ -65,6 +66,7 @@ impl LogWriter {
         }
         Ok(LogWriter {
             tz: config.tz,
+            server_path: config.server_log,
             server,
             transcripts_dir: config.transcripts_dir,
             transcripts: HashMap::new(),
@@ -100,6 +102,7 @@ impl LogWriter {
                 Some(mut w) => w.flush(),
                 None => Ok(()),
             },
+            LogRecord::Reopen => self.reopen(),
             LogRecord::Flush(done) => {
                 self.flush_all();
                 let _ = done.send(());
@@ -121,6 +124,19 @@ impl LogWriter {
             self.transcripts.insert(owner.clone(), BufWriter::new(file));
         }
         Ok(self.transcripts.get_mut(owner).expect("inserted above"))
+    }
+
+    /// Flushes and closes every file; the server log is reopened at once, transcripts on
+    /// their next line.
+    fn reopen(&mut self) -> std::io::Result<()> {
+        self.flush_all();
+        self.transcripts.clear();
+        self.server = None;
+        self.warned = false;
+        if let Some(path) = &self.server_path {
+            self.server = Some(BufWriter::new(open_append(path)?));
+        }
+        Ok(())
     }
 
     fn flush_all(&mut self) {

@@ -11,6 +11,7 @@ mod state;
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 
 use tokio::sync::{mpsc, oneshot};
@@ -89,6 +90,9 @@ enum RoomCommand {
     Users {
         respond_to: oneshot::Sender<ChatLine>,
     },
+    SetAdminKeys {
+        keys: HashSet<String>,
+    },
     Shutdown {
         respond_to: oneshot::Sender<()>,
     },
@@ -160,6 +164,11 @@ impl RoomHandle {
             .await
     }
 
+    /// Replaces the configured admin keys (SIGHUP re-read the admins file).
+    pub async fn set_admin_keys(&self, keys: HashSet<String>) {
+        let _ = self.tx.send(RoomCommand::SetAdminKeys { keys }).await;
+    }
+
     /// Tells everyone the server is stopping, closes their sessions, saves the schedule
     /// and flushes the logs.
     pub async fn shutdown(&self) {
@@ -223,6 +232,7 @@ async fn run(mut room: Room, mut rx: mpsc::Receiver<RoomCommand>) {
             RoomCommand::Users { respond_to } => {
                 let _ = respond_to.send(room.users_line());
             }
+            RoomCommand::SetAdminKeys { keys } => room.set_admin_keys(keys),
             RoomCommand::Shutdown { respond_to } => {
                 room.shutdown();
                 let _ = respond_to.send(());

@@ -238,6 +238,39 @@ impl Room {
         self.broadcast(&line);
     }
 
+    /// New admin keys: admins are now exactly their holders (or, with none, whoever was
+    /// admin stays, and someone is made admin if nobody is). Newcomers to the role are
+    /// announced.
+    pub fn set_admin_keys(&mut self, keys: HashSet<String>) {
+        self.config.admin_keys = keys;
+        let mut promoted = Vec::new();
+        if self.config.admin_keys.is_empty() {
+            if !self.participants.iter().any(|p| p.admin) {
+                if let Some(first) = self.participants.first_mut() {
+                    first.admin = true;
+                    promoted.push(first.nick.to_string());
+                }
+            }
+        } else {
+            for p in &mut self.participants {
+                let admin = p
+                    .key
+                    .as_ref()
+                    .is_some_and(|k| self.config.admin_keys.contains(k));
+                if admin && !p.admin {
+                    promoted.push(p.nick.to_string());
+                }
+                p.admin = admin;
+            }
+        }
+        for name in promoted {
+            self.log.event("ADMIN", &name);
+            let line = ChatLine::server(format!("{name} is now the admin.")).shared();
+            self.broadcast(&line);
+        }
+        self.reap_stalled();
+    }
+
     /// Sends `line` to everyone in the room.
     pub(super) fn broadcast(&mut self, line: &SharedLine) {
         for i in 0..self.participants.len() {

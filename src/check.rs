@@ -1,0 +1,48 @@
+//! `ssh-chatroom check`: validates a configuration without starting the server and
+//! reports the effective settings, the host key and the admins.
+
+use std::fmt::Write;
+
+use anyhow::Context;
+use russh::keys::PrivateKey;
+
+use crate::config::Config;
+use crate::keys::{admin_keys, fingerprint};
+use crate::room::schedule::ScheduleBook;
+
+/// The report printed by `check`.
+///
+/// # Errors
+/// The first setting that would stop the server from starting: an unreadable host key,
+/// admins file or schedule file.
+pub fn report(config: &Config) -> anyhow::Result<String> {
+    let mut out = String::from("# effective settings (flag > SSH_CHATROOM_* > file > default)\n");
+    out.push_str(&toml::to_string(config).context("rendering the settings")?);
+    let tz = config.time_zone();
+    writeln!(out, "\n# time zone: {}", tz.name())?;
+    let host_key = if config.host_key.exists() {
+        let key = PrivateKey::read_openssh_file(&config.host_key)
+            .with_context(|| format!("reading host key {}", config.host_key.display()))?;
+        fingerprint(key.public_key())
+    } else {
+        "none yet: generated on first start".to_string()
+    };
+    writeln!(out, "# host key {}: {host_key}", config.host_key.display())?;
+    let admins = admin_keys(config)?;
+    if admins.is_empty() {
+        writeln!(
+            out,
+            "# admins: none configured; the first participant is admin"
+        )?;
+    } else {
+        writeln!(out, "# admins: {} key(s)", admins.len())?;
+    }
+    let schedules = ScheduleBook::load(Some(config.data_dir.join("schedules.json")))?;
+    writeln!(
+        out,
+        "# pending scheduled messages: {}",
+        schedules.items().len()
+    )?;
+    writeln!(out, "# configuration OK")?;
+    Ok(out)
+}

@@ -1,0 +1,159 @@
+//! Running the real binary: settings precedence, `check`, refusal of bad settings,
+//! SIGHUP (admins reloaded, nobody dropped) and a graceful SIGTERM.
+
+mod common;
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::{user_key, Mode, TestClient};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const BIN: &str = env!("CARGO_BIN_EXE_ssh-chatroom");
+
+fn base_args(dir: &Path) -> Vec<String> {
+    let d = dir.display();
+    vec![
+        format!("--log-dir={d}/logs"),
+        format!("--data-dir={d}/data"),
+        format!("--host-key={d}/keys/host"),
+        format!("--admins-file={d}/keys/admins"),
+        "--timezone=UTC".into(),
+        "--max-conns-per-ip=0".into(),
+    ]
+}
+
+/// Starts the binary on a free port; returns the child and the port it printed.
+async fn spawn_server(dir: &Path, listen: &str) -> (Child, u16) {
+    let mut child = Command::new(BIN)
+        .args(base_args(dir))
+        .arg(format!("--listen={listen}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let port = tokio::time::timeout(common::WAIT, async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(rest) = line.strip_prefix("ssh-chatroom listening on ") {
+                let addr = rest.split(' ').next().unwrap();
+                return addr.rsplit(':').next().unwrap().parse::<u16>().unwrap();
+            }
+        }
+        panic!("the server never said where it listens");
+    })
+    .await
+    .unwrap();
+    // keep reading, so the server never writes into a closed pipe
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, port)
+}
+
+fn signal(child: &Child, name: &str) {
+    let pid = child.id().unwrap().to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-s", name, &pid])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn precedence_is_flag_then_env_then_file_then_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("c.toml");
+    std::fs::write(&file, "capacity = 7\nhistory = 3\nmessage-burst = 9\n").unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(base_args(dir.path()))
+        .arg(format!("--config={}", file.display()))
+        .args(["--history", "4", "check"])
+        .env("SSH_CHATROOM_CAPACITY", "5")
+        .env("SSH_CHATROOM_HISTORY", "6")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    for line in [
+        "capacity = 5",
+        "history = 4",
+        "message-burst = 9",
+        "max-message-bytes = 1024",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line:?} not in\n{text}");
+    }
+    assert!(text.contains("generated on first start"), "{text}");
+    assert!(text.contains("# configuration OK"));
+}
+
+#[test]
+fn bad_settings_are_refused_with_one_line_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("c.toml");
+    std::fs::write(&file, "outbox-size = -3\n").unwrap();
+    let out = std::process::Command::new(BIN)
+        .arg(format!("--config={}", file.display()))
+        .arg("check")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("key \"outbox-size\""), "{err}");
+    std::fs::write(&file, "colour = true\n").unwrap();
+    let out = std::process::Command::new(BIN)
+        .arg(format!("--config={}", file.display()))
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown key \"colour\""));
+}
+
+#[tokio::test]
+async fn sighup_reloads_admins_without_dropping_anyone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, port) = spawn_server(dir.path(), "127.0.0.1:0").await;
+    let mut alice = TestClient::join(port, "alice").await;
+    alice.expect("You are the admin of this room.").await;
+    let bob_key = user_key();
+    let bob_public = bob_key.public_key().to_openssh().unwrap();
+    let mut bob = TestClient::connect(port, "bob", Some(bob_key), Mode::Pty).await;
+    bob.expect("Type /help").await;
+    std::fs::create_dir_all(dir.path().join("keys")).unwrap();
+    std::fs::write(dir.path().join("keys/admins"), format!("{bob_public}\n")).unwrap();
+    signal(&server, "HUP");
+    alice.expect("[Server]: bob is now the admin.").await;
+    alice.send_line("/kick bob").await;
+    alice.expect("[Server]: Only an admin can use /kick.").await;
+    bob.send_line("/user").await;
+    bob.expect("[Server]: Users (2/10): alice, bob").await;
+}
+
+#[tokio::test]
+async fn sigterm_tells_everyone_keeps_schedules_and_frees_the_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, port) = spawn_server(dir.path(), "127.0.0.1:0").await;
+    let mut alice = TestClient::join(port, "alice").await;
+    alice.expect("Type /help").await;
+    alice.send_line("/schedule 23:59 see you").await;
+    alice.expect("Message scheduled").await;
+    let stopping = std::time::Instant::now();
+    signal(&server, "TERM");
+    alice
+        .expect("[Server]: The server is shutting down. Goodbye!")
+        .await;
+    let status = tokio::time::timeout(Duration::from_secs(5), server.wait()).await;
+    assert!(status.is_ok(), "exited within 5 s");
+    assert!(stopping.elapsed() < Duration::from_secs(5));
+    let log = std::fs::read_to_string(dir.path().join("logs/server.txt")).unwrap();
+    assert!(log.contains("SHUTDOWN"), "{log}");
+    let transcript =
+        std::fs::read_to_string(dir.path().join("logs/users/alice_chat_log.txt")).unwrap();
+    assert!(transcript.contains("shutting down"), "{transcript}");
+    let pending = std::fs::read_to_string(dir.path().join("data/schedules.json")).unwrap();
+    assert!(pending.contains("see you"));
+    // the same port can be bound again at once
+    let (_again, again_port) = spawn_server(dir.path(), &format!("127.0.0.1:{port}")).await;
+    assert_eq!(again_port, port);
+}

@@ -264,3 +264,37 @@ async fn pty_lines_are_coloured_and_plain_sessions_have_no_escapes() {
         plain.transcript.raw()
     );
 }
+
+#[tokio::test]
+async fn tab_completes_nicknames_and_commands() {
+    let server = TestServer::start().await;
+    let mut alice = TestClient::join(server.port(), "alice").await;
+    alice.expect("Type /help").await;
+    let mut bob = TestClient::join(server.port(), "bob").await;
+    bob.expect("Type /help").await;
+    bob.send(b"/wh\t").await;
+    bob.expect("bob> /whisper \x1b[K").await;
+    bob.send(b"al\t").await;
+    bob.expect("bob> /whisper alice \x1b[K").await;
+    bob.send(b"psst\r").await;
+    alice.expect("[Whisper from bob] psst").await;
+}
+
+#[tokio::test]
+async fn dumb_terminal_and_motd() {
+    let dir = tempfile::tempdir().unwrap();
+    let motd = dir.path().join("motd.txt");
+    std::fs::write(&motd, "Welcome to the seed room\nBe kind \x1b[31m!\n").unwrap();
+    let server = TestServer::start_with(|c| c.motd = Some(motd), Clock::System).await;
+    let mut dumb = TestClient::connect(server.port(), "dumb", Some(user_key()), Mode::Dumb).await;
+    dumb.expect("[Server]: Welcome to the seed room\r\n[Server]: Be kind [31m!\r\n")
+        .await;
+    dumb.expect("Type /help").await;
+    dumb.send_line("plain as can be").await;
+    dumb.expect("dumb >> plain as can be\r\n").await;
+    assert!(
+        !dumb.transcript.raw().contains('\x1b'),
+        "{:?}",
+        dumb.transcript.raw()
+    );
+}

@@ -29,6 +29,7 @@ async fn ticker_fires_on_the_minute_with_a_paused_clock() {
         tz: chrono_tz::UTC,
         message_rate: 0.0,
         message_burst: 5,
+        motd: Vec::new(),
     };
     let room = RoomHandle::spawn(Room::new(
         config,

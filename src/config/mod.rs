@@ -94,6 +94,11 @@ pub struct Config {
     #[arg(long, default_value = "the chat room", env = "SSH_CHATROOM_ROOM_NAME")]
     pub room_name: String,
 
+    /// Text file shown at the top of the welcome (one `[Server]: ` line per line).
+    #[arg(long, env = "SSH_CHATROOM_MOTD")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub motd: Option<PathBuf>,
+
     /// Longest message in bytes (0 = no limit).
     #[arg(long, default_value_t = 1024, env = "SSH_CHATROOM_MAX_MESSAGE_BYTES")]
     pub max_message_bytes: usize,
@@ -164,6 +169,19 @@ impl Config {
             .chain(iana_time_zone::get_timezone().ok())
             .find_map(|name| name.parse().ok())
             .unwrap_or(Tz::UTC)
+    }
+
+    /// The message of the day, cleaned of control characters; empty without `--motd`.
+    ///
+    /// # Errors
+    /// The file cannot be read.
+    pub fn motd_lines(&self) -> anyhow::Result<Vec<String>> {
+        let Some(path) = &self.motd else {
+            return Ok(Vec::new());
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("reading --motd {}: {e}", path.display()))?;
+        Ok(text.lines().map(crate::chat::text::sanitize).collect())
     }
 
     /// Where a participant's transcript lives.

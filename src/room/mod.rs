@@ -90,6 +90,9 @@ enum RoomCommand {
     Users {
         respond_to: oneshot::Sender<ChatLine>,
     },
+    Names {
+        respond_to: oneshot::Sender<Vec<String>>,
+    },
     SetAdminKeys {
         keys: HashSet<String>,
     },
@@ -164,6 +167,12 @@ impl RoomHandle {
             .await
     }
 
+    /// Everyone's nickname, for Tab completion.
+    pub async fn names(&self) -> Option<Vec<String>> {
+        self.ask(|respond_to| RoomCommand::Names { respond_to })
+            .await
+    }
+
     /// Replaces the configured admin keys (SIGHUP re-read the admins file).
     pub async fn set_admin_keys(&self, keys: HashSet<String>) {
         let _ = self.tx.send(RoomCommand::SetAdminKeys { keys }).await;
@@ -231,6 +240,9 @@ async fn run(mut room: Room, mut rx: mpsc::Receiver<RoomCommand>) {
             RoomCommand::Leave { id } => room.leave(id),
             RoomCommand::Users { respond_to } => {
                 let _ = respond_to.send(room.users_line());
+            }
+            RoomCommand::Names { respond_to } => {
+                let _ = respond_to.send(room.names());
             }
             RoomCommand::SetAdminKeys { keys } => room.set_admin_keys(keys),
             RoomCommand::Shutdown { respond_to } => {

@@ -29,6 +29,8 @@ pub struct RoomConfig {
     /// Lines per second per participant (0 = no limit) and the burst allowed.
     pub message_rate: f64,
     pub message_burst: u32,
+    /// Message of the day, shown first in every welcome.
+    pub motd: Vec<String>,
 }
 
 /// Someone in the room.
@@ -173,19 +175,29 @@ impl Room {
             self.send_line(id, &line);
         }
         let Some(me) = self.find(id) else { return };
-        let mut lines = vec![
+        let motd = self.config.motd.iter().map(ChatLine::server);
+        let mut lines: Vec<ChatLine> = motd.collect();
+        lines.extend([
             ChatLine::server(format!(
                 "Welcome to {}, {}! Type /help for the list of commands.",
                 self.config.name, me.nick
             )),
             self.users_line(),
-        ];
+        ]);
         if me.admin {
             lines.push(ChatLine::server("You are the admin of this room."));
         }
         for line in lines {
             self.send_line(id, &line.shared());
         }
+    }
+
+    /// Every participant's nickname, in join order.
+    pub fn names(&self) -> Vec<String> {
+        self.participants
+            .iter()
+            .map(|p| p.nick.to_string())
+            .collect()
     }
 
     /// `[Server]: Users (3/10): Alice, Bob, Charlie`

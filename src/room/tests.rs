@@ -19,6 +19,7 @@ fn room(capacity: usize) -> Room {
         tz: chrono_tz::UTC,
         message_rate: 0.0,
         message_burst: 5,
+        motd: Vec::new(),
     };
     let clock = Clock::Anchored {
         wall: "2026-11-24T12:00:00Z".parse().unwrap(),

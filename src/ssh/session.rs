@@ -128,15 +128,20 @@ async fn shell(mut setup: SessionSetup) {
             }
             event = setup.events.recv(), if !leaving => {
                 let Some(event) = event else { break };
-                let (text, input) = handle_event(&mut screen, event);
+                let (mut text, input) = handle_event(&mut screen, event);
                 typed.extend(input.lines);
                 leaving = input.leaving;
+                if input.complete {
+                    let names = room.names().await.unwrap_or_default();
+                    text.push_str(&screen.complete(&names));
+                }
                 open = channel.write(text).await;
             }
         }
     }
     room.leave(me.id).await;
     tracing::info!(nickname = %me.nickname, "left");
+    channel.write(screen.end().to_string()).await;
     channel.finish(0, &mut setup.events).await;
 }
 
@@ -176,6 +181,8 @@ fn render_batch(
 struct Typed {
     lines: Vec<String>,
     leaving: bool,
+    /// Tab was pressed: complete from the room's nicknames.
+    complete: bool,
 }
 
 /// Applies one event from the client; returns the bytes to write (echo) and what was
@@ -193,6 +200,7 @@ fn handle_event(screen: &mut Screen, event: SessionEvent) -> (String, Typed) {
                         break;
                     }
                     EditorAction::ClearScreen => out.push_str(&screen.clear_screen()),
+                    EditorAction::Complete => typed.complete = true,
                 }
             }
             out.push_str(&screen.redraw());

@@ -19,6 +19,8 @@ pub enum EditorAction {
     Eof,
     /// Ctrl-L: clear the screen and redraw.
     ClearScreen,
+    /// Tab: the session should call [`LineEditor::complete`] with the nicknames.
+    Complete,
 }
 
 /// An editable line with a cursor, history and a bounded buffer.
@@ -104,7 +106,18 @@ impl LineEditor {
             Key::Ctrl('l') => actions.push(EditorAction::ClearScreen),
             Key::Up | Key::Ctrl('p') => self.history_step(-1),
             Key::Down | Key::Ctrl('n') => self.history_step(1),
-            Key::Tab | Key::Ctrl(_) => {}
+            Key::Tab => actions.push(EditorAction::Complete),
+            Key::Ctrl(_) => {}
+        }
+    }
+
+    /// Completes the word before the cursor from `names` (and command names).
+    pub fn complete(&mut self, names: &[String]) {
+        if let Some((text, cursor)) = super::complete::complete(&self.text, self.cursor, names) {
+            if text.chars().count() <= self.max_chars {
+                self.text = text;
+                self.cursor = cursor;
+            }
         }
     }
 
@@ -224,6 +237,32 @@ impl LineEditor {
             out.push_str(&format!("\x1b[{cursor_col}C"));
         }
         out
+    }
+}
+
+impl LineEditor {
+    /// Like [`LineEditor::render`] for terminals without cursor escapes (`TERM=dumb`):
+    /// overwrites the row with spaces and leaves the cursor after the visible text.
+    pub fn render_plain(&self, prompt: &str, width: usize) -> String {
+        let usable = width.saturating_sub(1).max(1);
+        let prompt = if prompt.width() + 2 <= usable {
+            prompt
+        } else {
+            ""
+        };
+        let room = usable - prompt.width();
+        let mut visible: Vec<&str> = Vec::new();
+        let mut used = 0;
+        for g in self.text.graphemes(true).rev() {
+            if used + g.width() > room {
+                break;
+            }
+            used += g.width();
+            visible.push(g);
+        }
+        let visible: String = visible.into_iter().rev().collect();
+        let pad = usable.saturating_sub(prompt.width() + used);
+        format!("\r{prompt}{visible}{}\r{prompt}{visible}", " ".repeat(pad))
     }
 }
 

@@ -2,6 +2,7 @@
 //! editor and the styling of room lines. The SSH session feeds bytes in and writes out
 //! what these return.
 
+pub mod complete;
 pub mod editor;
 pub mod keys;
 pub mod screen;

@@ -43,17 +43,19 @@ enum Input {
 #[derive(Debug)]
 pub struct Screen {
     input: Input,
-    colour: bool,
+    /// Colours and cursor escapes are allowed (a pty whose TERM is not `dumb`).
+    escapes: bool,
     width: usize,
     prompt: String,
 }
 
 impl Screen {
-    /// A pty screen `width` columns wide, with colours if `colour`.
-    pub fn pty(width: u32, colour: bool, max_chars: usize) -> Screen {
+    /// A pty screen `width` columns wide; escape codes (colours, cursor moves) only if
+    /// `escapes` (false for `TERM=dumb`).
+    pub fn pty(width: u32, escapes: bool, max_chars: usize) -> Screen {
         Screen {
             input: Input::Editor(LineEditor::new(max_chars)),
-            colour,
+            escapes,
             width: clamp_width(width),
             prompt: String::new(),
         }
@@ -66,7 +68,7 @@ impl Screen {
                 buf: Vec::new(),
                 max_bytes: max_chars.saturating_mul(4),
             }),
-            colour: false,
+            escapes: false,
             width: 80,
             prompt: String::new(),
         }
@@ -113,19 +115,50 @@ impl Screen {
     /// printed once instead).
     pub fn redraw(&self) -> String {
         match &self.input {
-            Input::Editor(editor) => editor.render(&self.prompt, self.width),
+            Input::Editor(editor) if self.escapes => editor.render(&self.prompt, self.width),
+            Input::Editor(editor) => editor.render_plain(&self.prompt, self.width),
             Input::Lines(_) => String::new(),
+        }
+    }
+
+    /// Completes the word before the cursor from `names`; returns the redraw.
+    pub fn complete(&mut self, names: &[String]) -> String {
+        if let Input::Editor(editor) = &mut self.input {
+            editor.complete(names);
+        }
+        self.redraw()
+    }
+
+    /// Bytes to send when the session starts: turn on bracketed paste.
+    pub fn start(&self) -> &'static str {
+        if self.is_pty() && self.escapes {
+            "\x1b[?2004h"
+        } else {
+            ""
+        }
+    }
+
+    /// Bytes to send when the session ends: the terminal as we found it.
+    pub fn end(&self) -> &'static str {
+        if self.is_pty() && self.escapes {
+            "\x1b[?2004l"
+        } else {
+            ""
         }
     }
 
     /// Bytes that print `lines` above the input row and redraw it intact.
     pub fn print(&self, lines: &[&ChatLine]) -> String {
         let mut out = String::new();
-        if self.is_pty() {
+        if self.is_pty() && self.escapes {
             out.push_str("\r\x1b[K");
+        } else if self.is_pty() {
+            out.push('\r');
+            out.extend(std::iter::repeat_n(' ', self.width - 1));
+            out.push('\r');
         }
         for line in lines {
-            paint(line, self.colour, &mut out);
+            paint(line, self.escapes, &mut out);
             out.push_str(self.newline());
         }
         out.push_str(&self.redraw());
@@ -143,7 +176,11 @@ impl Screen {
 
     /// Bytes that clear the screen and redraw the input row (Ctrl-L).
     pub fn clear_screen(&self) -> String {
-        format!("\x1b[H\x1b[2J{}", self.redraw())
+        if self.escapes {
+            format!("\x1b[H\x1b[2J{}", self.redraw())
+        } else {
+            self.redraw()
+        }
     }
 }
 
@@ -165,11 +202,14 @@ mod tests {
 
     #[test]
     fn pty_output_keeps_half_typed_input() {
-        let mut s = Screen::pty(80, false, 4096);
+        let mut s = Screen::pty(80, true, 4096);
         s.set_prompt("> ");
         s.feed("안녕하".as_bytes());
-        let out = s.print(&[&ChatLine::chat("bob", "hi")]);
-        assert_eq!(out, "\r\x1b[Kbob >> hi\r\n\r> 안녕하\x1b[K\r\x1b[8C");
+        let out = s.print(&[&ChatLine::server("hi")]);
+        assert_eq!(
+            out,
+            "\r\x1b[K\x1b[33m[Server]: hi\x1b[0m\r\n\r> 안녕하\x1b[K\r\x1b[8C"
+        );
     }
 
     #[test]
@@ -183,6 +223,26 @@ mod tests {
     }
 
     #[test]
+    fn dumb_terminal_gets_no_escape_codes() {
+        let mut s = Screen::pty(20, false, 100);
+        s.set_prompt("> ");
+        s.feed(b"abc\x7f");
+        let out = s.print(&[&ChatLine::chat("bob", "hi")]);
+        assert!(!out.contains('\x1b'), "{out:?}");
+        assert!(out.contains("bob >> hi\r\n"));
+        assert!(out.ends_with("\r> ab"));
+        assert_eq!(s.start(), "");
+    }
+
+    #[test]
+    fn tab_completes_through_the_screen() {
+        let mut s = Screen::pty(80, true, 100);
+        s.feed(b"hi al");
+        let out = s.complete(&["alice".to_string()]);
+        assert!(out.contains("hi alice "), "{out:?}");
+    }
+
+    #[test]
     fn plain_mode_bounds_a_line() {
         let mut s = Screen::plain(2);
         let actions = s.feed(&[b'a'; 100]);
@@ -192,7 +252,7 @@ mod tests {
 
     #[test]
     fn unknown_or_tiny_widths_still_render() {
-        let mut s = Screen::pty(0, false, 100);
+        let mut s = Screen::pty(0, true, 100);
         s.set_prompt("Nickname: ");
         s.feed("안녕하세요".as_bytes());
         assert!(s.redraw().contains("Nickname: 안녕하세요"));

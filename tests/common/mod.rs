@@ -186,6 +186,8 @@ pub struct TestClient {
 #[derive(Clone, Copy)]
 pub enum Mode {
     Pty,
+    /// A pty whose TERM is `dumb`.
+    Dumb,
     Plain,
 }
 
@@ -200,6 +202,10 @@ impl TestClient {
         match mode {
             Mode::Pty => channel
                 .request_pty(true, "xterm", 80, 24, 0, 0, &[])
+                .await
+                .unwrap(),
+            Mode::Dumb => channel
+                .request_pty(true, "dumb", 80, 24, 0, 0, &[])
                 .await
                 .unwrap(),
             Mode::Plain => {}

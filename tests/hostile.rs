@@ -158,3 +158,58 @@ async fn forwarding_agent_x11_and_subsystems_are_refused() {
         assert!(!seen.contains(&format!("{name} has joined")), "{seen:?}");
     }
 }
+
+#[tokio::test]
+async fn a_planted_symlink_never_redirects_a_transcript() {
+    let server = TestServer::start().await;
+    let victim = server.path("victim.txt");
+    std::fs::write(&victim, "untouched\n").unwrap();
+    let users = server.path("logs/users");
+    std::fs::create_dir_all(&users).unwrap();
+    std::os::unix::fs::symlink(&victim, users.join("mallory_chat_log.txt")).unwrap();
+    // a directory where a transcript should be makes that transcript fail to open
+    std::fs::create_dir_all(users.join("blocked_chat_log.txt")).unwrap();
+    let mut bystander = joined(&server, "bystander").await;
+    let mallory = joined(&server, "mallory").await;
+    let mut blocked = joined(&server, "blocked").await;
+    mallory.send_line("write this into victim.txt").await;
+    blocked.expect("mallory >> write this into victim.txt").await;
+    bystander.expect("mallory >> write this into victim.txt").await;
+    still_chatting(&mut bystander, "bystander").await;
+    let (dir, _) = server.stop().await;
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched\n");
+    let own = std::fs::read_to_string(dir.path().join("logs/users/bystander_chat_log.txt")).unwrap();
+    assert!(own.contains("still fine"), "other transcripts keep working");
+}
+
+#[tokio::test]
+async fn absurd_resizes_and_invalid_utf8_are_harmless() {
+    let server = TestServer::start().await;
+    let mut bystander = joined(&server, "bystander").await;
+    let odd = joined(&server, "odd").await;
+    odd.send("안녕".as_bytes()).await;
+    for (cols, rows) in [(0, 0), (65535, 65535), (1, 1), (u32::MAX, u32::MAX)] {
+        odd.resize(cols, rows).await;
+    }
+    odd.send(b"\xff\xfe\xc3 ok \xe2\x82\r").await;
+    bystander.expect("odd >> 안녕 ok").await;
+    still_chatting(&mut bystander, "bystander").await;
+}
+
+#[tokio::test]
+async fn garbage_and_abrupt_disconnects_mid_handshake_are_harmless() {
+    use tokio::io::AsyncWriteExt;
+    let server = TestServer::start().await;
+    let mut bystander = joined(&server, "bystander").await;
+    for garbage in [&b"GET / HTTP/1.1\r\n\r\n"[..], b"SSH-2.0-x\r\n\x00\x00\xff\xff\xff\xff", b""] {
+        let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", server.port())).await.unwrap();
+        tcp.write_all(garbage).await.unwrap();
+        drop(tcp);
+    }
+    // a client that leaves in the middle of a line is simply gone
+    let half = TestClient::join(server.port(), "half").await;
+    half.send(b"never finish").await;
+    drop(half);
+    bystander.expect("[Server]: half has left the chat.").await;
+    still_chatting(&mut bystander, "bystander").await;
+}

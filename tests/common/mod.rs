@@ -309,6 +309,11 @@ impl TestClient {
         (second, tunnel)
     }
 
+    /// Reports a terminal resize.
+    pub async fn resize(&self, cols: u32, rows: u32) {
+        self.writer.window_change(cols, rows, 0, 0).await.unwrap();
+    }
+
     /// Sends raw bytes as if typed.
     pub async fn send(&self, bytes: &[u8]) {
         self.writer.data_bytes(bytes.to_vec()).await.unwrap();

@@ -157,3 +157,25 @@ async fn sigterm_tells_everyone_keeps_schedules_and_frees_the_port() {
     let (_again, again_port) = spawn_server(dir.path(), &format!("127.0.0.1:{port}")).await;
     assert_eq!(again_port, port);
 }
+
+#[test]
+fn the_example_config_lists_valid_defaults() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/ssh-chatroom.toml");
+    let dir = tempfile::tempdir().unwrap();
+    let with_file = std::process::Command::new(BIN)
+        .current_dir(dir.path())
+        .args(["--config", example, "check"])
+        .output()
+        .unwrap();
+    assert!(with_file.status.success(), "{}", String::from_utf8_lossy(&with_file.stderr));
+    let without = std::process::Command::new(BIN)
+        .current_dir(dir.path())
+        .arg("check")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&with_file.stdout),
+        String::from_utf8_lossy(&without.stdout),
+        "the example file must hold exactly the defaults"
+    );
+}

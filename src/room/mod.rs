@@ -209,7 +209,12 @@ impl InputSlot<'_> {
 /// Longest single sleep of the ticker, so a wall-clock step is noticed within the hour.
 const MAX_TICK_SLEEP: std::time::Duration = std::time::Duration::from_secs(3600);
 
+/// How often the room logs its one-line summary.
+const SUMMARY_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
 async fn run(mut room: Room, mut rx: mpsc::Receiver<RoomCommand>) {
+    let start = tokio::time::Instant::now() + SUMMARY_EVERY;
+    let mut summary = tokio::time::interval_at(start, SUMMARY_EVERY);
     loop {
         let sleep = room.next_deadline().map_or(MAX_TICK_SLEEP, |due| {
             room.clock().until(due).min(MAX_TICK_SLEEP)
@@ -218,6 +223,16 @@ async fn run(mut room: Room, mut rx: mpsc::Receiver<RoomCommand>) {
             command = rx.recv() => command,
             () = tokio::time::sleep(sleep) => {
                 room.fire_due();
+                continue;
+            }
+            _ = summary.tick() => {
+                let stats = room.take_stats();
+                tracing::info!(
+                    participants = room.occupancy().0,
+                    messages_per_min = stats.messages,
+                    drops = stats.drops,
+                    "room summary"
+                );
                 continue;
             }
         };

@@ -47,6 +47,15 @@ pub(super) struct Participant {
     pub limiter: RateLimiter,
 }
 
+/// Counts for the periodic summary.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RoomStats {
+    /// Public messages sent since the last summary.
+    pub messages: u64,
+    /// Participants dropped for not reading since the last summary.
+    pub drops: u64,
+}
+
 /// All state of one room.
 pub struct Room {
     pub(super) config: RoomConfig,
@@ -58,6 +67,7 @@ pub struct Room {
     clock: Clock,
     /// Participants whose outbox overflowed during the current operation.
     stalled: Vec<ParticipantId>,
+    stats: RoomStats,
 }
 
 impl Room {
@@ -72,7 +82,13 @@ impl Room {
             log,
             clock,
             stalled: Vec::new(),
+            stats: RoomStats::default(),
         }
+    }
+
+    /// The counts since the last call, which resets them.
+    pub fn take_stats(&mut self) -> RoomStats {
+        std::mem::take(&mut self.stats)
     }
 
     pub(super) fn clock(&self) -> &Clock {
@@ -293,6 +309,7 @@ impl Room {
 
     /// Public lines are also kept for the welcome of later arrivals.
     pub(super) fn broadcast_public(&mut self, line: ChatLine) {
+        self.stats.messages += 1;
         let line = line.shared();
         if self.config.history > 0 {
             if self.history.len() == self.config.history {
@@ -331,6 +348,7 @@ impl Room {
     pub(super) fn reap_stalled(&mut self) {
         while let Some(id) = self.stalled.pop() {
             if let Some(p) = self.remove(id) {
+                self.stats.drops += 1;
                 p.kill.cancel();
                 tracing::info!(nickname = %p.nick, "dropped: stopped reading");
                 self.log

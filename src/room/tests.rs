@@ -112,6 +112,9 @@ fn a_participant_with_a_full_outbox_is_dropped_and_cut() {
     let lines = a.lines();
     assert!(lines.contains(&"[Server]: slow has left the chat.".to_string()));
     assert_eq!(r.occupancy().0, 1);
+    let stats = r.take_stats();
+    assert_eq!((stats.messages, stats.drops), (20, 1));
+    assert_eq!(r.take_stats().messages, 0, "the summary counts reset");
 }
 
 #[test]

@@ -68,6 +68,8 @@ pub struct Room {
     /// Participants whose outbox overflowed during the current operation.
     stalled: Vec<ParticipantId>,
     stats: RoomStats,
+    /// Set by the first shutdown; later ones do nothing.
+    closed: bool,
 }
 
 impl Room {
@@ -83,6 +85,7 @@ impl Room {
             clock,
             stalled: Vec::new(),
             stats: RoomStats::default(),
+            closed: false,
         }
     }
 
@@ -370,6 +373,9 @@ impl Room {
     /// Tells everyone the server is stopping, closes every session, saves the schedule
     /// and flushes the logs.
     pub fn shutdown(&mut self) {
+        if std::mem::replace(&mut self.closed, true) {
+            return;
+        }
         let line = ChatLine::server("The server is shutting down. Goodbye!").shared();
         self.broadcast(&line);
         for p in std::mem::take(&mut self.participants) {

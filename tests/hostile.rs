@@ -10,9 +10,7 @@ use ssh_chatroom::room::Clock;
 use tokio::io::AsyncReadExt;
 
 async fn joined(server: &TestServer, name: &str) -> TestClient {
-    let mut c = TestClient::join(server.port(), name).await;
-    c.expect("Type /help").await;
-    c
+    TestClient::joined(server.port(), name).await
 }
 
 /// The bystander can still talk and be heard.
@@ -173,12 +171,17 @@ async fn a_planted_symlink_never_redirects_a_transcript() {
     let mallory = joined(&server, "mallory").await;
     let mut blocked = joined(&server, "blocked").await;
     mallory.send_line("write this into victim.txt").await;
-    blocked.expect("mallory >> write this into victim.txt").await;
-    bystander.expect("mallory >> write this into victim.txt").await;
+    blocked
+        .expect("mallory >> write this into victim.txt")
+        .await;
+    bystander
+        .expect("mallory >> write this into victim.txt")
+        .await;
     still_chatting(&mut bystander, "bystander").await;
     let (dir, _) = server.stop().await;
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched\n");
-    let own = std::fs::read_to_string(dir.path().join("logs/users/bystander_chat_log.txt")).unwrap();
+    let own =
+        std::fs::read_to_string(dir.path().join("logs/users/bystander_chat_log.txt")).unwrap();
     assert!(own.contains("still fine"), "other transcripts keep working");
 }
 
@@ -201,8 +204,14 @@ async fn garbage_and_abrupt_disconnects_mid_handshake_are_harmless() {
     use tokio::io::AsyncWriteExt;
     let server = TestServer::start().await;
     let mut bystander = joined(&server, "bystander").await;
-    for garbage in [&b"GET / HTTP/1.1\r\n\r\n"[..], b"SSH-2.0-x\r\n\x00\x00\xff\xff\xff\xff", b""] {
-        let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", server.port())).await.unwrap();
+    for garbage in [
+        &b"GET / HTTP/1.1\r\n\r\n"[..],
+        b"SSH-2.0-x\r\n\x00\x00\xff\xff\xff\xff",
+        b"",
+    ] {
+        let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", server.port()))
+            .await
+            .unwrap();
         tcp.write_all(garbage).await.unwrap();
         drop(tcp);
     }

@@ -19,8 +19,7 @@ async fn generic_user_is_asked_and_korean_works() {
 #[tokio::test]
 async fn taken_and_look_alike_names_are_asked_again_with_the_reason() {
     let server = TestServer::start().await;
-    let mut alice = TestClient::join(server.port(), "alice").await;
-    alice.expect("Type /help").await;
+    let mut alice = TestClient::joined(server.port(), "alice").await;
     let mut second = TestClient::join(server.port(), "ALICE").await;
     second
         .expect(
@@ -44,8 +43,7 @@ async fn taken_and_look_alike_names_are_asked_again_with_the_reason() {
 #[tokio::test]
 async fn all_cyrillic_look_alike_of_a_present_name_is_taken() {
     let server = TestServer::start().await;
-    let mut ace = TestClient::join(server.port(), "ace").await;
-    ace.expect("Type /help").await;
+    let _ace = TestClient::joined(server.port(), "ace").await;
     // "асе" in Cyrillic letters only: single-script, but it looks exactly like "ace"
     let mut fake = TestClient::join(server.port(), "асе").await;
     fake.expect("is already taken").await;

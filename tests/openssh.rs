@@ -5,28 +5,18 @@ mod common;
 
 use common::{user_key, write_openssh_key, OpenSsh, TestServer};
 
-fn key_file(server: &TestServer, name: &str) -> std::path::PathBuf {
-    write_openssh_key(server.dir.path(), name, &user_key())
+/// Runs the real `ssh` as `user` with a fresh key of its own.
+fn ssh(server: &TestServer, args: &[&str], user: &str, command: Option<&str>) -> OpenSsh {
+    let key = write_openssh_key(server.dir.path(), &format!("{user}.key"), &user_key());
+    OpenSsh::spawn(server.port(), &key, args, user, command)
 }
 
 #[tokio::test]
 async fn two_people_chat_through_ssh_with_a_pty() {
     let server = TestServer::start().await;
-    let mut alice = OpenSsh::spawn(
-        server.port(),
-        &key_file(&server, "a"),
-        &["-tt"],
-        "alice",
-        None,
-    );
+    let mut alice = ssh(&server, &["-tt"], "alice", None);
     alice.expect("Type /help").await;
-    let mut bob = OpenSsh::spawn(
-        server.port(),
-        &key_file(&server, "b"),
-        &["-tt"],
-        "bob",
-        None,
-    );
+    let mut bob = ssh(&server, &["-tt"], "bob", None);
     bob.expect("Users (2/10): alice, bob").await;
     alice.expect("[Server]: bob has joined the chat.").await;
     alice.send(b"Hello everyone!\r").await;
@@ -40,21 +30,9 @@ async fn two_people_chat_through_ssh_with_a_pty() {
 #[tokio::test]
 async fn half_typed_korean_input_survives_incoming_messages() {
     let server = TestServer::start().await;
-    let mut alice = OpenSsh::spawn(
-        server.port(),
-        &key_file(&server, "a"),
-        &["-tt"],
-        "alice",
-        None,
-    );
+    let mut alice = ssh(&server, &["-tt"], "alice", None);
     alice.expect("Type /help").await;
-    let mut bob = OpenSsh::spawn(
-        server.port(),
-        &key_file(&server, "b"),
-        &["-tt"],
-        "bob",
-        None,
-    );
+    let mut bob = ssh(&server, &["-tt"], "bob", None);
     bob.expect("Type /help").await;
     bob.send("안녕하".as_bytes()).await;
     bob.expect("bob> 안녕하").await;
@@ -69,21 +47,9 @@ async fn half_typed_korean_input_survives_incoming_messages() {
 #[tokio::test]
 async fn piped_session_without_a_pty_is_plain_lines() {
     let server = TestServer::start().await;
-    let mut alice = OpenSsh::spawn(
-        server.port(),
-        &key_file(&server, "a"),
-        &["-tt"],
-        "alice",
-        None,
-    );
+    let mut alice = ssh(&server, &["-tt"], "alice", None);
     alice.expect("Type /help").await;
-    let mut pipe = OpenSsh::spawn(
-        server.port(),
-        &key_file(&server, "p"),
-        &["-T"],
-        "piper",
-        None,
-    );
+    let mut pipe = ssh(&server, &["-T"], "piper", None);
     pipe.expect("Type /help for the list of commands.\n").await;
     pipe.send(b"from a script\n/user\n").await;
     alice.expect("piper >> from a script").await;
@@ -100,21 +66,9 @@ async fn piped_session_without_a_pty_is_plain_lines() {
 #[tokio::test]
 async fn exec_users_prints_the_list_and_exits() {
     let server = TestServer::start().await;
-    let mut alice = OpenSsh::spawn(
-        server.port(),
-        &key_file(&server, "a"),
-        &["-tt"],
-        "alice",
-        None,
-    );
+    let mut alice = ssh(&server, &["-tt"], "alice", None);
     alice.expect("Type /help").await;
-    let mut users = OpenSsh::spawn(
-        server.port(),
-        &key_file(&server, "u"),
-        &[],
-        "x",
-        Some("users"),
-    );
+    let mut users = ssh(&server, &[], "x", Some("users"));
     assert_eq!(users.wait_exit().await, Some(0));
     assert_eq!(users.transcript.raw(), "[Server]: Users (1/10): alice\n");
 }
@@ -122,13 +76,7 @@ async fn exec_users_prints_the_list_and_exits() {
 #[tokio::test]
 async fn generic_login_answers_the_nickname_prompt_in_korean() {
     let server = TestServer::start().await;
-    let mut guest = OpenSsh::spawn(
-        server.port(),
-        &key_file(&server, "g"),
-        &["-tt"],
-        "chat",
-        None,
-    );
+    let mut guest = ssh(&server, &["-tt"], "chat", None);
     guest.expect("Nickname: ").await;
     guest.send("개똥이\r".as_bytes()).await;
     guest.expect("Welcome to the chat room, 개똥이!").await;

@@ -9,10 +9,8 @@ use ssh_chatroom::room::Clock;
 #[tokio::test]
 async fn a_client_that_stops_reading_is_dropped_and_the_room_goes_on() {
     let server = TestServer::start_with(|c| c.outbox_size = 64, Clock::System).await;
-    let mut alice = TestClient::join(server.port(), "Alice").await;
-    alice.expect("Type /help").await;
-    let mut bob = TestClient::join(server.port(), "Bob").await;
-    bob.expect("Type /help").await;
+    let alice = TestClient::joined(server.port(), "Alice").await;
+    let mut bob = TestClient::joined(server.port(), "Bob").await;
     let _stalled = StalledClient::join(server.port(), "Stalled").await;
     bob.expect("Stalled has joined").await;
     let mut batch = String::new();
@@ -37,8 +35,7 @@ async fn a_client_that_stops_reading_is_dropped_and_the_room_goes_on() {
 #[tokio::test]
 async fn logs_keep_one_event_per_line_and_transcripts_per_user() {
     let server = TestServer::start().await;
-    let mut alice = TestClient::join(server.port(), "Alice").await;
-    alice.expect("Type /help").await;
+    let mut alice = TestClient::joined(server.port(), "Alice").await;
     let mut piped =
         TestClient::connect(server.port(), "Piped", Some(user_key()), Mode::Plain).await;
     piped.expect("Type /help").await;
@@ -84,8 +81,7 @@ async fn logs_keep_one_event_per_line_and_transcripts_per_user() {
 #[tokio::test]
 async fn shutdown_tells_participants_and_closes_sessions() {
     let server = TestServer::start().await;
-    let mut alice = TestClient::join(server.port(), "Alice").await;
-    alice.expect("Type /help").await;
+    let mut alice = TestClient::joined(server.port(), "Alice").await;
     server.stop().await;
     alice
         .expect("[Server]: The server is shutting down. Goodbye!")
@@ -96,8 +92,7 @@ async fn shutdown_tells_participants_and_closes_sessions() {
 #[tokio::test]
 async fn exec_users_prints_the_list_and_other_commands_fail() {
     let server = TestServer::start().await;
-    let mut alice = TestClient::join(server.port(), "Alice").await;
-    alice.expect("Type /help").await;
+    let _alice = TestClient::joined(server.port(), "Alice").await;
     let (out, status) = TestClient::exec(server.port(), "x", "users").await;
     assert_eq!(out, "[Server]: Users (1/10): Alice\n");
     assert_eq!(status, Some(0));

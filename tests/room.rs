@@ -9,8 +9,7 @@ use ssh_chatroom::room::Clock;
 #[tokio::test]
 async fn chat_reaches_everyone_including_the_sender() {
     let server = TestServer::start().await;
-    let mut alice = TestClient::join(server.port(), "Alice").await;
-    alice.expect("Type /help").await;
+    let mut alice = TestClient::joined(server.port(), "Alice").await;
     let mut bob = TestClient::join(server.port(), "Bob").await;
     bob.expect("Users (2/10): Alice, Bob").await;
     alice.expect("[Server]: Bob has joined the chat.").await;
@@ -25,10 +24,8 @@ async fn chat_reaches_everyone_including_the_sender() {
 #[tokio::test]
 async fn rename_tells_others_and_the_renamer() {
     let server = TestServer::start().await;
-    let mut alice = TestClient::join(server.port(), "Alice").await;
-    alice.expect("Type /help").await;
-    let mut bob = TestClient::join(server.port(), "Bob").await;
-    bob.expect("Type /help").await;
+    let mut alice = TestClient::joined(server.port(), "Alice").await;
+    let mut bob = TestClient::joined(server.port(), "Bob").await;
     alice.send_line("/rename Alice123").await;
     alice
         .expect("[Server]: Your nickname is now \"Alice123\".")
@@ -48,12 +45,9 @@ async fn rename_tells_others_and_the_renamer() {
 #[tokio::test]
 async fn whisper_reaches_only_its_target() {
     let server = TestServer::start().await;
-    let mut alice = TestClient::join(server.port(), "Alice").await;
-    alice.expect("Type /help").await;
-    let mut bob = TestClient::join(server.port(), "Bob").await;
-    bob.expect("Type /help").await;
-    let mut charlie = TestClient::join(server.port(), "Charlie").await;
-    charlie.expect("Type /help").await;
+    let mut alice = TestClient::joined(server.port(), "Alice").await;
+    let mut bob = TestClient::joined(server.port(), "Bob").await;
+    let mut charlie = TestClient::joined(server.port(), "Charlie").await;
     bob.send_line("/whisper Charlie Hi, Charlie!").await;
     charlie.expect("[Whisper from Bob] Hi, Charlie!").await;
     bob.expect("[Whisper to Charlie] Hi, Charlie!").await;
@@ -80,8 +74,7 @@ async fn first_joiner_is_admin_and_kicks() {
     let mut bob = TestClient::join(server.port(), "Bob").await;
     let welcome = bob.expect("Type /help").await;
     assert!(!welcome.contains("admin"));
-    let mut charlie = TestClient::join(server.port(), "Charlie").await;
-    charlie.expect("Type /help").await;
+    let mut charlie = TestClient::joined(server.port(), "Charlie").await;
     charlie.send_line("/kick Bob").await;
     charlie
         .expect("[Server]: Only an admin can use /kick.")
@@ -106,10 +99,8 @@ async fn admin_role_passes_to_the_longest_present() {
     let server = TestServer::start().await;
     let mut alice = TestClient::join(server.port(), "Alice").await;
     alice.expect("You are the admin").await;
-    let mut bob = TestClient::join(server.port(), "Bob").await;
-    bob.expect("Type /help").await;
-    let mut charlie = TestClient::join(server.port(), "Charlie").await;
-    charlie.expect("Type /help").await;
+    let bob = TestClient::joined(server.port(), "Bob").await;
+    let mut charlie = TestClient::joined(server.port(), "Charlie").await;
     alice.send_line("/quit").await;
     alice.expect_closed().await;
     charlie.expect("[Server]: Alice has left the chat.").await;
@@ -125,8 +116,7 @@ async fn admin_comes_from_a_configured_key_only() {
     let admin_key = user_key();
     let fp = key_fingerprint(&admin_key);
     let server = TestServer::start_with(|c| c.admin_keys = vec![fp], Clock::System).await;
-    let mut first = TestClient::join(server.port(), "First").await;
-    first.expect("Type /help").await;
+    let mut first = TestClient::joined(server.port(), "First").await;
     let mut boss = TestClient::connect(server.port(), "Boss", Some(admin_key), Mode::Pty).await;
     boss.expect("You are the admin of this room.").await;
     first.send_line("/kick Boss").await;
@@ -158,10 +148,8 @@ async fn admins_file_in_authorized_keys_format() {
 #[tokio::test]
 async fn user_help_quit_and_unknown_commands() {
     let server = TestServer::start().await;
-    let mut alice = TestClient::join(server.port(), "Alice").await;
-    alice.expect("Type /help").await;
-    let mut bob = TestClient::join(server.port(), "Bob").await;
-    bob.expect("Type /help").await;
+    let mut alice = TestClient::joined(server.port(), "Alice").await;
+    let bob = TestClient::joined(server.port(), "Bob").await;
     alice.send_line("/user").await;
     alice.expect("[Server]: Users (2/10): Alice, Bob\r\n").await;
     alice.send_line("/help").await;
@@ -190,8 +178,7 @@ async fn the_eleventh_is_refused_and_nobody_notices() {
     let server = TestServer::start().await;
     let mut clients = Vec::new();
     for n in 0..10 {
-        let mut c = TestClient::join(server.port(), &format!("user{n}")).await;
-        c.expect("Type /help").await;
+        let c = TestClient::joined(server.port(), &format!("user{n}")).await;
         clients.push(c);
     }
     let mut late = TestClient::join(server.port(), "late").await;
@@ -206,10 +193,8 @@ async fn the_eleventh_is_refused_and_nobody_notices() {
 #[tokio::test]
 async fn ctrl_d_and_lost_connections_announce_leaving() {
     let server = TestServer::start().await;
-    let mut alice = TestClient::join(server.port(), "Alice").await;
-    alice.expect("Type /help").await;
-    let mut bob = TestClient::join(server.port(), "Bob").await;
-    bob.expect("Type /help").await;
+    let mut alice = TestClient::joined(server.port(), "Alice").await;
+    let bob = TestClient::joined(server.port(), "Bob").await;
     bob.send(b"\x04").await;
     bob.expect_closed().await;
     alice.expect("[Server]: Bob has left the chat.").await;
@@ -222,8 +207,7 @@ async fn ctrl_d_and_lost_connections_announce_leaving() {
 #[tokio::test]
 async fn long_messages_are_refused_with_the_limit() {
     let server = TestServer::start().await;
-    let mut alice = TestClient::join(server.port(), "Alice").await;
-    alice.expect("Type /help").await;
+    let mut alice = TestClient::joined(server.port(), "Alice").await;
     alice.send_line(&"x".repeat(1025)).await;
     alice
         .expect("[Server]: Message too long (max 1024 bytes).")
@@ -237,8 +221,7 @@ async fn long_messages_are_refused_with_the_limit() {
 #[tokio::test]
 async fn newcomers_see_recent_history() {
     let server = TestServer::start().await;
-    let mut alice = TestClient::join(server.port(), "Alice").await;
-    alice.expect("Type /help").await;
+    let mut alice = TestClient::joined(server.port(), "Alice").await;
     alice.send_line("earlier words").await;
     alice.expect("Alice >> earlier words").await;
     let mut bob = TestClient::join(server.port(), "Bob").await;
@@ -249,8 +232,7 @@ async fn newcomers_see_recent_history() {
 #[tokio::test]
 async fn pty_lines_are_coloured_and_plain_sessions_have_no_escapes() {
     let server = TestServer::start().await;
-    let mut alice = TestClient::join(server.port(), "Alice").await;
-    alice.expect("Type /help").await;
+    let mut alice = TestClient::joined(server.port(), "Alice").await;
     let mut plain =
         TestClient::connect(server.port(), "Plain", Some(user_key()), Mode::Plain).await;
     plain.expect("Type /help").await;
@@ -268,10 +250,8 @@ async fn pty_lines_are_coloured_and_plain_sessions_have_no_escapes() {
 #[tokio::test]
 async fn tab_completes_nicknames_and_commands() {
     let server = TestServer::start().await;
-    let mut alice = TestClient::join(server.port(), "alice").await;
-    alice.expect("Type /help").await;
-    let mut bob = TestClient::join(server.port(), "bob").await;
-    bob.expect("Type /help").await;
+    let mut alice = TestClient::joined(server.port(), "alice").await;
+    let mut bob = TestClient::joined(server.port(), "bob").await;
     bob.send(b"/wh\t").await;
     bob.expect("bob> /whisper \x1b[K").await;
     bob.send(b"al\t").await;

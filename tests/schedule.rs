@@ -75,9 +75,7 @@ async fn ticker_fires_on_the_minute_with_a_paused_clock() {
 }
 
 async fn joined(server: &TestServer, name: &str) -> TestClient {
-    let mut c = TestClient::join(server.port(), name).await;
-    c.expect("Type /help").await;
-    c
+    TestClient::joined(server.port(), name).await
 }
 
 #[tokio::test]

@@ -197,6 +197,13 @@ impl TestClient {
         TestClient::connect(port, user, Some(user_key()), Mode::Pty).await
     }
 
+    /// Joins as `user` and waits for the end of the welcome.
+    pub async fn joined(port: u16, user: &str) -> TestClient {
+        let mut client = TestClient::join(port, user).await;
+        client.expect("Type /help").await;
+        client
+    }
+
     pub async fn connect(port: u16, user: &str, key: Option<PrivateKey>, mode: Mode) -> TestClient {
         let (session, channel) = TestClient::open(port, user, key).await;
         match mode {

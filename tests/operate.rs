@@ -167,7 +167,11 @@ fn the_example_config_lists_valid_defaults() {
         .args(["--config", example, "check"])
         .output()
         .unwrap();
-    assert!(with_file.status.success(), "{}", String::from_utf8_lossy(&with_file.stderr));
+    assert!(
+        with_file.status.success(),
+        "{}",
+        String::from_utf8_lossy(&with_file.stderr)
+    );
     let without = std::process::Command::new(BIN)
         .current_dir(dir.path())
         .arg("check")

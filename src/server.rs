@@ -242,7 +242,12 @@ async fn connection(
     let _ = cutter.shutdown(std::net::Shutdown::Both);
 }
 
+/// Kernel send buffer per connection. Chat needs little, and a small buffer bounds the
+/// memory a stalled client pins and makes its stall show (and be cut) sooner.
+const SEND_BUFFER_BYTES: usize = 128 * 1024;
+
 fn dup_socket(stream: TcpStream) -> std::io::Result<(TcpStream, std::net::TcpStream)> {
+    socket2::SockRef::from(&stream).set_send_buffer_size(SEND_BUFFER_BYTES)?;
     let std_stream = stream.into_std()?;
     let cutter = std_stream.try_clone()?;
     Ok((TcpStream::from_std(std_stream)?, cutter))

@@ -222,3 +222,40 @@ async fn garbage_and_abrupt_disconnects_mid_handshake_are_harmless() {
     bystander.expect("[Server]: half has left the chat.").await;
     still_chatting(&mut bystander, "bystander").await;
 }
+
+#[tokio::test]
+async fn a_sigstopped_ssh_is_dropped_within_ten_seconds_and_nobody_waits() {
+    let server = TestServer::start().await;
+    let talker = joined(&server, "talker").await;
+    let mut listener = joined(&server, "listener").await;
+    let key = write_openssh_key(server.dir.path(), "frozen", &user_key());
+    let mut frozen = OpenSsh::spawn(server.port(), &key, &["-tt"], "frozen", None);
+    frozen.expect("Type /help").await;
+    let pid = frozen.child.id().unwrap().to_string();
+    let stop = std::process::Command::new("kill")
+        .args(["-STOP", &pid])
+        .status()
+        .unwrap();
+    assert!(stop.success());
+    // Several megabytes of chat: more than the frozen client's SSH window and socket
+    // buffers can hold, so its outbox fills and the room cuts it off.
+    let line = "x".repeat(1000);
+    let started = std::time::Instant::now();
+    let mut sent = 0;
+    while !listener.transcript.contains("frozen has left the chat.") {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "not dropped within 10 s"
+        );
+        let batch: String = (0..200).map(|n| format!("{sent}-{n} {line}\r")).collect();
+        talker.send(batch.as_bytes()).await;
+        sent += 1;
+        // everyone else keeps receiving while the frozen client holds nothing up
+        listener.expect(&format!("{}-199 ", sent - 1)).await;
+    }
+    eprintln!("dropped after {sent} batches in {:?}", started.elapsed());
+    still_chatting(&mut listener, "listener").await;
+    let _ = std::process::Command::new("kill")
+        .args(["-CONT", &pid])
+        .status();
+}

@@ -105,10 +105,26 @@ impl Screen {
         self.redraw()
     }
 
-    /// A new terminal width; returns the redraw.
+    /// A new terminal width; returns the redraw. When the terminal got narrower, most
+    /// terminals have already reflowed the old, wider input row onto several rows, with
+    /// the cursor on the last of them: those rows are cleared before the redraw so no
+    /// fragment of the old row stays on screen.
     pub fn resize(&mut self, width: u32) -> String {
-        self.width = clamp_width(width);
-        self.redraw()
+        let new_width = clamp_width(width);
+        let mut out = String::new();
+        if let Input::Editor(editor) = &self.input {
+            if self.escapes && new_width < self.width {
+                let up = editor.cursor_column(&self.prompt, self.width) / new_width;
+                out.push('\r');
+                if up > 0 {
+                    out.push_str(&format!("\x1b[{up}A"));
+                }
+                out.push_str("\x1b[J");
+            }
+        }
+        self.width = new_width;
+        out.push_str(&self.redraw());
+        out
     }
 
     /// The input row as it should look now (nothing without a pty, where the prompt is
@@ -232,6 +248,18 @@ mod tests {
         assert!(out.contains("bob >> hi\r\n"));
         assert!(out.ends_with("\r> ab"));
         assert_eq!(s.start(), "");
+    }
+
+    #[test]
+    fn shrinking_clears_the_rows_a_reflowing_terminal_wrapped_the_input_onto() {
+        let mut s = Screen::pty(80, true, 200);
+        s.set_prompt("bob> ");
+        s.feed(&[b'x'; 70]);
+        // cursor at column 75; at 40 columns a reflowing terminal shows it one row down
+        let out = s.resize(40);
+        assert!(out.starts_with("\r\x1b[1A\x1b[J\rbob> "), "{out:?}");
+        // growing needs no clearing
+        assert!(s.resize(100).starts_with("\rbob> "));
     }
 
     #[test]

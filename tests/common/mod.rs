@@ -88,27 +88,66 @@ pub fn key_fingerprint(key: &PrivateKey) -> String {
     fingerprint(key.public_key())
 }
 
-/// Everything received so far, shared with the task that reads it.
+/// Everything received so far, shared with the task that reads it: the raw bytes and,
+/// kept up to date as bytes arrive, the text with colour codes removed.
 #[derive(Clone, Default)]
-pub struct Transcript(Arc<Mutex<String>>);
+pub struct Transcript(Arc<Mutex<Received>>);
+
+#[derive(Default)]
+struct Received {
+    raw: String,
+    plain: String,
+    /// The start of an escape sequence cut off at the end of the last packet.
+    carry: String,
+}
 
 impl Transcript {
     fn push(&self, bytes: &[u8]) {
-        self.0
-            .lock()
-            .unwrap()
-            .push_str(&String::from_utf8_lossy(bytes));
+        let mut r = self.0.lock().unwrap();
+        let chunk = String::from_utf8_lossy(bytes);
+        r.raw.push_str(&chunk);
+        let mut pending = std::mem::take(&mut r.carry);
+        pending.push_str(&chunk);
+        // Hold back a trailing, possibly incomplete `ESC [ digits ;` sequence.
+        let cut = match pending.rfind('\x1b') {
+            Some(at)
+                if pending[at + 1..]
+                    .chars()
+                    .all(|c| c == '[' || c.is_ascii_digit() || c == ';') =>
+            {
+                at
+            }
+            _ => pending.len(),
+        };
+        r.carry = pending[cut..].to_string();
+        let stripped = strip_colours(&pending[..cut]);
+        r.plain.push_str(&stripped);
     }
 
     /// Everything received, byte for byte.
     pub fn raw(&self) -> String {
-        self.0.lock().unwrap().clone()
+        self.0.lock().unwrap().raw.clone()
     }
 
     /// Everything received with colour codes (SGR sequences) removed: SPEC's lines are
     /// byte-exact "colour codes aside".
     pub fn text(&self) -> String {
-        strip_colours(&self.raw())
+        self.0.lock().unwrap().plain.clone()
+    }
+
+    /// Whether the colour-free text contains `needle` at or after byte `from`; returns
+    /// the end of the match.
+    fn find_from(&self, from: usize, needle: &str) -> Option<usize> {
+        let r = self.0.lock().unwrap();
+        r.plain
+            .get(from..)?
+            .find(needle)
+            .map(|pos| from + pos + needle.len())
+    }
+
+    /// Whether the colour-free text contains `needle`.
+    pub fn contains(&self, needle: &str) -> bool {
+        self.find_from(0, needle).is_some()
     }
 }
 
@@ -142,17 +181,16 @@ async fn wait_for(
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let notified = notify.notified();
-        let text = transcript.text();
-        if let Some(pos) = text[*from..].find(needle) {
-            let end = *from + pos + needle.len();
-            let seen = text[*from..end].to_string();
+        if let Some(end) = transcript.find_from(*from, needle) {
+            let seen = transcript.0.lock().unwrap().plain[*from..end].to_string();
             *from = end;
             return seen;
         }
         if tokio::time::timeout_at(deadline, notified).await.is_err() {
+            let text = transcript.text();
             panic!(
                 "timed out waiting for {needle:?}; received after offset {from}:\n{:?}",
-                &text[*from..]
+                text.get(*from..).unwrap_or_default()
             );
         }
     }

@@ -2,7 +2,8 @@
 //! rendering of prompt and input that fits any terminal width.
 
 use unicode_segmentation::UnicodeSegmentation;
-use unicode_width::UnicodeWidthStr;
+
+mod render;
 
 use super::keys::{Key, KeyDecoder};
 use crate::chat::text::is_forbidden;
@@ -30,6 +31,8 @@ pub struct LineEditor {
     text: String,
     /// Byte offset of the cursor in `text`, always on a grapheme boundary.
     cursor: usize,
+    /// `text.chars().count()`, kept so typing stays O(1) per key on long lines.
+    chars: usize,
     max_chars: usize,
     history: Vec<String>,
     /// Position while browsing history (`history.len()` = the line being typed).
@@ -45,6 +48,7 @@ impl LineEditor {
             decoder: KeyDecoder::new(max_chars.saturating_mul(4)),
             text: String::new(),
             cursor: 0,
+            chars: 0,
             max_chars,
             history: Vec::new(),
             history_pos: 0,
@@ -71,6 +75,15 @@ impl LineEditor {
     }
 
     fn apply(&mut self, key: Key, actions: &mut Vec<EditorAction>) {
+        if let Key::Char(c) = key {
+            return self.insert(c);
+        }
+        self.apply_other(key, actions);
+        self.chars = self.text.chars().count();
+    }
+
+    /// Every key but a plain character (those are the hot path, in `insert`).
+    fn apply_other(&mut self, key: Key, actions: &mut Vec<EditorAction>) {
         match key {
             Key::Char(c) => self.insert(c),
             Key::Paste(text) => {
@@ -114,27 +127,37 @@ impl LineEditor {
     /// Completes the word before the cursor from `names` (and command names).
     pub fn complete(&mut self, names: &[String]) {
         if let Some((text, cursor)) = super::complete::complete(&self.text, self.cursor, names) {
-            if text.chars().count() <= self.max_chars {
+            let chars = text.chars().count();
+            if chars <= self.max_chars {
                 self.text = text;
                 self.cursor = cursor;
+                self.chars = chars;
             }
         }
     }
 
     fn insert(&mut self, c: char) {
         let c = if c == '\t' { ' ' } else { c };
-        if is_forbidden(c) || self.text.chars().count() >= self.max_chars {
+        if is_forbidden(c) || self.chars >= self.max_chars {
             return;
         }
+        let after_ascii = self.text[..self.cursor]
+            .chars()
+            .next_back()
+            .is_none_or(|p| p.is_ascii());
+        self.chars += 1;
         self.text.insert(self.cursor, c);
         self.cursor += c.len_utf8();
-        // A combining mark joins the previous grapheme; keep the cursor on a boundary.
-        self.cursor = self.next_boundary_from(self.prev_boundary().unwrap_or(0));
+        if !(c.is_ascii() && after_ascii) {
+            // A combining mark joins the previous grapheme; keep the cursor on a boundary.
+            self.cursor = self.next_boundary_from(self.prev_boundary().unwrap_or(0));
+        }
     }
 
     fn submit(&mut self) -> EditorAction {
         let line = std::mem::take(&mut self.text);
         self.cursor = 0;
+        self.chars = 0;
         if !line.trim().is_empty() && self.history.last() != Some(&line) {
             if self.history.len() == HISTORY {
                 self.history.remove(0);
@@ -196,79 +219,12 @@ impl LineEditor {
             .next()
             .map_or(self.text.len(), |g| from + g.len())
     }
-
-    /// Renders `prompt` and the input on the current row for a terminal `width` columns
-    /// wide: returns to column 0, draws, clears the rest of the row and puts the cursor
-    /// in place. Input wider than the row scrolls so the cursor stays visible; the last
-    /// column is never written, so the terminal never wraps.
-    pub fn render(&self, prompt: &str, width: usize) -> String {
-        let usable = width.saturating_sub(1).max(1);
-        let prompt_w = prompt.width();
-        let (prompt, prompt_w) = if prompt_w + 2 <= usable {
-            (prompt, prompt_w)
-        } else {
-            ("", 0)
-        };
-        let room = usable - prompt_w;
-        let graphemes: Vec<(usize, &str)> = self.text.grapheme_indices(true).collect();
-        let cursor_idx = graphemes.partition_point(|(i, _)| *i < self.cursor);
-        // Scroll: start as far left as possible while the cursor still fits.
-        let mut start = 0;
-        let mut cols: usize = graphemes[..cursor_idx].iter().map(|(_, g)| g.width()).sum();
-        while cols >= room && start < cursor_idx {
-            cols -= graphemes[start].1.width();
-            start += 1;
-        }
-        let mut out = String::with_capacity(self.text.len() + prompt.len() + 16);
-        out.push('\r');
-        out.push_str(prompt);
-        let mut used = 0;
-        for (_, g) in &graphemes[start..] {
-            let w = g.width();
-            if used + w > room {
-                break;
-            }
-            out.push_str(g);
-            used += w;
-        }
-        out.push_str("\x1b[K\r");
-        let cursor_col = prompt_w + cols;
-        if cursor_col > 0 {
-            out.push_str(&format!("\x1b[{cursor_col}C"));
-        }
-        out
-    }
-}
-
-impl LineEditor {
-    /// Like [`LineEditor::render`] for terminals without cursor escapes (`TERM=dumb`):
-    /// overwrites the row with spaces and leaves the cursor after the visible text.
-    pub fn render_plain(&self, prompt: &str, width: usize) -> String {
-        let usable = width.saturating_sub(1).max(1);
-        let prompt = if prompt.width() + 2 <= usable {
-            prompt
-        } else {
-            ""
-        };
-        let room = usable - prompt.width();
-        let mut visible: Vec<&str> = Vec::new();
-        let mut used = 0;
-        for g in self.text.graphemes(true).rev() {
-            if used + g.width() > room {
-                break;
-            }
-            used += g.width();
-            visible.push(g);
-        }
-        let visible: String = visible.into_iter().rev().collect();
-        let pad = usable.saturating_sub(prompt.width() + used);
-        format!("\r{prompt}{visible}{}\r{prompt}{visible}", " ".repeat(pad))
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use unicode_width::UnicodeWidthStr;
 
     fn typed(bytes: &[u8]) -> (LineEditor, Vec<EditorAction>) {
         let mut e = LineEditor::new(4096);

@@ -259,3 +259,72 @@ async fn a_sigstopped_ssh_is_dropped_within_ten_seconds_and_nobody_waits() {
         .args(["-CONT", &pid])
         .status();
 }
+
+/// Claims to sign with a key it does not hold: an all-zero Ed25519 signature.
+struct ForgedSigner;
+
+impl russh::Signer for ForgedSigner {
+    type Error = russh::SendError;
+
+    async fn auth_sign(
+        &mut self,
+        _key: &russh::keys::agent::AgentIdentity,
+        _hash_alg: Option<russh::keys::HashAlg>,
+        mut to_sign: Vec<u8>,
+    ) -> Result<Vec<u8>, Self::Error> {
+        let algorithm = b"ssh-ed25519";
+        let signature = [0u8; 64];
+        let total = 4 + algorithm.len() + 4 + signature.len();
+        to_sign.extend((total as u32).to_be_bytes());
+        to_sign.extend((algorithm.len() as u32).to_be_bytes());
+        to_sign.extend(algorithm);
+        to_sign.extend((signature.len() as u32).to_be_bytes());
+        to_sign.extend(signature);
+        Ok(to_sign)
+    }
+}
+
+#[tokio::test]
+async fn an_admin_key_offered_without_its_signature_gives_no_rights() {
+    use russh::client;
+    use std::sync::Arc;
+    let admin = user_key();
+    let fingerprint = common::key_fingerprint(&admin);
+    let server = TestServer::start_with(|c| c.admin_keys = vec![fingerprint], Clock::System).await;
+    let mut bystander = joined(&server, "bystander").await;
+    let config = Arc::new(client::Config::default());
+    let mut session = client::connect(config, ("127.0.0.1", server.port()), common::AcceptAll)
+        .await
+        .unwrap();
+    let forged = session
+        .authenticate_publickey_with("boss", admin.public_key().clone(), None, &mut ForgedSigner)
+        .await;
+    assert!(
+        !matches!(forged, Ok(russh::client::AuthResult::Success)),
+        "a forged signature was accepted"
+    );
+    // on the same connection the impostor can still come in anonymously, not as admin
+    let anonymous = session
+        .authenticate_keyboard_interactive_start("boss", None)
+        .await
+        .unwrap();
+    assert!(matches!(
+        anonymous,
+        client::KeyboardInteractiveAuthResponse::Success
+    ));
+    let channel = session.channel_open_session().await.unwrap();
+    channel
+        .request_pty(true, "xterm", 80, 24, 0, 0, &[])
+        .await
+        .unwrap();
+    channel.request_shell(true).await.unwrap();
+    let mut impostor = TestClient::from_channel(session, channel);
+    // the welcome ends where the prompt is first drawn
+    let welcome = impostor.expect("boss> ").await;
+    assert!(!welcome.contains("admin"), "{welcome:?}");
+    impostor.send_line("/kick bystander").await;
+    impostor
+        .expect("[Server]: Only an admin can use /kick.")
+        .await;
+    still_chatting(&mut bystander, "bystander").await;
+}

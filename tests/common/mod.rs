@@ -196,7 +196,7 @@ async fn wait_for(
     }
 }
 
-struct AcceptAll;
+pub struct AcceptAll;
 
 impl client::Handler for AcceptAll {
     type Error = russh::Error;
@@ -301,7 +301,7 @@ impl TestClient {
         (session, channel)
     }
 
-    fn from_channel(
+    pub fn from_channel(
         session: client::Handle<AcceptAll>,
         channel: russh::Channel<client::Msg>,
     ) -> TestClient {

@@ -10,6 +10,8 @@ use std::sync::Arc;
 
 use chrono_tz::Tz;
 
+use crate::chat::line::SharedLine;
+
 pub use writer::transcript_file_name;
 
 /// Where the logs go; `None` switches a log off.
@@ -22,7 +24,7 @@ pub struct LogConfig {
 
 enum LogRecord {
     Event(String),
-    Transcript { owner: Arc<str>, line: String },
+    Transcript { owner: Arc<str>, line: SharedLine },
     CloseTranscript(Arc<str>),
     Reopen,
     Flush(mpsc::SyncSender<()>),
@@ -78,11 +80,11 @@ impl LogSink {
     }
 
     /// Appends a line to `owner`'s transcript (`owner` is the nickname at join).
-    pub fn transcript(&self, owner: &Arc<str>, line: &str) {
+    pub fn transcript(&self, owner: &Arc<str>, line: &SharedLine) {
         if self.transcripts {
             self.send(LogRecord::Transcript {
                 owner: owner.clone(),
-                line: line.to_string(),
+                line: line.clone(),
             });
         }
     }

@@ -95,7 +95,7 @@ impl LogWriter {
                 None => Ok(()),
             },
             LogRecord::Transcript { owner, line } => match self.transcript(&owner) {
-                Ok(w) => writeln!(w, "{stamp} {}", escape_for_log(&line)),
+                Ok(w) => writeln!(w, "{stamp} {}", escape_for_log(&line.text)),
                 Err(e) => Err(e),
             },
             LogRecord::CloseTranscript(owner) => match self.transcripts.remove(&owner) {

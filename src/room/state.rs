@@ -45,6 +45,8 @@ pub(super) struct Participant {
     /// The nickname at join, which names the transcript file.
     pub transcript: Arc<str>,
     pub limiter: RateLimiter,
+    /// Its outbox overflowed: it is about to be removed and gets nothing more.
+    stalled: bool,
 }
 
 /// Counts for the periodic summary.
@@ -65,7 +67,8 @@ pub struct Room {
     pub(super) schedules: ScheduleBook,
     pub(super) log: LogSink,
     clock: Clock,
-    /// Participants whose outbox overflowed during the current operation.
+    /// Participants whose outbox overflowed, to be removed when the current operation
+    /// is done.
     stalled: Vec<ParticipantId>,
     stats: RoomStats,
     /// Set by the first shutdown; later ones do nothing.
@@ -182,6 +185,7 @@ impl Room {
             outbox: request.outbox,
             kill: request.kill,
             limiter: RateLimiter::new(self.config.message_rate, self.config.message_burst),
+            stalled: false,
         });
         self.welcome(id);
         self.reap_stalled();
@@ -304,9 +308,8 @@ impl Room {
 
     /// Sends `line` to everyone in the room.
     pub(super) fn broadcast(&mut self, line: &SharedLine) {
-        for i in 0..self.participants.len() {
-            let id = self.participants[i].id;
-            self.send_line(id, line);
+        for at in 0..self.participants.len() {
+            self.deliver_line_at(at, line);
         }
     }
 
@@ -323,28 +326,45 @@ impl Room {
         self.broadcast(&line);
     }
 
-    /// Sends one line to one participant and records it in their transcript.
+    /// Sends one line to one participant.
     pub(super) fn send_line(&mut self, id: ParticipantId, line: &SharedLine) {
-        if self.deliver(id, Delivery::Line(line.clone())) {
-            if let Some(p) = self.find(id) {
-                self.log.transcript(&p.transcript, &line.text);
+        if let Some(at) = self.position(id) {
+            self.deliver_line_at(at, line);
+        }
+    }
+
+    /// Sends one line to the participant at `at` and records it in their transcript.
+    fn deliver_line_at(&mut self, at: usize, line: &SharedLine) {
+        if self.deliver_at(at, Delivery::Line(line.clone())) {
+            self.log.transcript(&self.participants[at].transcript, line);
+        }
+    }
+
+    /// Hands `delivery` to a participant's outbox without waiting.
+    pub(super) fn deliver(&mut self, id: ParticipantId, delivery: Delivery) -> bool {
+        self.position(id)
+            .is_some_and(|at| self.deliver_at(at, delivery))
+    }
+
+    /// A full (or closed) outbox means the participant stopped reading: it gets nothing
+    /// more and is marked for removal.
+    fn deliver_at(&mut self, at: usize, delivery: Delivery) -> bool {
+        let p = &mut self.participants[at];
+        if p.stalled {
+            return false;
+        }
+        match p.outbox.try_send(delivery) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_) | TrySendError::Closed(_)) => {
+                p.stalled = true;
+                self.stalled.push(p.id);
+                false
             }
         }
     }
 
-    /// Hands `delivery` to a participant's outbox without waiting. A full outbox means
-    /// the participant stopped reading: it is marked for removal.
-    pub(super) fn deliver(&mut self, id: ParticipantId, delivery: Delivery) -> bool {
-        let Some(p) = self.find(id) else { return false };
-        match p.outbox.try_send(delivery) {
-            Ok(()) => true,
-            Err(TrySendError::Full(_) | TrySendError::Closed(_)) => {
-                if !self.stalled.contains(&id) {
-                    self.stalled.push(id);
-                }
-                false
-            }
-        }
+    fn position(&self, id: ParticipantId) -> Option<usize> {
+        self.participants.iter().position(|p| p.id == id)
     }
 
     /// Removes participants that could not keep up, cutting their connections.

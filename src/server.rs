@@ -150,7 +150,6 @@ fn ssh_config(host_key: russh::keys::PrivateKey) -> russh::server::Config {
         inactivity_timeout: None,
         keepalive_interval: Some(Duration::from_secs(60)),
         keepalive_max: 3,
-        nodelay: true,
         preferred,
         ..Default::default()
     }
@@ -247,6 +246,9 @@ async fn connection(
 const SEND_BUFFER_BYTES: usize = 128 * 1024;
 
 fn dup_socket(stream: TcpStream) -> std::io::Result<(TcpStream, std::net::TcpStream)> {
+    // russh applies `Config::nodelay` only in its own accept loop, not in `run_stream`:
+    // without this, Nagle and delayed ACKs add ~40 ms stalls to handshakes and lines.
+    stream.set_nodelay(true)?;
     socket2::SockRef::from(&stream).set_send_buffer_size(SEND_BUFFER_BYTES)?;
     let std_stream = stream.into_std()?;
     let cutter = std_stream.try_clone()?;

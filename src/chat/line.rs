@@ -1,7 +1,7 @@
 //! The lines the room sends, in the seed's exact formats. A [`ChatLine`] is rendered once
 //! and shared by every recipient; the terminal layer decides on colours from its kind.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// What a line is, so a terminal can style it; the text itself is already final.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,6 +21,9 @@ pub enum LineKind {
 pub struct ChatLine {
     pub kind: LineKind,
     pub text: String,
+    /// The line with colours, made once by the first recipient that needs it and
+    /// shared by the rest.
+    coloured: OnceLock<String>,
 }
 
 /// A line shared between every participant it goes to.
@@ -32,6 +35,7 @@ impl ChatLine {
         ChatLine {
             kind: LineKind::Server,
             text: format!("[Server]: {}", text.as_ref()),
+            coloured: OnceLock::new(),
         }
     }
 
@@ -42,6 +46,7 @@ impl ChatLine {
                 nick_len: nick.len(),
             },
             text: format!("{nick} >> {message}"),
+            coloured: OnceLock::new(),
         }
     }
 
@@ -50,6 +55,7 @@ impl ChatLine {
         ChatLine {
             kind: LineKind::Whisper,
             text: format!("[Whisper from {from}] {message}"),
+            coloured: OnceLock::new(),
         }
     }
 
@@ -58,6 +64,7 @@ impl ChatLine {
         ChatLine {
             kind: LineKind::Whisper,
             text: format!("[Whisper to {to}] {message}"),
+            coloured: OnceLock::new(),
         }
     }
 
@@ -66,7 +73,13 @@ impl ChatLine {
         ChatLine {
             kind: LineKind::Scheduled,
             text: format!("[Scheduled by {author}] {message}"),
+            coloured: OnceLock::new(),
         }
+    }
+
+    /// The line as `paint` colours it, computed on first use.
+    pub fn coloured(&self, paint: impl FnOnce(&ChatLine) -> String) -> &str {
+        self.coloured.get_or_init(|| paint(self))
     }
 
     /// Wraps the line for sharing between recipients.

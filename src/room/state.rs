@@ -15,6 +15,9 @@ use crate::chat::line::{ChatLine, SharedLine};
 use crate::chat::nickname::{Nickname, NicknameError};
 use crate::log::LogSink;
 
+/// Most names the user list shows; a bigger room lists these and counts the rest.
+pub const USERS_LISTED: usize = 100;
+
 /// A room's settings.
 #[derive(Debug, Clone)]
 pub struct RoomConfig {
@@ -223,12 +226,22 @@ impl Room {
             .collect()
     }
 
-    /// `[Server]: Users (3/10): Alice, Bob, Charlie`
+    /// `[Server]: Users (3/10): Alice, Bob, Charlie`; in a very big room the first
+    /// [`USERS_LISTED`] names and how many more.
     pub fn users_line(&self) -> ChatLine {
-        let names: Vec<&str> = self.participants.iter().map(|p| p.nick.as_str()).collect();
+        let names: Vec<&str> = self
+            .participants
+            .iter()
+            .take(USERS_LISTED)
+            .map(|p| p.nick.as_str())
+            .collect();
+        let count = self.participants.len();
+        let more = match count.saturating_sub(USERS_LISTED) {
+            0 => String::new(),
+            n => format!(" and {n} more"),
+        };
         ChatLine::server(format!(
-            "Users ({}/{}): {}",
-            names.len(),
+            "Users ({count}/{}): {}{more}",
             self.config.capacity,
             names.join(", ")
         ))

@@ -143,3 +143,18 @@ fn leaving_admin_hands_over_to_the_longest_present() {
         ]
     );
 }
+
+#[test]
+fn the_user_list_of_a_huge_room_names_the_first_hundred() {
+    let mut r = room(500);
+    let members: Vec<Member> = (0..150)
+        .map(|n| join_with(&mut r, &format!("u{n}"), 256).unwrap())
+        .collect();
+    let line = r.users_line().text;
+    assert!(
+        line.starts_with("[Server]: Users (150/500): u0, u1, "),
+        "{line}"
+    );
+    assert!(line.ends_with("u99 and 50 more"), "{line}");
+    assert_eq!(members.len(), 150);
+}

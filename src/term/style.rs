@@ -25,29 +25,26 @@ pub fn nick_colour(nick: &str) -> u8 {
 }
 
 /// Appends `line` to `out`, styled when `colour` is on. The line's text is already clean.
+/// A broadcast line is coloured once and the result shared by all its recipients.
 pub fn paint(line: &ChatLine, colour: bool, out: &mut String) {
-    if !colour {
+    if colour {
+        out.push_str(line.coloured(colourise));
+    } else {
         out.push_str(&line.text);
-        return;
-    }
-    match line.kind {
-        LineKind::Chat { nick_len } => {
-            let (nick, rest) = line.text.split_at(nick_len);
-            out.push_str(&format!(
-                "\x1b[1;38;5;{}m{nick}{RESET}{rest}",
-                nick_colour(nick)
-            ));
-        }
-        LineKind::Server => wrap(out, "\x1b[33m", &line.text),
-        LineKind::Whisper => wrap(out, "\x1b[35m", &line.text),
-        LineKind::Scheduled => wrap(out, "\x1b[36m", &line.text),
     }
 }
 
-fn wrap(out: &mut String, style: &str, text: &str) {
-    out.push_str(style);
-    out.push_str(text);
-    out.push_str(RESET);
+fn colourise(line: &ChatLine) -> String {
+    let style = match line.kind {
+        LineKind::Chat { nick_len } => {
+            let (nick, rest) = line.text.split_at(nick_len);
+            return format!("\x1b[1;38;5;{}m{nick}{RESET}{rest}", nick_colour(nick));
+        }
+        LineKind::Server => "\x1b[33m",
+        LineKind::Whisper => "\x1b[35m",
+        LineKind::Scheduled => "\x1b[36m",
+    };
+    format!("{style}{}{RESET}", line.text)
 }
 
 #[cfg(test)]

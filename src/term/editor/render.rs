@@ -20,7 +20,11 @@ impl LineEditor {
     fn layout<'a>(&'a self, prompt: &'a str, width: usize) -> RowLayout<'a> {
         // The last column is never written, so the terminal never wraps the row.
         let usable = width.saturating_sub(1).max(1);
-        let prompt = if prompt.width() + 2 <= usable { prompt } else { "" };
+        let prompt = if prompt.width() + 2 <= usable {
+            prompt
+        } else {
+            ""
+        };
         let room = usable - prompt.width();
         let graphemes: Vec<(usize, &str)> = self.text.grapheme_indices(true).collect();
         let cursor_idx = graphemes.partition_point(|(i, _)| *i < self.cursor);
@@ -68,7 +72,11 @@ impl LineEditor {
     /// overwrites the row with spaces and leaves the cursor after the visible text.
     pub fn render_plain(&self, prompt: &str, width: usize) -> String {
         let usable = width.saturating_sub(1).max(1);
-        let prompt = if prompt.width() + 2 <= usable { prompt } else { "" };
+        let prompt = if prompt.width() + 2 <= usable {
+            prompt
+        } else {
+            ""
+        };
         let room = usable - prompt.width();
         let mut visible: Vec<&str> = Vec::new();
         let mut used = 0;

@@ -1,0 +1,133 @@
+//! The load client's SSH side: one russh session per participant (fresh Ed25519 key,
+//! pty + shell), and a splitter that turns the pty byte stream into visible lines.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use russh::client;
+use russh::keys::{Algorithm, PrivateKey, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
+use russh::{ChannelReadHalf, ChannelWriteHalf};
+
+/// Trusts any host key: the benchmark talks to a server it just started or was pointed at.
+pub struct AcceptAll;
+
+impl client::Handler for AcceptAll {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        _key: &PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
+        Ok(true)
+    }
+}
+
+/// Client settings shared by every session: Nagle off, as an interactive `ssh` has it.
+pub fn ssh_config() -> Arc<client::Config> {
+    Arc::new(client::Config {
+        nodelay: true,
+        ..Default::default()
+    })
+}
+
+/// One participant's connection: keep `handle` alive as long as the session should be.
+pub struct Session {
+    pub handle: client::Handle<AcceptAll>,
+    pub writer: ChannelWriteHalf<client::Msg>,
+    pub reader: ChannelReadHalf,
+}
+
+/// Connects as `user` with a fresh key and asks for a pty (xterm, 80x24) and a shell.
+///
+/// # Errors
+/// TCP connect, key exchange, authentication or the channel requests fail.
+pub async fn open_shell(
+    config: Arc<client::Config>,
+    addr: SocketAddr,
+    user: &str,
+) -> anyhow::Result<Session> {
+    let key = PrivateKey::random(&mut rand::rng(), Algorithm::Ed25519)?;
+    let mut handle = client::connect(config, addr, AcceptAll)
+        .await
+        .with_context(|| format!("connecting to {addr}"))?;
+    let key = PrivateKeyWithHashAlg::new(Arc::new(key), None);
+    let auth = handle.authenticate_publickey(user, key).await?;
+    anyhow::ensure!(auth.success(), "public key authentication refused");
+    let channel = handle.channel_open_session().await?;
+    channel
+        .request_pty(true, "xterm", 80, 24, 0, 0, &[])
+        .await?;
+    channel.request_shell(true).await?;
+    let (reader, writer) = channel.split();
+    Ok(Session {
+        handle,
+        writer,
+        reader,
+    })
+}
+
+/// Splits a pty byte stream into lines and hands out what each line shows: the text
+/// after the line's last `\r` (the server prints `\r\x1b[K` before a line, and the
+/// prompt redraws that precede it on the same row end up before that `\r`). Colour
+/// codes stay in; [`strip_escapes`] removes them where needed.
+#[derive(Default)]
+pub struct LineBuf {
+    buf: Vec<u8>,
+}
+
+impl LineBuf {
+    /// Appends `data` and calls `each` with every line it completes.
+    pub fn push(&mut self, data: &[u8], mut each: impl FnMut(&str)) {
+        self.buf.extend_from_slice(data);
+        let mut start = 0;
+        while let Some(nl) = self.buf[start..].iter().position(|&b| b == b'\n') {
+            let line = &self.buf[start..start + nl];
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let visible = match line.iter().rposition(|&b| b == b'\r') {
+                Some(cr) => &line[cr + 1..],
+                None => line,
+            };
+            each(&String::from_utf8_lossy(visible));
+            start += nl + 1;
+        }
+        self.buf.drain(..start);
+    }
+}
+
+/// Removes CSI escape sequences (`ESC [ params final`), e.g. colours and `\x1b[K`.
+pub fn strip_escapes(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' && chars.peek() == Some(&'[') {
+            chars.next();
+            for c in chars.by_ref() {
+                if ('\x40'..='\x7e').contains(&c) {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_split_and_prompt_redraws_dropped() {
+        let mut buf = LineBuf::default();
+        let mut seen = Vec::new();
+        buf.push(b"\r\x1b[K\x1b[1;38;5;33mal", |l| seen.push(l.to_string()));
+        assert!(seen.is_empty());
+        buf.push(
+            b"ice\x1b[0m >> hi\r\nbob >> yo\r\n\ralice> \x1b[K\r\x1b[7C\r\x1b[Kx\r\n",
+            |l| seen.push(strip_escapes(l)),
+        );
+        assert_eq!(seen, ["alice >> hi", "bob >> yo", "x"]);
+    }
+}

@@ -1,0 +1,252 @@
+//! `bench connect`: opens N sessions (pty + shell, each counted once its welcome has
+//! arrived) with C in flight, reports the setup time distribution and sessions/s, and,
+//! given the server's pid, its RSS per idle session while all N are held.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use russh::{client, ChannelMsg, ChannelWriteHalf};
+use serde_json::json;
+use tokio::sync::{oneshot, Semaphore};
+
+use crate::client::{open_shell, ssh_config, AcceptAll, LineBuf, Session};
+use crate::serve::Server;
+use crate::stats::{nanos, round3, Distribution};
+use crate::Target;
+
+/// Arguments of `bench connect`.
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// Sessions to open and hold.
+    #[arg(long, default_value_t = 100)]
+    pub sessions: usize,
+    /// Sessions being set up at once.
+    #[arg(long, default_value_t = 20)]
+    pub concurrency: usize,
+    /// The server's process id: its VmRSS is read before and while the sessions are held.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+    /// Seconds to hold all sessions before reading the RSS (lets join notices settle).
+    #[arg(long, default_value_t = 3)]
+    pub settle: u64,
+    /// Seconds one session may take to get its welcome.
+    #[arg(long, default_value_t = 60)]
+    pub welcome_timeout: u64,
+}
+
+/// Runs the benchmark and prints the report.
+///
+/// # Errors
+/// The server cannot be reached or started.
+pub async fn run(args: ConnectArgs, nofile: u64) -> anyhow::Result<()> {
+    let server = Server::from_target(&args.target, args.sessions + 16).await?;
+    let pid = args.server_pid.filter(|_| !server.in_process());
+    let rss_before = pid.and_then(rss_kib);
+    let client_before = rss_kib(std::process::id());
+    let closed = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let opened = open_all(&args, server.addr, &closed).await?;
+    let total = started.elapsed();
+    tokio::time::sleep(Duration::from_secs(args.settle)).await;
+    let rss_held = pid.and_then(rss_kib);
+    let client_held = rss_kib(std::process::id());
+    let dropped = closed.load(Ordering::Acquire);
+    let report = Report {
+        args: &args,
+        opened: opened.held.len(),
+        errors: opened.errors,
+        setup: Distribution::from_nanos(opened.setup),
+        total,
+        dropped,
+        rss: rss_before.zip(rss_held),
+        client_rss: client_before.zip(client_held),
+        limits: server.limits(),
+        nofile,
+    };
+    report.print();
+    drop(opened.held);
+    server.stop().await;
+    Ok(())
+}
+
+/// The sessions that opened (kept open while held), their setup times in nanoseconds,
+/// and why the others failed.
+struct Opened {
+    held: Vec<(client::Handle<AcceptAll>, ChannelWriteHalf<client::Msg>)>,
+    setup: Vec<u64>,
+    errors: Vec<String>,
+}
+
+/// Opens `--sessions` sessions, `--concurrency` at a time, each done once its welcome
+/// has arrived; a failed session is recorded, not fatal.
+async fn open_all(
+    args: &ConnectArgs,
+    addr: SocketAddr,
+    closed: &Arc<AtomicUsize>,
+) -> anyhow::Result<Opened> {
+    let gate = Arc::new(Semaphore::new(args.concurrency.max(1)));
+    let config = ssh_config();
+    let run_id = format!("{:04x}", rand::random::<u16>());
+    let timeout = Duration::from_secs(args.welcome_timeout);
+    let mut tasks = Vec::with_capacity(args.sessions);
+    for index in 0..args.sessions {
+        let (gate, config, closed) = (gate.clone(), config.clone(), closed.clone());
+        let nickname = format!("c{run_id}_{index}");
+        tasks.push(tokio::spawn(async move {
+            let _permit = gate.acquire_owned().await?;
+            let t0 = Instant::now();
+            let Session {
+                handle,
+                writer,
+                reader,
+            } = open_shell(config, addr, &nickname).await?;
+            let (welcomed, welcome) = oneshot::channel();
+            tokio::spawn(drain(reader, welcomed, closed));
+            tokio::time::timeout(timeout, welcome)
+                .await
+                .map_err(|_| anyhow::anyhow!("no welcome within {timeout:?}"))?
+                .map_err(|_| anyhow::anyhow!("closed before the welcome"))?;
+            anyhow::Ok((t0.elapsed(), (handle, writer)))
+        }));
+    }
+    let mut opened = Opened {
+        held: Vec::with_capacity(args.sessions),
+        setup: Vec::with_capacity(args.sessions),
+        errors: Vec::new(),
+    };
+    for task in tasks {
+        match task.await? {
+            Ok((took, session)) => {
+                opened.setup.push(nanos(took));
+                opened.held.push(session);
+            }
+            Err(error) => opened.errors.push(format!("{error:#}")),
+        }
+    }
+    Ok(opened)
+}
+
+/// Reads a session until it closes: signals the welcome, then throws data away.
+async fn drain(
+    mut reader: russh::ChannelReadHalf,
+    welcomed: oneshot::Sender<()>,
+    closed: Arc<AtomicUsize>,
+) {
+    let mut welcomed = Some(welcomed);
+    let mut lines = LineBuf::default();
+    while let Some(msg) = reader.wait().await {
+        match msg {
+            ChannelMsg::Data { data } if welcomed.is_some() => lines.push(&data, |line| {
+                if line.contains("Welcome to ") {
+                    let _ = welcomed.take().map(|w| w.send(()));
+                }
+            }),
+            ChannelMsg::Close | ChannelMsg::Eof => break,
+            _ => {}
+        }
+    }
+    closed.fetch_add(1, Ordering::AcqRel);
+}
+
+/// CPU time (user + system) process `pid` has used, from `/proc/PID/stat`.
+pub fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may contain spaces) start at its closing ')'.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // utime and stime are in clock ticks of USER_HZ, which is 100 on Linux.
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// `VmRSS` of process `pid` in KiB, from `/proc/PID/status`.
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+struct Report<'a> {
+    args: &'a ConnectArgs,
+    opened: usize,
+    errors: Vec<String>,
+    setup: Option<Distribution>,
+    total: Duration,
+    dropped: usize,
+    rss: Option<(u64, u64)>,
+    client_rss: Option<(u64, u64)>,
+    limits: &'static str,
+    nofile: u64,
+}
+
+impl Report<'_> {
+    fn per_s(&self) -> f64 {
+        self.opened as f64 / self.total.as_secs_f64()
+    }
+
+    /// KiB per open session between two RSS readings.
+    fn per_session(&self, (before, held): (u64, u64)) -> f64 {
+        round3(held.saturating_sub(before) as f64 / self.opened.max(1) as f64)
+    }
+
+    /// Prints the human summary, then the JSON line.
+    fn print(&self) {
+        println!(
+            "connect: {} of {} sessions open ({} failed) with {} in flight in {:.2} s = {:.0} sessions/s",
+            self.opened,
+            self.args.sessions,
+            self.errors.len(),
+            self.args.concurrency,
+            self.total.as_secs_f64(),
+            self.per_s()
+        );
+        println!("  limits: {}", self.limits);
+        if let Some(first) = self.errors.first() {
+            println!("  first error: {first}");
+        }
+        if let Some(d) = &self.setup {
+            println!("  setup: {}", d.human());
+        }
+        println!("  closed by the server while held: {}", self.dropped);
+        if let Some(rss) = self.rss {
+            println!(
+                "  server RSS: {} KiB before, {} KiB held = {:.1} KiB per session",
+                rss.0,
+                rss.1,
+                self.per_session(rss)
+            );
+        }
+        if let Some(rss) = self.client_rss {
+            println!("  bench RSS: {:.1} KiB per session", self.per_session(rss));
+        }
+        println!("{}", self.json_line());
+    }
+
+    fn json_line(&self) -> serde_json::Value {
+        json!({
+            "bench": "connect",
+            "sessions": self.args.sessions,
+            "opened": self.opened,
+            "failed": self.errors.len(),
+            "first_error": self.errors.first(),
+            "concurrency": self.args.concurrency,
+            "total_s": round3(self.total.as_secs_f64()),
+            "sessions_per_s": self.per_s().round(),
+            "setup_p50_ms": self.setup.as_ref().map(|d| d.p50_ms),
+            "setup_p90_ms": self.setup.as_ref().map(|d| d.p90_ms),
+            "setup_p99_ms": self.setup.as_ref().map(|d| d.p99_ms),
+            "setup_max_ms": self.setup.as_ref().map(|d| d.max_ms),
+            "closed_while_held": self.dropped,
+            "server_rss_before_kib": self.rss.map(|r| r.0),
+            "server_rss_held_kib": self.rss.map(|r| r.1),
+            "server_rss_per_session_kib": self.rss.map(|r| self.per_session(r)),
+            "client_rss_per_session_kib": self.client_rss.map(|r| self.per_session(r)),
+            "limits": self.limits,
+            "nofile": self.nofile,
+        })
+    }
+}

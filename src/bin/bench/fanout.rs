@@ -1,0 +1,280 @@
+//! `bench fanout`: N users join, K of them send M lines (paced at R lines/s overall, or
+//! closed-loop with a window of lines in flight per sender), and every receiver
+//! timestamps every line against the send time on one monotonic clock.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Args;
+use russh::{client, ChannelWriteHalf};
+use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::client::{open_shell, ssh_config, AcceptAll};
+use crate::connect::{cpu_time, rss_kib};
+use crate::participant::{Received, Receiver, Shared};
+use crate::serve::Server;
+use crate::stalled::join_stalled;
+use crate::Target;
+
+mod report;
+
+use report::{report, CpuUse, Times};
+
+/// Arguments of `bench fanout`.
+#[derive(Debug, Args)]
+pub struct FanoutArgs {
+    #[command(flatten)]
+    pub target: Target,
+    /// Users in the room (all of them receive every line).
+    #[arg(long, default_value_t = 10)]
+    pub users: usize,
+    /// How many of the users send.
+    #[arg(long, default_value_t = 1)]
+    pub senders: usize,
+    /// Lines sent in total.
+    #[arg(long, default_value_t = 100)]
+    pub messages: usize,
+    /// Lines per second over all senders; 0 = closed loop (see --window).
+    #[arg(long, default_value_t = 5.0)]
+    pub rate: f64,
+    /// Closed loop (--rate 0): lines each sender may have in flight before it has seen
+    /// its own echo.
+    #[arg(long, default_value_t = 1)]
+    pub window: usize,
+    /// Sessions being set up at once while the room fills.
+    #[arg(long, default_value_t = 20)]
+    pub connect_concurrency: usize,
+    /// Seconds to wait for stragglers after the last line is sent.
+    #[arg(long, default_value_t = 10)]
+    pub drain_timeout: u64,
+    /// The server's process id: its CPU time and RSS during the sending phase are
+    /// reported.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+    /// Extra participants that join and then never read again (they receive but are
+    /// not counted as receivers); the server should drop them and nobody should notice.
+    #[arg(long, default_value_t = 0)]
+    pub stalled: usize,
+}
+
+/// A joined user: its connection, its writer and its receiver task.
+struct User {
+    _handle: client::Handle<AcceptAll>,
+    /// Taken by the sender task for senders.
+    writer: Option<ChannelWriteHalf<client::Msg>>,
+    receiver: JoinHandle<Received>,
+}
+
+/// Runs the benchmark and prints the report.
+///
+/// # Errors
+/// The server cannot be reached or started, or a user cannot join.
+pub async fn run(args: FanoutArgs, nofile: u64) -> anyhow::Result<()> {
+    anyhow::ensure!(args.users > 0, "--users must be at least 1");
+    anyhow::ensure!(
+        (1..=args.users).contains(&args.senders),
+        "--senders must be between 1 and --users"
+    );
+    anyhow::ensure!(
+        args.rate > 0.0 || args.window > 0,
+        "--rate 0 needs --window > 0"
+    );
+    let server = Server::from_target(&args.target, args.users + args.stalled + 16).await?;
+    let run_id = format!("{:04x}", rand::random::<u16>());
+    let window = if args.rate > 0.0 { 0 } else { args.window };
+    let shared = Arc::new(Shared::new(&run_id, args.messages, args.senders, window));
+    let stop = CancellationToken::new();
+
+    let join_started = Instant::now();
+    let mut users = join_all(&args, server.addr, &run_id, &shared, &stop).await?;
+    let mut stalled = Vec::with_capacity(args.stalled);
+    for i in 0..args.stalled {
+        let nickname = format!("{}{i}", shared.stalled_prefix);
+        stalled.push(join_stalled(server.addr, &nickname).await?);
+    }
+    let join_time = join_started.elapsed();
+    sync_room(&users, &shared).await?;
+
+    let pid = args.server_pid.filter(|_| !server.in_process());
+    let (send_time, cpu) = send_and_drain(&args, &mut users, &shared, pid).await?;
+    let stalled_dropped = shared.stalled_left.load(Ordering::Acquire);
+    drop(stalled);
+    stop.cancel();
+    let mut results = Vec::with_capacity(users.len());
+    for user in users {
+        drop(user.writer);
+        results.push(user.receiver.await?);
+    }
+    let limits = server.limits();
+    server.stop().await;
+    let times = Times {
+        join: join_time,
+        send: send_time,
+        cpu,
+        stalled_dropped,
+    };
+    report(&args, &shared, results, &times, limits, nofile);
+    Ok(())
+}
+
+/// Sends every line, waits (at most `--drain-timeout`) until every delivery is in, and
+/// returns how long sending took and what the phase cost.
+async fn send_and_drain(
+    args: &FanoutArgs,
+    users: &mut [User],
+    shared: &Arc<Shared>,
+    pid: Option<u32>,
+) -> anyhow::Result<(Duration, CpuUse)> {
+    let cpu_before = (pid.and_then(cpu_time), cpu_time(std::process::id()));
+    let rss_before = pid.and_then(rss_kib);
+    let send_started = Instant::now();
+    send_all(args, users, shared).await?;
+    let send_time = send_started.elapsed();
+    let expected = (args.messages * args.users) as u64;
+    let deadline = Instant::now() + Duration::from_secs(args.drain_timeout);
+    while shared.delivered.load(Ordering::Acquire) < expected && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let cpu = CpuUse {
+        server: elapsed_cpu(cpu_before.0, pid),
+        bench: elapsed_cpu(cpu_before.1, Some(std::process::id())),
+        rss: rss_before.zip(pid.and_then(rss_kib)),
+    };
+    Ok((send_time, cpu))
+}
+
+/// CPU time used by `pid` since it had used `before`.
+fn elapsed_cpu(before: Option<Duration>, pid: Option<u32>) -> Option<Duration> {
+    let now = cpu_time(pid?)?;
+    Some(now.saturating_sub(before?))
+}
+
+/// Joins every user, `connect_concurrency` at a time, each counted as joined once its
+/// welcome has arrived.
+async fn join_all(
+    args: &FanoutArgs,
+    addr: SocketAddr,
+    run_id: &str,
+    shared: &Arc<Shared>,
+    stop: &CancellationToken,
+) -> anyhow::Result<Vec<User>> {
+    let config = ssh_config();
+    let gate = Arc::new(Semaphore::new(args.connect_concurrency.max(1)));
+    let mut joining = Vec::with_capacity(args.users);
+    for index in 0..args.users {
+        let (config, gate, shared, stop) =
+            (config.clone(), gate.clone(), shared.clone(), stop.clone());
+        let nickname = format!("b{run_id}_{index}");
+        joining.push(tokio::spawn(async move {
+            let _permit = gate.acquire_owned().await?;
+            let session = open_shell(config, addr, &nickname).await?;
+            let (welcomed, welcome) = oneshot::channel();
+            let receiver = Receiver::new(index, shared, welcomed);
+            let receiver = tokio::spawn(receiver.run(session.reader, stop));
+            tokio::time::timeout(Duration::from_secs(30), welcome)
+                .await
+                .with_context(|| format!("{nickname} got no welcome within 30 s"))?
+                .with_context(|| format!("{nickname} was refused or disconnected"))?;
+            anyhow::Ok(User {
+                _handle: session.handle,
+                writer: Some(session.writer),
+                receiver,
+            })
+        }));
+    }
+    let mut users = Vec::with_capacity(args.users);
+    for (index, task) in joining.into_iter().enumerate() {
+        users.push(
+            task.await?
+                .with_context(|| format!("user {index} joining"))?,
+        );
+    }
+    Ok(users)
+}
+
+/// Has user 0 say a sync line and waits until everyone has seen it: the room and each
+/// outbox are FIFO, so after that every join notice has been delivered too.
+async fn sync_room(users: &[User], shared: &Shared) -> anyhow::Result<()> {
+    let line = format!("{}sync\r", shared.tag);
+    let writer = users[0].writer.as_ref().expect("not taken before sending");
+    writer.data_bytes(line.into_bytes()).await?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while shared.synced.load(Ordering::Acquire) < users.len() {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "only {} of {} users saw the sync line within 60 s",
+            shared.synced.load(Ordering::Acquire),
+            users.len()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok(())
+}
+
+/// Sends every line: paced by one ticker over all senders, or closed-loop.
+async fn send_all(
+    args: &FanoutArgs,
+    users: &mut [User],
+    shared: &Arc<Shared>,
+) -> anyhow::Result<()> {
+    let mut queues = Vec::with_capacity(args.senders);
+    let mut senders = tokio::task::JoinSet::new();
+    for (k, user) in users.iter_mut().take(args.senders).enumerate() {
+        let (tx, rx) = mpsc::unbounded_channel();
+        queues.push(tx);
+        let writer = user.writer.take().expect("each sender is taken once");
+        senders.spawn(send_loop(k, writer, rx, shared.clone()));
+    }
+    if args.rate > 0.0 {
+        pace(args.messages, args.rate, &queues).await;
+    } else {
+        for g in 0..args.messages {
+            let _ = queues[g % args.senders].send(g);
+        }
+    }
+    drop(queues);
+    while let Some(done) = senders.join_next().await {
+        done??;
+    }
+    Ok(())
+}
+
+/// Hands message ids to the senders' queues at `rate` per second in total.
+async fn pace(messages: usize, rate: f64, queues: &[mpsc::UnboundedSender<usize>]) {
+    let period = Duration::from_secs_f64(1.0 / rate).max(Duration::from_millis(1));
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let start = Instant::now();
+    let mut next = 0;
+    while next < messages {
+        tick.tick().await;
+        let due = ((start.elapsed().as_secs_f64() * rate) as usize + 1).min(messages);
+        while next < due {
+            let _ = queues[next % queues.len()].send(next);
+            next += 1;
+        }
+    }
+}
+
+/// One sender: writes each id it is handed as a typed line (`#<run>:<id>` + Enter).
+async fn send_loop(
+    k: usize,
+    writer: ChannelWriteHalf<client::Msg>,
+    mut ids: mpsc::UnboundedReceiver<usize>,
+    shared: Arc<Shared>,
+) -> anyhow::Result<()> {
+    while let Some(g) = ids.recv().await {
+        if let Some(window) = shared.window.get(k) {
+            window.acquire().await?.forget();
+        }
+        let line = format!("{}{g}\r", shared.tag);
+        shared.mark_sent(g);
+        writer.data_bytes(line.into_bytes()).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,69 @@
+//! `bench`: a load generator for ssh-chatroom. It opens real SSH sessions (pty + shell)
+//! with the russh client against a running server, or one it starts in-process with
+//! `--self-serve`, and prints a human summary followed by one JSON line.
+//!
+//! - [`fanout`]: message latency and throughput in a room of N users.
+//! - [`connect`]: session setup time and, given the server's pid, RSS per idle session.
+//! - [`schedule`]: how late a scheduled message arrives after its minute starts.
+//!
+//! See BENCHMARKS.md for the commands and the figures measured with them.
+
+mod client;
+mod connect;
+mod fanout;
+mod limits;
+mod participant;
+mod schedule;
+mod serve;
+mod stalled;
+mod stats;
+
+use std::net::SocketAddr;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Load generator for ssh-chatroom (see BENCHMARKS.md).
+#[derive(Debug, Parser)]
+#[command(about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// N users join; K of them send M lines at R lines/s; per-delivery latency.
+    Fanout(fanout::FanoutArgs),
+    /// Opens N sessions with C in flight; setup time and RSS per idle session.
+    Connect(connect::ConnectArgs),
+    /// Schedules messages for the coming minutes and measures how late they arrive.
+    Schedule(schedule::ScheduleArgs),
+}
+
+/// Where the server is: an address, or one started in this process.
+#[derive(Debug, Clone, Args)]
+pub struct Target {
+    /// Address of a running server.
+    #[arg(long, required_unless_present = "self_serve")]
+    pub addr: Option<SocketAddr>,
+
+    /// Start the server in this process on 127.0.0.1:0 (temp dirs, capacity sized to
+    /// the run, message rate / per-IP / handshake limits off) instead of using --addr.
+    #[arg(long, conflicts_with = "addr")]
+    pub self_serve: bool,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let nofile = limits::raise_nofile_limit();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Fanout(args) => fanout::run(args, nofile).await,
+            Command::Connect(args) => connect::run(args, nofile).await,
+            Command::Schedule(args) => schedule::run(args).await,
+        }
+    })
+}

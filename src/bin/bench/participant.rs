@@ -1,0 +1,185 @@
+//! One room participant of the fanout benchmark: a task that reads its session's pty
+//! stream, notices its welcome and the sync line, and timestamps every benchmark line.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use russh::{ChannelMsg, ChannelReadHalf};
+use tokio::sync::{oneshot, Semaphore};
+use tokio_util::sync::CancellationToken;
+
+use crate::client::LineBuf;
+use crate::stats::nanos;
+
+/// State shared by the senders, the receivers and the driver of one run.
+pub struct Shared {
+    /// `#<run>:`, the prefix of every line this run sends (older runs' lines in the
+    /// room's history carry another).
+    pub tag: String,
+    /// The clock origin of `sent` and of every receive time.
+    pub base: Instant,
+    /// When message `g` was written: nanoseconds since `base`, plus one (0 = not yet).
+    pub sent: Vec<AtomicU64>,
+    /// How many senders there are (message `g` is sent by user `g % senders`).
+    pub senders: usize,
+    /// Deliveries of benchmark lines so far, over all receivers.
+    pub delivered: AtomicU64,
+    /// Receivers that have seen the sync line.
+    pub synced: AtomicUsize,
+    /// Receivers whose session was closed by the server.
+    pub closed: AtomicUsize,
+    /// Closed-loop mode: permits per sender, returned when it sees its own line.
+    pub window: Vec<Semaphore>,
+    /// Nickname prefix of the stalled participants.
+    pub stalled_prefix: String,
+    /// Stalled participants the room announced as gone (seen by user 0).
+    pub stalled_left: AtomicUsize,
+}
+
+impl Shared {
+    /// A run sending `messages` lines from `senders` users; `window` permits each in
+    /// closed-loop mode (0 = paced, no permits).
+    pub fn new(run: &str, messages: usize, senders: usize, window: usize) -> Shared {
+        Shared {
+            tag: format!("#{run}:"),
+            base: Instant::now(),
+            sent: (0..messages).map(|_| AtomicU64::new(0)).collect(),
+            senders,
+            delivered: AtomicU64::new(0),
+            synced: AtomicUsize::new(0),
+            closed: AtomicUsize::new(0),
+            window: (0..if window > 0 { senders } else { 0 })
+                .map(|_| Semaphore::new(window))
+                .collect(),
+            stalled_prefix: format!("z{run}_"),
+            stalled_left: AtomicUsize::new(0),
+        }
+    }
+
+    /// Records that message `g` is being written now.
+    pub fn mark_sent(&self, g: usize) {
+        let at = nanos(self.base.elapsed()) + 1;
+        self.sent[g].store(at, Ordering::Release);
+    }
+}
+
+/// What one receiver saw.
+#[derive(Default)]
+pub struct Received {
+    /// Latency of each delivery, in nanoseconds.
+    pub latencies: Vec<u64>,
+    /// Distinct benchmark lines received.
+    pub count: usize,
+    /// Benchmark lines received more than once.
+    pub duplicates: usize,
+    /// Lines with this run's tag that could not be matched to a sent message.
+    pub unmatched: usize,
+    /// The server closed the session.
+    pub closed: bool,
+    /// When the last benchmark line arrived.
+    pub last: Option<Instant>,
+}
+
+/// A receiver: user `index` reading `reader` until `stop`.
+pub struct Receiver {
+    pub index: usize,
+    pub shared: Arc<Shared>,
+    pub welcomed: Option<oneshot::Sender<()>>,
+    seen: Vec<u64>,
+    synced: bool,
+    out: Received,
+}
+
+impl Receiver {
+    pub fn new(index: usize, shared: Arc<Shared>, welcomed: oneshot::Sender<()>) -> Receiver {
+        let words = shared.sent.len().div_ceil(64);
+        Receiver {
+            index,
+            shared,
+            welcomed: Some(welcomed),
+            seen: vec![0; words],
+            synced: false,
+            out: Received::default(),
+        }
+    }
+
+    /// Reads until `stop` is cancelled or the server closes the session.
+    pub async fn run(mut self, mut reader: ChannelReadHalf, stop: CancellationToken) -> Received {
+        let mut lines = LineBuf::default();
+        loop {
+            let msg = tokio::select! {
+                biased;
+                msg = reader.wait() => msg,
+                () = stop.cancelled() => break,
+            };
+            match msg {
+                Some(ChannelMsg::Data { data }) => {
+                    let now = Instant::now();
+                    lines.push(&data, |line| self.line(line, now));
+                }
+                Some(ChannelMsg::Close | ChannelMsg::Eof) | None => {
+                    self.out.closed = true;
+                    self.shared.closed.fetch_add(1, Ordering::AcqRel);
+                    break;
+                }
+                Some(_) => {}
+            }
+        }
+        self.out
+    }
+
+    fn line(&mut self, line: &str, now: Instant) {
+        let shared = Arc::clone(&self.shared);
+        let Some(at) = line.find(&shared.tag) else {
+            if self.welcomed.is_some() && line.contains("Welcome to ") {
+                let _ = self.welcomed.take().map(|w| w.send(()));
+            } else if self.index == 0
+                && line.contains(" has left the chat.")
+                && line.contains(&shared.stalled_prefix)
+            {
+                shared.stalled_left.fetch_add(1, Ordering::AcqRel);
+            }
+            return;
+        };
+        if !line[..at].ends_with(" >> ") {
+            return;
+        }
+        let rest = &line[at + shared.tag.len()..];
+        if rest.starts_with("sync") {
+            if !self.synced {
+                self.synced = true;
+                shared.synced.fetch_add(1, Ordering::AcqRel);
+            }
+            return;
+        }
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        match rest[..digits].parse::<usize>() {
+            Ok(g) if g < shared.sent.len() => self.delivery(g, now),
+            _ => self.out.unmatched += 1,
+        }
+    }
+
+    fn delivery(&mut self, g: usize, now: Instant) {
+        let shared = &self.shared;
+        let (word, bit) = (g / 64, 1u64 << (g % 64));
+        if self.seen[word] & bit != 0 {
+            self.out.duplicates += 1;
+            return;
+        }
+        let sent = shared.sent[g].load(Ordering::Acquire);
+        if sent == 0 {
+            self.out.unmatched += 1;
+            return;
+        }
+        self.seen[word] |= bit;
+        let received = nanos(now.saturating_duration_since(shared.base)) + 1;
+        self.out.latencies.push(received.saturating_sub(sent));
+        self.out.count += 1;
+        self.out.last = Some(now);
+        shared.delivered.fetch_add(1, Ordering::AcqRel);
+        if !shared.window.is_empty() && g % shared.senders == self.index {
+            shared.window[self.index].add_permits(1);
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! Stalled participants: sessions that join and then never read again, like an `ssh`
+//! that was suspended. The server must drop them without slowing anyone else.
+
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use russh::client;
+use russh::keys::{Algorithm, PrivateKey, PrivateKeyWithHashAlg};
+use russh::ChannelMsg;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+
+use crate::client::{AcceptAll, LineBuf};
+
+/// A TCP stream whose reads can be frozen for good.
+struct Freezable {
+    inner: TcpStream,
+    frozen: Arc<AtomicBool>,
+}
+
+impl AsyncRead for Freezable {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        if self.frozen.load(Ordering::Acquire) {
+            // Never ready again: nothing will ever be read from this socket.
+            return Poll::Pending;
+        }
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Freezable {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// A joined participant that has stopped reading; dropping it closes the connection.
+pub struct Stalled {
+    _handle: client::Handle<AcceptAll>,
+    _channel: russh::Channel<client::Msg>,
+}
+
+/// Joins as `nickname` (pty + shell), waits for the welcome, then stops reading. The
+/// SSH window is small (4 KiB), so the server's writes block soon, as they do once a
+/// suspended client's TCP buffers are full.
+///
+/// # Errors
+/// The session cannot be set up or gets no welcome within 30 s.
+pub async fn join_stalled(addr: SocketAddr, nickname: &str) -> anyhow::Result<Stalled> {
+    let config = Arc::new(client::Config {
+        nodelay: true,
+        window_size: 4096,
+        ..Default::default()
+    });
+    let frozen = Arc::new(AtomicBool::new(false));
+    let tcp = TcpStream::connect(addr).await?;
+    tcp.set_nodelay(true)?;
+    let stream = Freezable {
+        inner: tcp,
+        frozen: frozen.clone(),
+    };
+    let mut handle = client::connect_stream(config, stream, AcceptAll).await?;
+    let key = PrivateKey::random(&mut rand::rng(), Algorithm::Ed25519)?;
+    let key = PrivateKeyWithHashAlg::new(Arc::new(key), None);
+    anyhow::ensure!(
+        handle
+            .authenticate_publickey(nickname, key)
+            .await?
+            .success(),
+        "public key authentication refused"
+    );
+    let mut channel = handle.channel_open_session().await?;
+    channel
+        .request_pty(true, "xterm", 80, 24, 0, 0, &[])
+        .await?;
+    channel.request_shell(true).await?;
+    let welcome = async {
+        let mut lines = LineBuf::default();
+        let mut welcomed = false;
+        while !welcomed {
+            match channel.wait().await {
+                Some(ChannelMsg::Data { data }) => {
+                    lines.push(&data, |l| welcomed |= l.contains("Welcome to "));
+                }
+                Some(_) => {}
+                None => anyhow::bail!("closed before the welcome"),
+            }
+        }
+        anyhow::Ok(())
+    };
+    tokio::time::timeout(Duration::from_secs(30), welcome)
+        .await
+        .context("no welcome within 30 s")??;
+    frozen.store(true, Ordering::Release);
+    Ok(Stalled {
+        _handle: handle,
+        _channel: channel,
+    })
+}

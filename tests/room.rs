@@ -241,6 +241,10 @@ async fn pty_lines_are_coloured_and_plain_sessions_have_no_escapes() {
     plain.expect("Alice >> colours?\n").await;
     assert!(alice.transcript.raw().contains("\x1b[1;38;5;"));
     assert!(
+        alice.transcript.raw().contains("\x1b[?2004h"),
+        "bracketed paste turned on"
+    );
+    assert!(
         !plain.transcript.raw().contains('\x1b'),
         "{:?}",
         plain.transcript.raw()

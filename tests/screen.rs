@@ -614,3 +614,19 @@ async fn tab_completes_nicknames_and_command_names() {
     })
     .await;
 }
+
+/// A multi-line paste (tmux sends it bracketed, since the server turned bracketed paste
+/// on) becomes one message per line; the unfinished last line stays in the input row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bracketed_multi_line_paste_sends_one_message_per_line() {
+    let (_server, mut alice, bob) = alice_and_bob(80).await;
+    bob.run(&["set-buffer", "first line\nsecond line\nthird"])
+        .await;
+    bob.run(&["paste-buffer", "-p", "-t", "s"]).await;
+    alice.expect("bob >> first line").await;
+    alice.expect("bob >> second line").await;
+    bob.wait_until("the unfinished last line in the input row", |s| {
+        s.input_is("bob> third", 10)
+    })
+    .await;
+}

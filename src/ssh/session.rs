@@ -103,9 +103,13 @@ async fn shell(mut setup: SessionSetup) {
     setup.joined.cancel();
     tracing::info!(nickname = %me.nickname, "joined");
     let room = setup.ctx.room.clone();
-    let mut open = channel
-        .write(screen.set_prompt(&prompt(&me.nickname)))
-        .await;
+    // Bracketed paste on, so a pasted block arrives as one paste, then the prompt.
+    let start = format!(
+        "{}{}",
+        screen.start(),
+        screen.set_prompt(&prompt(&me.nickname))
+    );
+    let mut open = channel.write(start).await;
     // Lines typed but not yet handed to the room. They go in one at a time between
     // outbox drains, so a big paste never fills our own outbox with its echoes.
     let mut typed: VecDeque<String> = VecDeque::new();

@@ -87,6 +87,8 @@ impl LineEditor {
         match key {
             Key::Char(c) => self.insert(c),
             Key::Paste(text) => {
+                // Terminals send pasted line ends as LF, CR (tmux) or CR LF.
+                let text = text.replace("\r\n", "\n").replace('\r', "\n");
                 let mut lines = text.split('\n').peekable();
                 while let Some(line) = lines.next() {
                     line.chars().for_each(|c| self.insert(c));
@@ -295,7 +297,7 @@ mod tests {
 
     #[test]
     fn paste_submits_each_line() {
-        let (e, actions) = typed(b"\x1b[200~one\r\ntwo\nthr\x1b[201~ee");
+        let (e, actions) = typed(b"\x1b[200~one\r\ntwo\rthr\x1b[201~ee");
         assert_eq!(
             actions,
             vec![

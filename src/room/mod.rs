@@ -3,6 +3,7 @@
 //! awaits a participant: it hands lines to bounded outboxes with `try_send` and drops
 //! whoever has stopped reading.
 
+mod admin;
 mod clock;
 mod commands;
 mod rate;

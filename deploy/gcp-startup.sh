@@ -54,7 +54,7 @@ else
     | sh -s -- -y --profile minimal --default-toolchain stable
   mkdir -p "$work/src"
   md ssh-chatroom-source | base64 -d | tar -xz -C "$work/src"
-  (cd "$work/src" && CARGO_BUILD_JOBS=1 "$HOME/.cargo/bin/cargo" build --release --locked)
+  (cd "$work/src" && CARGO_BUILD_JOBS=1 "$HOME/.cargo/bin/cargo" build --release --locked --bin ssh-chatroom)
   install -m 0755 "$work/src/target/release/ssh-chatroom" "$BIN"
 fi
 

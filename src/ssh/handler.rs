@@ -246,6 +246,11 @@ impl Handler for ConnectionHandler {
         session: &mut Session,
     ) -> Result<(), Self::Error> {
         if self.channel == Some(channel) {
+            // Before the shell starts, the size is simply the pty's new size.
+            if let (None, Some(pty)) = (&self.events, &mut self.pty) {
+                pty.cols = col_width;
+                pty.rows = row_height;
+            }
             self.forward(SessionEvent::Resize {
                 cols: col_width,
                 rows: row_height,

@@ -313,12 +313,7 @@ async fn an_admin_key_offered_without_its_signature_gives_no_rights() {
         client::KeyboardInteractiveAuthResponse::Success
     ));
     let channel = session.channel_open_session().await.unwrap();
-    channel
-        .request_pty(true, "xterm", 80, 24, 0, 0, &[])
-        .await
-        .unwrap();
-    channel.request_shell(true).await.unwrap();
-    let mut impostor = TestClient::from_channel(session, channel);
+    let mut impostor = TestClient::start_shell(session, channel, common::Mode::Pty).await;
     // the welcome ends where the prompt is first drawn
     let welcome = impostor.expect("boss> ").await;
     assert!(!welcome.contains("admin"), "{welcome:?}");

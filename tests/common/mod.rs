@@ -244,16 +244,25 @@ impl TestClient {
 
     pub async fn connect(port: u16, user: &str, key: Option<PrivateKey>, mode: Mode) -> TestClient {
         let (session, channel) = TestClient::open(port, user, key).await;
-        match mode {
-            Mode::Pty => channel
-                .request_pty(true, "xterm", 80, 24, 0, 0, &[])
+        TestClient::start_shell(session, channel, mode).await
+    }
+
+    /// Asks for a pty as `mode` says and a shell on an opened session channel.
+    pub async fn start_shell(
+        session: client::Handle<AcceptAll>,
+        channel: russh::Channel<client::Msg>,
+        mode: Mode,
+    ) -> TestClient {
+        let term = match mode {
+            Mode::Pty => Some("xterm"),
+            Mode::Dumb => Some("dumb"),
+            Mode::Plain => None,
+        };
+        if let Some(term) = term {
+            channel
+                .request_pty(true, term, 80, 24, 0, 0, &[])
                 .await
-                .unwrap(),
-            Mode::Dumb => channel
-                .request_pty(true, "dumb", 80, 24, 0, 0, &[])
-                .await
-                .unwrap(),
-            Mode::Plain => {}
+                .unwrap();
         }
         channel.request_shell(true).await.unwrap();
         TestClient::from_channel(session, channel)
@@ -301,7 +310,7 @@ impl TestClient {
         (session, channel)
     }
 
-    pub fn from_channel(
+    fn from_channel(
         session: client::Handle<AcceptAll>,
         channel: russh::Channel<client::Msg>,
     ) -> TestClient {

@@ -1,13 +1,14 @@
 //! The load client's SSH side: one russh session per participant (fresh Ed25519 key,
-//! pty + shell), and a splitter that turns the pty byte stream into visible lines.
+//! pty + shell) whose output is handed straight to an [`Output`], and a splitter that
+//! turns the pty byte stream into visible lines.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use russh::client;
 use russh::keys::{Algorithm, PrivateKey, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
-use russh::{ChannelReadHalf, ChannelWriteHalf};
+use russh::{ChannelId, ChannelWriteHalf};
 
 /// Trusts any host key: the benchmark talks to a server it just started or was pointed at.
 pub struct AcceptAll;
@@ -31,24 +32,86 @@ pub fn ssh_config() -> Arc<client::Config> {
     })
 }
 
-/// One participant's connection: keep `handle` alive as long as the session should be.
-pub struct Session {
-    pub handle: client::Handle<AcceptAll>,
-    pub writer: ChannelWriteHalf<client::Msg>,
-    pub reader: ChannelReadHalf,
+/// Where a session's output goes. It is called from inside the russh client task as
+/// each packet is read, so a delivery costs the load generator no extra task hop.
+pub trait Output: Send + 'static {
+    /// Bytes the server wrote to the session channel.
+    fn data(&mut self, data: &[u8]);
+    /// The server sent EOF or closed the channel or the connection.
+    fn closed(&mut self);
 }
 
-/// Connects as `user` with a fresh key and asks for a pty (xterm, 80x24) and a shell.
+/// Shared so that the benchmark's driver can read what the session task collected.
+impl<T: Output> Output for Arc<Mutex<T>> {
+    fn data(&mut self, data: &[u8]) {
+        self.lock().expect("no panics while locked").data(data);
+    }
+    fn closed(&mut self) {
+        self.lock().expect("no panics while locked").closed();
+    }
+}
+
+/// The client handler of a session: trusts any host key and passes output on.
+pub struct Client<O>(O);
+
+impl<O: Output> client::Handler for Client<O> {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        _key: &PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
+        Ok(true)
+    }
+
+    async fn data(
+        &mut self,
+        _channel: ChannelId,
+        data: &[u8],
+        _session: &mut client::Session,
+    ) -> Result<(), Self::Error> {
+        self.0.data(data);
+        Ok(())
+    }
+
+    async fn channel_eof(
+        &mut self,
+        _channel: ChannelId,
+        _session: &mut client::Session,
+    ) -> Result<(), Self::Error> {
+        self.0.closed();
+        Ok(())
+    }
+
+    async fn channel_close(
+        &mut self,
+        _channel: ChannelId,
+        _session: &mut client::Session,
+    ) -> Result<(), Self::Error> {
+        self.0.closed();
+        Ok(())
+    }
+}
+
+/// One participant's connection: keep `handle` alive as long as the session should be.
+pub struct Session<O: Output> {
+    pub handle: client::Handle<Client<O>>,
+    pub writer: ChannelWriteHalf<client::Msg>,
+}
+
+/// Connects as `user` with a fresh key and asks for a pty (xterm, 80x24) and a shell;
+/// everything the server writes goes to `output`.
 ///
 /// # Errors
 /// TCP connect, key exchange, authentication or the channel requests fail.
-pub async fn open_shell(
+pub async fn open_shell<O: Output>(
     config: Arc<client::Config>,
     addr: SocketAddr,
     user: &str,
-) -> anyhow::Result<Session> {
+    output: O,
+) -> anyhow::Result<Session<O>> {
     let key = PrivateKey::random(&mut rand::rng(), Algorithm::Ed25519)?;
-    let mut handle = client::connect(config, addr, AcceptAll)
+    let mut handle = client::connect(config, addr, Client(output))
         .await
         .with_context(|| format!("connecting to {addr}"))?;
     let key = PrivateKeyWithHashAlg::new(Arc::new(key), None);
@@ -59,12 +122,10 @@ pub async fn open_shell(
         .request_pty(true, "xterm", 80, 24, 0, 0, &[])
         .await?;
     channel.request_shell(true).await?;
-    let (reader, writer) = channel.split();
-    Ok(Session {
-        handle,
-        writer,
-        reader,
-    })
+    // Without its read half the channel's copy of the output is dropped unread (russh
+    // hands it to the handler as well), so nothing queues up behind it.
+    let (_reader, writer) = channel.split();
+    Ok(Session { handle, writer })
 }
 
 /// Splits a pty byte stream into lines and hands out what each line shows: the text

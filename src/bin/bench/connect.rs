@@ -8,11 +8,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use russh::{client, ChannelMsg, ChannelWriteHalf};
+use russh::{client, ChannelWriteHalf};
 use serde_json::json;
 use tokio::sync::{oneshot, Semaphore};
 
-use crate::client::{open_shell, ssh_config, AcceptAll, LineBuf, Session};
+use crate::client::{open_shell, ssh_config, Client, LineBuf, Output, Session};
 use crate::serve::Server;
 use crate::stats::{nanos, round3, Distribution};
 use crate::Target;
@@ -48,10 +48,15 @@ pub async fn run(args: ConnectArgs, nofile: u64) -> anyhow::Result<()> {
     let pid = args.server_pid.filter(|_| !server.in_process());
     let rss_before = pid.and_then(rss_kib);
     let client_before = rss_kib(std::process::id());
+    let cpu_before = (pid.and_then(cpu_time), cpu_time(std::process::id()));
     let closed = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let opened = open_all(&args, server.addr, &closed).await?;
     let total = started.elapsed();
+    let cpu = (
+        pid.and_then(cpu_time).zip(cpu_before.0).map(|(a, b)| a.saturating_sub(b)),
+        cpu_time(std::process::id()).zip(cpu_before.1).map(|(a, b)| a.saturating_sub(b)),
+    );
     tokio::time::sleep(Duration::from_secs(args.settle)).await;
     let rss_held = pid.and_then(rss_kib);
     let client_held = rss_kib(std::process::id());
@@ -62,6 +67,7 @@ pub async fn run(args: ConnectArgs, nofile: u64) -> anyhow::Result<()> {
         errors: opened.errors,
         setup: Distribution::from_nanos(opened.setup),
         total,
+        cpu,
         dropped,
         rss: rss_before.zip(rss_held),
         client_rss: client_before.zip(client_held),
@@ -77,7 +83,7 @@ pub async fn run(args: ConnectArgs, nofile: u64) -> anyhow::Result<()> {
 /// The sessions that opened (kept open while held), their setup times in nanoseconds,
 /// and why the others failed.
 struct Opened {
-    held: Vec<(client::Handle<AcceptAll>, ChannelWriteHalf<client::Msg>)>,
+    held: Vec<(client::Handle<Client<Watcher>>, ChannelWriteHalf<client::Msg>)>,
     setup: Vec<u64>,
     errors: Vec<String>,
 }
@@ -100,13 +106,13 @@ async fn open_all(
         tasks.push(tokio::spawn(async move {
             let _permit = gate.acquire_owned().await?;
             let t0 = Instant::now();
-            let Session {
-                handle,
-                writer,
-                reader,
-            } = open_shell(config, addr, &nickname).await?;
             let (welcomed, welcome) = oneshot::channel();
-            tokio::spawn(drain(reader, welcomed, closed));
+            let watcher = Watcher {
+                welcomed: Some(welcomed),
+                lines: LineBuf::default(),
+                closed: Some(closed),
+            };
+            let Session { handle, writer } = open_shell(config, addr, &nickname, watcher).await?;
             tokio::time::timeout(timeout, welcome)
                 .await
                 .map_err(|_| anyhow::anyhow!("no welcome within {timeout:?}"))?
@@ -131,26 +137,31 @@ async fn open_all(
     Ok(opened)
 }
 
-/// Reads a session until it closes: signals the welcome, then throws data away.
-async fn drain(
-    mut reader: russh::ChannelReadHalf,
-    welcomed: oneshot::Sender<()>,
-    closed: Arc<AtomicUsize>,
-) {
-    let mut welcomed = Some(welcomed);
-    let mut lines = LineBuf::default();
-    while let Some(msg) = reader.wait().await {
-        match msg {
-            ChannelMsg::Data { data } if welcomed.is_some() => lines.push(&data, |line| {
+/// A held session's output: signals the welcome, then throws data away, and counts
+/// the session once if the server closes it.
+struct Watcher {
+    welcomed: Option<oneshot::Sender<()>>,
+    lines: LineBuf,
+    closed: Option<Arc<AtomicUsize>>,
+}
+
+impl Output for Watcher {
+    fn data(&mut self, data: &[u8]) {
+        if self.welcomed.is_some() {
+            let welcomed = &mut self.welcomed;
+            self.lines.push(data, |line| {
                 if line.contains("Welcome to ") {
                     let _ = welcomed.take().map(|w| w.send(()));
                 }
-            }),
-            ChannelMsg::Close | ChannelMsg::Eof => break,
-            _ => {}
+            });
         }
     }
-    closed.fetch_add(1, Ordering::AcqRel);
+
+    fn closed(&mut self) {
+        if let Some(closed) = self.closed.take() {
+            closed.fetch_add(1, Ordering::AcqRel);
+        }
+    }
 }
 
 /// CPU time (user + system) process `pid` has used, from `/proc/PID/stat`.
@@ -176,6 +187,8 @@ struct Report<'a> {
     errors: Vec<String>,
     setup: Option<Distribution>,
     total: Duration,
+    /// CPU time the server and the bench used while the sessions were being opened.
+    cpu: (Option<Duration>, Option<Duration>),
     dropped: usize,
     rss: Option<(u64, u64)>,
     client_rss: Option<(u64, u64)>,
@@ -186,6 +199,11 @@ struct Report<'a> {
 impl Report<'_> {
     fn per_s(&self) -> f64 {
         self.opened as f64 / self.total.as_secs_f64()
+    }
+
+    /// Microseconds of CPU per opened session.
+    fn cpu_per_session(&self, cpu: Option<Duration>) -> Option<f64> {
+        cpu.map(|c| round3(c.as_secs_f64() * 1e6 / self.opened.max(1) as f64))
     }
 
     /// KiB per open session between two RSS readings.
@@ -210,6 +228,11 @@ impl Report<'_> {
         }
         if let Some(d) = &self.setup {
             println!("  setup: {}", d.human());
+        }
+        for (who, cpu) in [("server", self.cpu.0), ("bench", self.cpu.1)] {
+            if let Some(per) = self.cpu_per_session(cpu) {
+                println!("  {who} CPU while opening: {per:.0} us per session");
+            }
         }
         println!("  closed by the server while held: {}", self.dropped);
         if let Some(rss) = self.rss {
@@ -240,6 +263,8 @@ impl Report<'_> {
             "setup_p90_ms": self.setup.as_ref().map(|d| d.p90_ms),
             "setup_p99_ms": self.setup.as_ref().map(|d| d.p99_ms),
             "setup_max_ms": self.setup.as_ref().map(|d| d.max_ms),
+            "server_cpu_us_per_session": self.cpu_per_session(self.cpu.0),
+            "bench_cpu_us_per_session": self.cpu_per_session(self.cpu.1),
             "closed_while_held": self.dropped,
             "server_rss_before_kib": self.rss.map(|r| r.0),
             "server_rss_held_kib": self.rss.map(|r| r.1),

@@ -4,19 +4,17 @@
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
 use russh::{client, ChannelWriteHalf};
 use tokio::sync::{mpsc, oneshot, Semaphore};
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
-use crate::client::{open_shell, ssh_config, AcceptAll};
+use crate::client::{open_shell, ssh_config, Client};
 use crate::connect::{cpu_time, rss_kib};
-use crate::participant::{Received, Receiver, Shared};
+use crate::participant::{Receiver, Shared};
 use crate::serve::Server;
 use crate::stalled::join_stalled;
 use crate::Target;
@@ -62,12 +60,15 @@ pub struct FanoutArgs {
     pub stalled: usize,
 }
 
-/// A joined user: its connection, its writer and its receiver task.
+/// The receiving side of a user, shared with its session's client task.
+type SharedReceiver = Arc<Mutex<Receiver>>;
+
+/// A joined user: its connection, its writer and what it has received.
 struct User {
-    _handle: client::Handle<AcceptAll>,
+    _handle: client::Handle<Client<SharedReceiver>>,
     /// Taken by the sender task for senders.
     writer: Option<ChannelWriteHalf<client::Msg>>,
-    receiver: JoinHandle<Received>,
+    receiver: SharedReceiver,
 }
 
 /// Runs the benchmark and prints the report.
@@ -88,10 +89,9 @@ pub async fn run(args: FanoutArgs, nofile: u64) -> anyhow::Result<()> {
     let run_id = format!("{:04x}", rand::random::<u16>());
     let window = if args.rate > 0.0 { 0 } else { args.window };
     let shared = Arc::new(Shared::new(&run_id, args.messages, args.senders, window));
-    let stop = CancellationToken::new();
 
     let join_started = Instant::now();
-    let mut users = join_all(&args, server.addr, &run_id, &shared, &stop).await?;
+    let mut users = join_all(&args, server.addr, &run_id, &shared).await?;
     let mut stalled = Vec::with_capacity(args.stalled);
     for i in 0..args.stalled {
         let nickname = format!("{}{i}", shared.stalled_prefix);
@@ -104,12 +104,11 @@ pub async fn run(args: FanoutArgs, nofile: u64) -> anyhow::Result<()> {
     let (send_time, cpu) = send_and_drain(&args, &mut users, &shared, pid).await?;
     let stalled_dropped = shared.stalled_left.load(Ordering::Acquire);
     drop(stalled);
-    stop.cancel();
-    let mut results = Vec::with_capacity(users.len());
-    for user in users {
-        drop(user.writer);
-        results.push(user.receiver.await?);
-    }
+    let results: Vec<_> = users
+        .iter()
+        .map(|user| user.receiver.lock().expect("no panics while locked").take())
+        .collect();
+    drop(users);
     let limits = server.limits();
     server.stop().await;
     let times = Times {
@@ -161,21 +160,18 @@ async fn join_all(
     addr: SocketAddr,
     run_id: &str,
     shared: &Arc<Shared>,
-    stop: &CancellationToken,
 ) -> anyhow::Result<Vec<User>> {
     let config = ssh_config();
     let gate = Arc::new(Semaphore::new(args.connect_concurrency.max(1)));
     let mut joining = Vec::with_capacity(args.users);
     for index in 0..args.users {
-        let (config, gate, shared, stop) =
-            (config.clone(), gate.clone(), shared.clone(), stop.clone());
+        let (config, gate, shared) = (config.clone(), gate.clone(), shared.clone());
         let nickname = format!("b{run_id}_{index}");
         joining.push(tokio::spawn(async move {
             let _permit = gate.acquire_owned().await?;
-            let session = open_shell(config, addr, &nickname).await?;
             let (welcomed, welcome) = oneshot::channel();
-            let receiver = Receiver::new(index, shared, welcomed);
-            let receiver = tokio::spawn(receiver.run(session.reader, stop));
+            let receiver = Arc::new(Mutex::new(Receiver::new(index, shared, welcomed)));
+            let session = open_shell(config, addr, &nickname, receiver.clone()).await?;
             tokio::time::timeout(Duration::from_secs(30), welcome)
                 .await
                 .with_context(|| format!("{nickname} got no welcome within 30 s"))?

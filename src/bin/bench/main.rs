@@ -28,6 +28,10 @@ use clap::{Args, Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Worker threads of the load generator's runtime. One keeps every session's
+    /// client task on one core, leaving the other to the server on a 2-core machine.
+    #[arg(long, global = true, default_value_t = 1)]
+    threads: usize,
 }
 
 #[derive(Debug, Subcommand)]
@@ -57,13 +61,19 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let nofile = limits::raise_nofile_limit();
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cli.threads.max(1))
         .enable_all()
         .build()?;
+    // Spawned rather than run by `block_on` itself: `block_on` polls on the main thread,
+    // and the pacing timer would then wake a worker thread for every line sent.
     runtime.block_on(async move {
-        match cli.command {
-            Command::Fanout(args) => fanout::run(args, nofile).await,
-            Command::Connect(args) => connect::run(args, nofile).await,
-            Command::Schedule(args) => schedule::run(args).await,
-        }
+        tokio::spawn(async move {
+            match cli.command {
+                Command::Fanout(args) => fanout::run(args, nofile).await,
+                Command::Connect(args) => connect::run(args, nofile).await,
+                Command::Schedule(args) => schedule::run(args).await,
+            }
+        })
+        .await?
     })
 }

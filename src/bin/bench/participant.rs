@@ -1,15 +1,13 @@
-//! One room participant of the fanout benchmark: a task that reads its session's pty
-//! stream, notices its welcome and the sync line, and timestamps every benchmark line.
+//! One room participant of the fanout benchmark: the [`Output`] of its session, which
+//! notices its welcome and the sync line and timestamps every benchmark line.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use russh::{ChannelMsg, ChannelReadHalf};
 use tokio::sync::{oneshot, Semaphore};
-use tokio_util::sync::CancellationToken;
 
-use crate::client::LineBuf;
+use crate::client::{LineBuf, Output};
 use crate::stats::nanos;
 
 /// State shared by the senders, the receivers and the driver of one run.
@@ -81,14 +79,31 @@ pub struct Received {
     pub last: Option<Instant>,
 }
 
-/// A receiver: user `index` reading `reader` until `stop`.
+/// A receiver: what user `index` sees, fed by its session as packets arrive.
 pub struct Receiver {
     pub index: usize,
     pub shared: Arc<Shared>,
     pub welcomed: Option<oneshot::Sender<()>>,
+    lines: LineBuf,
     seen: Vec<u64>,
     synced: bool,
     out: Received,
+}
+
+impl Output for Receiver {
+    fn data(&mut self, data: &[u8]) {
+        let now = Instant::now();
+        let mut lines = std::mem::take(&mut self.lines);
+        lines.push(data, |line| self.line(line, now));
+        self.lines = lines;
+    }
+
+    fn closed(&mut self) {
+        if !self.out.closed {
+            self.out.closed = true;
+            self.shared.closed.fetch_add(1, Ordering::AcqRel);
+        }
+    }
 }
 
 impl Receiver {
@@ -98,35 +113,16 @@ impl Receiver {
             index,
             shared,
             welcomed: Some(welcomed),
+            lines: LineBuf::default(),
             seen: vec![0; words],
             synced: false,
             out: Received::default(),
         }
     }
 
-    /// Reads until `stop` is cancelled or the server closes the session.
-    pub async fn run(mut self, mut reader: ChannelReadHalf, stop: CancellationToken) -> Received {
-        let mut lines = LineBuf::default();
-        loop {
-            let msg = tokio::select! {
-                biased;
-                msg = reader.wait() => msg,
-                () = stop.cancelled() => break,
-            };
-            match msg {
-                Some(ChannelMsg::Data { data }) => {
-                    let now = Instant::now();
-                    lines.push(&data, |line| self.line(line, now));
-                }
-                Some(ChannelMsg::Close | ChannelMsg::Eof) | None => {
-                    self.out.closed = true;
-                    self.shared.closed.fetch_add(1, Ordering::AcqRel);
-                    break;
-                }
-                Some(_) => {}
-            }
-        }
-        self.out
+    /// What was received so far; the session goes on counting into a fresh record.
+    pub fn take(&mut self) -> Received {
+        std::mem::take(&mut self.out)
     }
 
     fn line(&mut self, line: &str, now: Instant) {

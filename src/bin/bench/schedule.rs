@@ -8,11 +8,11 @@ use anyhow::Context;
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use chrono_tz::Tz;
 use clap::Args;
-use russh::{client, ChannelMsg, ChannelWriteHalf};
+use russh::{client, ChannelWriteHalf};
 use serde_json::json;
 use tokio::sync::mpsc;
 
-use crate::client::{open_shell, ssh_config, strip_escapes, AcceptAll, LineBuf};
+use crate::client::{open_shell, ssh_config, strip_escapes, Client, LineBuf, Output};
 use crate::serve::Server;
 use crate::stats::round3;
 use crate::Target;
@@ -34,6 +34,24 @@ type Seen = (String, DateTime<Utc>);
 /// Reads the session's lines into a queue until it closes.
 struct Lines(mpsc::UnboundedReceiver<Seen>);
 
+/// The session's output: each visible line, without colours, with its arrival time.
+struct LineFeed {
+    lines: LineBuf,
+    to: mpsc::UnboundedSender<Seen>,
+}
+
+impl Output for LineFeed {
+    fn data(&mut self, data: &[u8]) {
+        let at = Utc::now();
+        let to = &self.to;
+        self.lines.push(data, |l| {
+            let _ = to.send((strip_escapes(l), at));
+        });
+    }
+
+    fn closed(&mut self) {}
+}
+
 impl Lines {
     /// The first line after those already read that contains `needle`.
     async fn expect(&mut self, needle: &str, within: Duration) -> anyhow::Result<Seen> {
@@ -54,7 +72,7 @@ impl Lines {
 
 /// One participant that schedules messages and watches for them.
 struct Scheduler {
-    _handle: client::Handle<AcceptAll>,
+    _handle: client::Handle<Client<LineFeed>>,
     writer: ChannelWriteHalf<client::Msg>,
     lines: Lines,
     nick: String,
@@ -69,20 +87,12 @@ impl Scheduler {
     async fn join(addr: SocketAddr) -> anyhow::Result<Scheduler> {
         let run_id = format!("{:04x}", rand::random::<u16>());
         let nick = format!("s{run_id}");
-        let session = open_shell(ssh_config(), addr, &nick).await?;
-        let (tx, rx) = mpsc::unbounded_channel();
-        let mut reader = session.reader;
-        tokio::spawn(async move {
-            let mut lines = LineBuf::default();
-            while let Some(msg) = reader.wait().await {
-                if let ChannelMsg::Data { data } = msg {
-                    let at = Utc::now();
-                    lines.push(&data, |l| {
-                        let _ = tx.send((strip_escapes(l), at));
-                    });
-                }
-            }
-        });
+        let (to, rx) = mpsc::unbounded_channel();
+        let feed = LineFeed {
+            lines: LineBuf::default(),
+            to,
+        };
+        let session = open_shell(ssh_config(), addr, &nick, feed).await?;
         let mut lines = Lines(rx);
         lines.expect("Welcome to ", REPLY).await?;
         Ok(Scheduler {

@@ -111,6 +111,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
         message_rate: config.message_rate,
         message_burst: config.message_burst,
         motd: config.motd_lines()?,
+        batch_notices_above: config.batch_notices_above,
     };
     log.event("START", format!("listening on {}", config.listen));
     let room = RoomHandle::spawn(Room::new(room_config, schedules, log.clone(), clock));

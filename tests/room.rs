@@ -282,3 +282,20 @@ async fn dumb_terminal_and_motd() {
         dumb.transcript.raw()
     );
 }
+
+/// Past `--batch-notices-above` the room is crowded: an arrival is announced by the room's
+/// own timer, about a second later, with nobody typing in between; a departure too.
+#[tokio::test]
+async fn a_crowded_room_announces_arrivals_and_departures_a_moment_later() {
+    let server = TestServer::start_with(|c| c.batch_notices_above = 1, Clock::System).await;
+    let mut alice = TestClient::joined(server.port(), "alice").await;
+    let bob = TestClient::joined(server.port(), "bob").await;
+    // The notice is gathered for a second: it cannot have been sent yet when bob has
+    // just been welcomed (however slow the machine, it only comes later).
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!alice.transcript.contains("bob has joined"));
+    alice.expect("[Server]: bob has joined the chat.").await;
+    bob.eof().await;
+    drop(bob);
+    alice.expect("[Server]: bob has left the chat.").await;
+}

@@ -30,6 +30,7 @@ async fn ticker_fires_on_the_minute_with_a_paused_clock() {
         message_rate: 0.0,
         message_burst: 5,
         motd: Vec::new(),
+        batch_notices_above: 0,
     };
     let room = RoomHandle::spawn(Room::new(
         config,

@@ -115,6 +115,11 @@ pub struct Config {
     #[arg(long, default_value_t = 20, env = "SSH_CHATROOM_HISTORY")]
     pub history: usize,
 
+    /// In a room of more than this many, join and leave notices are gathered and sent
+    /// as one line a second (0 = always one line each, at once).
+    #[arg(long, default_value_t = 50, env = "SSH_CHATROOM_BATCH_NOTICES_ABOVE")]
+    pub batch_notices_above: usize,
+
     /// Most pending scheduled messages per user (0 = no limit).
     #[arg(long, default_value_t = 5, env = "SSH_CHATROOM_MAX_SCHEDULES_PER_USER")]
     pub max_schedules_per_user: usize,

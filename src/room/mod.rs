@@ -6,6 +6,7 @@
 mod admin;
 mod clock;
 mod commands;
+mod notices;
 mod rate;
 pub mod schedule;
 mod state;
@@ -210,20 +211,40 @@ impl InputSlot<'_> {
 /// Longest single sleep of the ticker, so a wall-clock step is noticed within the hour.
 const MAX_TICK_SLEEP: std::time::Duration = std::time::Duration::from_secs(3600);
 
+/// When the room next has something to do by itself: a scheduled message falls due, or
+/// gathered join and leave notices are to be sent.
+fn next_wake(room: &Room) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    let schedule = room.next_deadline().map_or(MAX_TICK_SLEEP, |due| {
+        room.clock().until(due).min(MAX_TICK_SLEEP)
+    });
+    let wake = now + schedule;
+    room.notices_due().map_or(wake, |due| due.min(wake))
+}
+
 /// How often the room logs its one-line summary.
 const SUMMARY_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 async fn run(mut room: Room, mut rx: mpsc::Receiver<RoomCommand>) {
     let start = tokio::time::Instant::now() + SUMMARY_EVERY;
     let mut summary = tokio::time::interval_at(start, SUMMARY_EVERY);
+    let timer = tokio::time::sleep(MAX_TICK_SLEEP);
+    tokio::pin!(timer);
     loop {
-        let sleep = room.next_deadline().map_or(MAX_TICK_SLEEP, |due| {
-            room.clock().until(due).min(MAX_TICK_SLEEP)
-        });
+        // Re-armed only when it must fire sooner (or has fired): re-arming a timer for
+        // every command costs. Firing early is harmless, nothing is due yet then.
+        let wake = next_wake(&room);
+        if wake < timer.deadline() || timer.is_elapsed() {
+            timer.as_mut().reset(wake);
+        }
         let command = tokio::select! {
             command = rx.recv() => command,
-            () = tokio::time::sleep(sleep) => {
+            () = &mut timer => {
                 room.fire_due();
+                if room.notices_due().is_some_and(|due| due <= tokio::time::Instant::now()) {
+                    room.flush_notices();
+                    room.reap_stalled();
+                }
                 continue;
             }
             _ = summary.tick() => {

@@ -8,6 +8,7 @@ use chrono_tz::Tz;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio_util::sync::CancellationToken;
 
+use super::notices::PendingNotices;
 use super::rate::RateLimiter;
 use super::schedule::ScheduleBook;
 use super::{Clock, Delivery, JoinError, JoinRequest, Joined, Outbox, ParticipantId};
@@ -34,6 +35,9 @@ pub struct RoomConfig {
     pub message_burst: u32,
     /// Message of the day, shown first in every welcome.
     pub motd: Vec<String>,
+    /// In a room of more than this many, join and leave notices are gathered and sent
+    /// once a second (0 = always one line each, at once).
+    pub batch_notices_above: usize,
 }
 
 /// Someone in the room.
@@ -74,6 +78,8 @@ pub struct Room {
     /// is done.
     stalled: Vec<ParticipantId>,
     stats: RoomStats,
+    /// Join and leave notices a crowded room has not sent yet.
+    pub(super) notices: PendingNotices,
     /// Set by the first shutdown; later ones do nothing.
     closed: bool,
 }
@@ -91,6 +97,7 @@ impl Room {
             clock,
             stalled: Vec::new(),
             stats: RoomStats::default(),
+            notices: PendingNotices::default(),
             closed: false,
         }
     }
@@ -177,8 +184,8 @@ impl Room {
                 request.key.as_deref().unwrap_or("none")
             ),
         );
-        let others = ChatLine::server(format!("{name} has joined the chat.")).shared();
-        self.broadcast(&others);
+        // Before the newcomer is in: the notice is for everyone else.
+        self.announce(id, &name, "joined", self.participants.len() + 1);
         self.participants.push(Participant {
             id,
             transcript: Arc::from(name.as_str()),
@@ -252,8 +259,7 @@ impl Room {
     pub fn leave(&mut self, id: ParticipantId) {
         if let Some(p) = self.remove(id) {
             self.log.event("LEAVE", p.nick.as_str());
-            let line = ChatLine::server(format!("{} has left the chat.", p.nick)).shared();
-            self.broadcast(&line);
+            self.announce(p.id, p.nick.as_str(), "left", self.participants.len() + 1);
             self.pass_admin_on(&p);
         }
         self.reap_stalled();
@@ -267,8 +273,10 @@ impl Room {
         Some(p)
     }
 
-    /// Sends `line` to everyone in the room.
+    /// Sends `line` to everyone in the room, after any notices still waiting, so that
+    /// nobody reads a newcomer's words before their arrival.
     pub(super) fn broadcast(&mut self, line: &SharedLine) {
+        self.flush_notices();
         for at in 0..self.participants.len() {
             self.deliver_line_at(at, line);
         }
@@ -295,7 +303,7 @@ impl Room {
     }
 
     /// Sends one line to the participant at `at` and records it in their transcript.
-    fn deliver_line_at(&mut self, at: usize, line: &SharedLine) {
+    pub(super) fn deliver_line_at(&mut self, at: usize, line: &SharedLine) {
         if self.deliver_at(at, Delivery::Line(line.clone())) {
             self.log.transcript(&self.participants[at].transcript, line);
         }
@@ -337,8 +345,7 @@ impl Room {
                 tracing::info!(nickname = %p.nick, "dropped: stopped reading");
                 self.log
                     .event("DROPPED", format!("{} (stopped reading)", p.nick));
-                let line = ChatLine::server(format!("{} has left the chat.", p.nick)).shared();
-                self.broadcast(&line);
+                self.announce(p.id, p.nick.as_str(), "left", self.participants.len() + 1);
                 self.pass_admin_on(&p);
             }
         }

@@ -20,6 +20,7 @@ fn room(capacity: usize) -> Room {
         message_rate: 0.0,
         message_burst: 5,
         motd: Vec::new(),
+        batch_notices_above: 0,
     };
     let clock = Clock::Anchored {
         wall: "2026-11-24T12:00:00Z".parse().unwrap(),
@@ -157,4 +158,57 @@ fn the_user_list_of_a_huge_room_names_the_first_hundred() {
     );
     assert!(line.ends_with("u99 and 50 more"), "{line}");
     assert_eq!(members.len(), 150);
+}
+
+#[test]
+fn a_crowded_room_gathers_join_and_leave_notices_into_summary_lines() {
+    let mut r = room(10);
+    r.config.batch_notices_above = 2;
+    let mut a = join(&mut r, "a");
+    let mut b = join(&mut r, "b");
+    assert_eq!(
+        a.lines().last().unwrap(),
+        "[Server]: b has joined the chat."
+    );
+    // The third and later arrivals make the room crowded: nothing is said yet.
+    let mut c = join(&mut r, "c");
+    let mut d = join(&mut r, "d");
+    assert!(a.lines().is_empty());
+    let early = r.notices_due().expect("notices are waiting");
+    r.leave(b.id);
+    assert!(b.lines().iter().all(|l| !l.contains("joined")));
+    assert_eq!(
+        r.notices_due(),
+        Some(early),
+        "the first notice sets the time"
+    );
+    c.lines();
+    d.lines();
+    r.flush_notices();
+    assert_eq!(
+        a.lines(),
+        [
+            "[Server]: c and d have joined the chat.",
+            "[Server]: b has left the chat."
+        ]
+    );
+    // Newcomers are not told about themselves, only about who left.
+    assert_eq!(c.lines(), ["[Server]: b has left the chat."]);
+    assert_eq!(d.lines(), ["[Server]: b has left the chat."]);
+    assert_eq!(r.notices_due(), None);
+}
+
+#[test]
+fn waiting_notices_go_out_before_the_next_line_anyone_sees() {
+    let mut r = room(10);
+    r.config.batch_notices_above = 1;
+    let mut a = join(&mut r, "a");
+    a.lines();
+    let c = join(&mut r, "c");
+    assert!(a.lines().is_empty());
+    r.input(c.id, "hello");
+    assert_eq!(
+        a.lines(),
+        ["[Server]: c has joined the chat.", "c >> hello"]
+    );
 }

@@ -54,8 +54,12 @@ pub async fn run(args: ConnectArgs, nofile: u64) -> anyhow::Result<()> {
     let opened = open_all(&args, server.addr, &closed).await?;
     let total = started.elapsed();
     let cpu = (
-        pid.and_then(cpu_time).zip(cpu_before.0).map(|(a, b)| a.saturating_sub(b)),
-        cpu_time(std::process::id()).zip(cpu_before.1).map(|(a, b)| a.saturating_sub(b)),
+        pid.and_then(cpu_time)
+            .zip(cpu_before.0)
+            .map(|(a, b)| a.saturating_sub(b)),
+        cpu_time(std::process::id())
+            .zip(cpu_before.1)
+            .map(|(a, b)| a.saturating_sub(b)),
     );
     tokio::time::sleep(Duration::from_secs(args.settle)).await;
     let rss_held = pid.and_then(rss_kib);
@@ -83,7 +87,10 @@ pub async fn run(args: ConnectArgs, nofile: u64) -> anyhow::Result<()> {
 /// The sessions that opened (kept open while held), their setup times in nanoseconds,
 /// and why the others failed.
 struct Opened {
-    held: Vec<(client::Handle<Client<Watcher>>, ChannelWriteHalf<client::Msg>)>,
+    held: Vec<(
+        client::Handle<Client<Watcher>>,
+        ChannelWriteHalf<client::Msg>,
+    )>,
     setup: Vec<u64>,
     errors: Vec<String>,
 }

@@ -126,33 +126,47 @@ impl Receiver {
     }
 
     fn line(&mut self, line: &str, now: Instant) {
-        let shared = Arc::clone(&self.shared);
-        let Some(at) = line.find(&shared.tag) else {
-            if self.welcomed.is_some() && line.contains("Welcome to ") {
-                let _ = self.welcomed.take().map(|w| w.send(()));
-            } else if self.index == 0
-                && line.contains(" has left the chat.")
-                && line.contains(&shared.stalled_prefix)
-            {
-                shared.stalled_left.fetch_add(1, Ordering::AcqRel);
-            }
+        let Some(at) = line.find(&self.shared.tag) else {
+            self.other_line(line);
             return;
         };
         if !line[..at].ends_with(" >> ") {
             return;
         }
-        let rest = &line[at + shared.tag.len()..];
+        let rest = &line[at + self.shared.tag.len()..];
         if rest.starts_with("sync") {
             if !self.synced {
                 self.synced = true;
-                shared.synced.fetch_add(1, Ordering::AcqRel);
+                self.shared.synced.fetch_add(1, Ordering::AcqRel);
             }
             return;
         }
         let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
         match rest[..digits].parse::<usize>() {
-            Ok(g) if g < shared.sent.len() => self.delivery(g, now),
+            Ok(g) if g < self.shared.sent.len() => self.delivery(g, now),
             _ => self.out.unmatched += 1,
+        }
+    }
+
+    /// A line that is not one of this run's: the welcome, or (user 0 counts them) the
+    /// room announcing that stalled participants left, one by one or gathered.
+    fn other_line(&mut self, line: &str) {
+        if self.welcomed.is_some() && line.contains("Welcome to ") {
+            let _ = self.welcomed.take().map(|w| w.send(()));
+        } else if self.index == 0 && line.contains(" left the chat.") {
+            let prefix = &self.shared.stalled_prefix;
+            let named = line.matches(prefix.as_str()).count();
+            // "a, b, c and 12 others have left the chat.": in this benchmark only
+            // stalled participants leave, so the others are stalled ones too.
+            let others = line
+                .rsplit_once(" and ")
+                .and_then(|(_, tail)| tail.split_once(" others "))
+                .and_then(|(n, _)| n.parse::<usize>().ok())
+                .filter(|_| named > 0)
+                .unwrap_or(0);
+            self.shared
+                .stalled_left
+                .fetch_add(named + others, Ordering::AcqRel);
         }
     }
 

@@ -1,0 +1,210 @@
+//! Join and leave notices. In a room of ordinary size each one is a line of its own, sent
+//! at once; in a crowded room they are gathered for up to a second and sent as one
+//! summary line each, so a thousand people arriving do not cost a million deliveries.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::{ParticipantId, Room};
+use crate::chat::line::ChatLine;
+
+/// How long a crowded room gathers notices before sending them.
+pub const GATHER_FOR: Duration = Duration::from_secs(1);
+
+/// Names a summary line spells out before it counts the rest.
+const NAMES_SHOWN: usize = 3;
+
+/// The gathered notices, ready to send.
+#[derive(Debug)]
+pub struct Taken {
+    pub newcomers: Vec<ParticipantId>,
+    pub joined: Option<ChatLine>,
+    pub left: Option<ChatLine>,
+}
+
+/// Notices waiting to be sent in a crowded room.
+#[derive(Debug, Default)]
+pub struct PendingNotices {
+    /// Newcomers not announced yet: they are not told about themselves.
+    joined: Vec<(ParticipantId, String)>,
+    left: Vec<String>,
+    /// When the oldest waiting notice is due.
+    due: Option<Instant>,
+}
+
+impl PendingNotices {
+    /// Holds back the notice that `name` (participant `id`) has joined.
+    pub fn joined(&mut self, id: ParticipantId, name: &str) {
+        self.joined.push((id, name.to_string()));
+        self.due.get_or_insert_with(|| Instant::now() + GATHER_FOR);
+    }
+
+    /// Holds back the notice that `name` has left. Someone who leaves before their
+    /// arrival was announced is not announced at all.
+    pub fn left(&mut self, id: ParticipantId, name: &str) {
+        if let Some(at) = self.joined.iter().position(|(j, _)| *j == id) {
+            self.joined.remove(at);
+            if self.joined.is_empty() && self.left.is_empty() {
+                self.due = None;
+            }
+            return;
+        }
+        self.left.push(name.to_string());
+        self.due.get_or_insert_with(|| Instant::now() + GATHER_FOR);
+    }
+
+    /// When the waiting notices are due, if any wait.
+    pub fn due(&self) -> Option<Instant> {
+        self.due
+    }
+
+    /// Takes what is waiting: the newcomers' ids with the line announcing them (for
+    /// everyone else), and the line announcing who left (for everyone).
+    pub fn take(&mut self) -> Taken {
+        self.due = None;
+        let joined = std::mem::take(&mut self.joined);
+        let left = std::mem::take(&mut self.left);
+        let (newcomers, names): (Vec<_>, Vec<_>) = joined.into_iter().unzip();
+        Taken {
+            newcomers,
+            joined: (!names.is_empty()).then(|| summary(&names, "joined")),
+            left: (!left.is_empty()).then(|| summary(&left, "left")),
+        }
+    }
+}
+
+impl Room {
+    /// Announces that participant `id`, `name`, has `what` ("joined" or "left") the
+    /// chat, in a room that counted `count` with them: at once, or gathered if crowded.
+    pub(super) fn announce(&mut self, id: ParticipantId, name: &str, what: &str, count: usize) {
+        let crowd = self.config.batch_notices_above;
+        if crowd == 0 || count <= crowd {
+            self.broadcast(&summary(&[name.to_string()], what).shared());
+        } else if what == "joined" {
+            self.notices.joined(id, name);
+        } else {
+            self.notices.left(id, name);
+        }
+    }
+
+    /// When the gathered notices are due, if any are waiting.
+    pub fn notices_due(&self) -> Option<tokio::time::Instant> {
+        self.notices.due()
+    }
+
+    /// Sends the gathered notices: who joined to everyone but the newcomers, who left to
+    /// everyone.
+    pub fn flush_notices(&mut self) {
+        if self.notices.due().is_none() {
+            return;
+        }
+        let taken = self.notices.take();
+        let newcomers: HashSet<ParticipantId> = taken.newcomers.into_iter().collect();
+        if let Some(line) = taken.joined.map(ChatLine::shared) {
+            for at in 0..self.participants.len() {
+                if !newcomers.contains(&self.participants[at].id) {
+                    self.deliver_line_at(at, &line);
+                }
+            }
+        }
+        if let Some(line) = taken.left.map(ChatLine::shared) {
+            for at in 0..self.participants.len() {
+                self.deliver_line_at(at, &line);
+            }
+        }
+    }
+}
+
+/// The line announcing that `names` have `what` ("joined" or "left") the chat; for one
+/// name it is the very line an ordinary room sends.
+pub fn summary(names: &[String], what: &str) -> ChatLine {
+    let text = match names {
+        [one] => format!("{one} has {what} the chat."),
+        [init @ .., last] if names.len() <= NAMES_SHOWN => {
+            format!("{} and {last} have {what} the chat.", init.join(", "))
+        }
+        _ => format!(
+            "{} and {} others have {what} the chat.",
+            names[..NAMES_SHOWN].join(", "),
+            names.len() - NAMES_SHOWN
+        ),
+    };
+    ChatLine::server(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(n: usize) -> Vec<String> {
+        (1..=n).map(|i| format!("u{i}")).collect()
+    }
+
+    fn text(line: &ChatLine) -> &str {
+        &line.text
+    }
+
+    #[test]
+    fn summaries_name_up_to_three_and_count_the_rest() {
+        assert_eq!(
+            text(&summary(&names(1), "joined")),
+            "[Server]: u1 has joined the chat."
+        );
+        assert_eq!(
+            text(&summary(&names(2), "left")),
+            "[Server]: u1 and u2 have left the chat."
+        );
+        assert_eq!(
+            text(&summary(&names(3), "joined")),
+            "[Server]: u1, u2 and u3 have joined the chat."
+        );
+        assert_eq!(
+            text(&summary(&names(40), "joined")),
+            "[Server]: u1, u2, u3 and 37 others have joined the chat."
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn notices_are_due_a_second_after_the_first() {
+        let mut pending = PendingNotices::default();
+        assert_eq!(pending.due(), None);
+        let start = Instant::now();
+        pending.joined(1, "a");
+        tokio::time::advance(Duration::from_millis(400)).await;
+        pending.left(9, "z");
+        assert_eq!(pending.due(), Some(start + GATHER_FOR));
+        let taken = pending.take();
+        assert_eq!(taken.newcomers, [1]);
+        assert_eq!(
+            taken.joined.as_ref().map(text),
+            Some("[Server]: a has joined the chat.")
+        );
+        assert_eq!(
+            taken.left.as_ref().map(text),
+            Some("[Server]: z has left the chat.")
+        );
+        assert_eq!(pending.due(), None);
+    }
+
+    #[test]
+    fn leaving_before_being_announced_announces_nothing() {
+        let mut pending = PendingNotices::default();
+        pending.joined(1, "a");
+        pending.joined(2, "b");
+        pending.left(1, "a");
+        let taken = pending.take();
+        assert_eq!(taken.newcomers, [2]);
+        assert_eq!(
+            taken.joined.as_ref().map(text),
+            Some("[Server]: b has joined the chat.")
+        );
+        assert!(taken.left.is_none());
+        pending.joined(3, "c");
+        pending.left(3, "c");
+        assert_eq!(pending.due(), None);
+        let taken = pending.take();
+        assert!(taken.joined.is_none() && taken.left.is_none());
+    }
+}

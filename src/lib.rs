@@ -1,6 +1,7 @@
 //! ssh-chatroom: a chat room server that people join with a stock `ssh`.
 //!
 //! - [`server`]: the accept loop, limits and shutdown; builds everything below.
+//! - [`stream`]: a client's TCP stream, which the server can cut at any moment.
 //! - [`ssh`]: the russh handler (callbacks → events) and one session task per
 //!   participant (owns its screen, its outbox and its SSH channel).
 //! - [`room`]: the room actor that owns participants, commands and the schedule.
@@ -18,4 +19,5 @@ pub mod log;
 pub mod room;
 pub mod server;
 pub mod ssh;
+pub mod stream;
 pub mod term;

@@ -19,6 +19,7 @@ use crate::log::{LogConfig, LogSink};
 use crate::room::schedule::ScheduleBook;
 use crate::room::{Clock, Room, RoomConfig, RoomHandle};
 use crate::ssh::handler::ConnectionHandler;
+use crate::stream::CuttableStream;
 
 /// What every connection shares.
 pub struct ServerContext {
@@ -199,15 +200,12 @@ async fn connection(
     ticket: Ticket,
     kill: CancellationToken,
 ) {
-    // A duplicate of the socket lets us cut a client that stopped reading, even while a
-    // write to it is blocked.
-    let (stream, cutter) = match dup_socket(stream) {
-        Ok(pair) => pair,
-        Err(error) => {
-            tracing::warn!(%error, "could not set up the connection");
-            return;
-        }
-    };
+    if let Err(error) = tune_socket(&stream) {
+        tracing::warn!(%error, "could not set up the connection");
+        return;
+    }
+    // Cancelling `kill` cuts the stream, even while a write to it is blocked.
+    let stream = CuttableStream::new(stream, kill.clone());
     let joined = CancellationToken::new();
     let grace = Duration::from_secs(ctx.config.login_grace);
     let handler = ConnectionHandler::new(ctx, Some(peer), kill.clone(), joined.clone())
@@ -239,19 +237,16 @@ async fn connection(
         () = kill.cancelled() => {}
         () = grace_expired => tracing::info!("login grace expired"),
     }
-    let _ = cutter.shutdown(std::net::Shutdown::Both);
+    kill.cancel();
 }
 
 /// Kernel send buffer per connection. Chat needs little, and a small buffer bounds the
 /// memory a stalled client pins and makes its stall show (and be cut) sooner.
 const SEND_BUFFER_BYTES: usize = 128 * 1024;
 
-fn dup_socket(stream: TcpStream) -> std::io::Result<(TcpStream, std::net::TcpStream)> {
+fn tune_socket(stream: &TcpStream) -> std::io::Result<()> {
     // russh applies `Config::nodelay` only in its own accept loop, not in `run_stream`:
     // without this, Nagle and delayed ACKs add ~40 ms stalls to handshakes and lines.
     stream.set_nodelay(true)?;
-    socket2::SockRef::from(&stream).set_send_buffer_size(SEND_BUFFER_BYTES)?;
-    let std_stream = stream.into_std()?;
-    let cutter = std_stream.try_clone()?;
-    Ok((TcpStream::from_std(std_stream)?, cutter))
+    socket2::SockRef::from(stream).set_send_buffer_size(SEND_BUFFER_BYTES)
 }

@@ -340,11 +340,17 @@ impl Room {
     pub(super) fn reap_stalled(&mut self) {
         while let Some(id) = self.stalled.pop() {
             if let Some(p) = self.remove(id) {
-                self.stats.drops += 1;
                 p.kill.cancel();
-                tracing::info!(nickname = %p.nick, "dropped: stopped reading");
-                self.log
-                    .event("DROPPED", format!("{} (stopped reading)", p.nick));
+                // A closed outbox is a session that already ended: its leave is on the
+                // way, it did not stall.
+                if p.outbox.is_closed() {
+                    self.log.event("LEAVE", p.nick.as_str());
+                } else {
+                    self.stats.drops += 1;
+                    tracing::info!(nickname = %p.nick, "dropped: stopped reading");
+                    self.log
+                        .event("DROPPED", format!("{} (stopped reading)", p.nick));
+                }
                 self.announce(p.id, p.nick.as_str(), "left", self.participants.len() + 1);
                 self.pass_admin_on(&p);
             }

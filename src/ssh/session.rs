@@ -101,7 +101,7 @@ async fn shell(mut setup: SessionSetup) {
         return;
     };
     setup.joined.cancel();
-    tracing::info!(nickname = %me.nickname, "joined");
+    tracing::debug!(nickname = %me.nickname, "joined");
     let room = setup.ctx.room.clone();
     // Bracketed paste on, so a pasted block arrives as one paste, then the prompt.
     let start = format!(
@@ -144,7 +144,7 @@ async fn shell(mut setup: SessionSetup) {
         }
     }
     room.leave(me.id).await;
-    tracing::info!(nickname = %me.nickname, "left");
+    tracing::debug!(nickname = %me.nickname, "left");
     channel.write(screen.end().to_string()).await;
     channel.finish(0, &mut setup.events).await;
 }

@@ -55,7 +55,10 @@ impl Channel {
         if text.is_empty() {
             return true;
         }
+        // The write nearly always completes at once: try it first, so the kill token is
+        // only waited on when russh's queue is full.
         tokio::select! {
+            biased;
             result = self.handle.data(self.id, text.into_bytes()) => result.is_ok(),
             () = self.kill.cancelled() => false,
         }
@@ -115,10 +118,13 @@ async fn shell(mut setup: SessionSetup) {
     let mut typed: VecDeque<String> = VecDeque::new();
     let mut in_room: Option<oneshot::Receiver<()>> = None;
     let mut leaving = false;
+    // One wait on the kill token for the whole session, not a new one per wake-up.
+    let killed = setup.kill.cancelled();
+    tokio::pin!(killed);
     while open && !(leaving && typed.is_empty() && in_room.is_none()) {
         tokio::select! {
             biased;
-            () = setup.kill.cancelled() => break,
+            () = &mut killed => break,
             delivery = deliveries.recv() => {
                 let Some(first) = delivery else { break };
                 let (text, closing) = render_batch(&mut screen, first, &mut deliveries);

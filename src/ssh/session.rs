@@ -118,6 +118,8 @@ async fn shell(mut setup: SessionSetup) {
     let mut typed: VecDeque<String> = VecDeque::new();
     let mut in_room: Option<oneshot::Receiver<()>> = None;
     let mut leaving = false;
+    // Reused for every batch of deliveries.
+    let mut batch = Vec::with_capacity(BATCH);
     // One wait on the kill token for the whole session, not a new one per wake-up.
     let killed = setup.kill.cancelled();
     tokio::pin!(killed);
@@ -127,7 +129,8 @@ async fn shell(mut setup: SessionSetup) {
             () = &mut killed => break,
             delivery = deliveries.recv() => {
                 let Some(first) = delivery else { break };
-                let (text, closing) = render_batch(&mut screen, first, &mut deliveries);
+                let (text, closing) =
+                    render_batch(&mut screen, first, &mut deliveries, &mut batch);
                 open = channel.write(text).await && !closing;
             }
             Some(slot) = room.input_slot(), if in_room.is_none() && !typed.is_empty() => {
@@ -159,31 +162,37 @@ fn prompt(nickname: &str) -> String {
     format!("{nickname}> ")
 }
 
-/// Renders one delivery and whatever else is already queued, as one write.
+/// Renders one delivery and whatever else is already queued, as one write; `batch` is
+/// scratch space kept between calls.
 fn render_batch(
     screen: &mut Screen,
     first: Delivery,
     deliveries: &mut mpsc::Receiver<Delivery>,
+    batch: &mut Vec<Delivery>,
 ) -> (String, bool) {
-    let mut batch = vec![first];
+    batch.push(first);
     while batch.len() < BATCH {
         match deliveries.try_recv() {
             Ok(d) => batch.push(d),
             Err(_) => break,
         }
     }
-    let mut lines = Vec::new();
     let mut closing = false;
-    for delivery in &batch {
+    for delivery in batch.iter() {
         match delivery {
-            Delivery::Line(line) => lines.push(&**line),
+            Delivery::Line(_) => {}
             Delivery::Renamed(nick) => {
                 screen.set_prompt(&prompt(nick));
             }
             Delivery::Close => closing = true,
         }
     }
-    (screen.print(&lines), closing)
+    let text = screen.print(batch.iter().filter_map(|d| match d {
+        Delivery::Line(line) => Some(&**line),
+        _ => None,
+    }));
+    batch.clear();
+    (text, closing)
 }
 
 /// What the user's input amounts to, for the room.
@@ -236,7 +245,7 @@ async fn join(
 ) -> Option<Joined> {
     if let Some(refusal) = &setup.refusal {
         channel
-            .write(screen.print(&[&ChatLine::server(refusal)]))
+            .write(screen.print([&ChatLine::server(refusal)]))
             .await;
         return None;
     }
@@ -245,7 +254,7 @@ async fn join(
     if count >= capacity {
         let full = JoinError::Full { count, capacity };
         channel
-            .write(screen.print(&[&ChatLine::server(full.to_string())]))
+            .write(screen.print([&ChatLine::server(full.to_string())]))
             .await;
         return None;
     }
@@ -270,11 +279,11 @@ async fn join(
             Ok(joined) => return Some(joined),
             Err(JoinError::Nickname(reason)) => {
                 let line = ChatLine::server(format!("{reason} Please choose another nickname."));
-                channel.write(screen.print(&[&line])).await;
+                channel.write(screen.print([&line])).await;
             }
             Err(refusal) => {
                 channel
-                    .write(screen.print(&[&ChatLine::server(refusal.to_string())]))
+                    .write(screen.print([&ChatLine::server(refusal.to_string())]))
                     .await;
                 return None;
             }

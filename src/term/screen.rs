@@ -164,8 +164,9 @@ impl Screen {
     }
 
     /// Bytes that print `lines` above the input row and redraw it intact.
-    pub fn print(&self, lines: &[&ChatLine]) -> String {
-        let mut out = String::new();
+    pub fn print<'a>(&self, lines: impl IntoIterator<Item = &'a ChatLine>) -> String {
+        // Room for a typical batch (one line and the prompt) without growing.
+        let mut out = String::with_capacity(256);
         if self.is_pty() && self.escapes {
             out.push_str("\r\x1b[K");
         } else if self.is_pty() {
@@ -177,7 +178,12 @@ impl Screen {
             paint(line, self.escapes, &mut out);
             out.push_str(self.newline());
         }
-        out.push_str(&self.redraw());
+        match &self.input {
+            Input::Editor(editor) if self.escapes => {
+                editor.render_into(&self.prompt, self.width, &mut out);
+            }
+            _ => out.push_str(&self.redraw()),
+        }
         out
     }
 
@@ -221,7 +227,7 @@ mod tests {
         let mut s = Screen::pty(80, true, 4096);
         s.set_prompt("> ");
         s.feed("안녕하".as_bytes());
-        let out = s.print(&[&ChatLine::server("hi")]);
+        let out = s.print([&ChatLine::server("hi")]);
         assert_eq!(
             out,
             "\r\x1b[K\x1b[33m[Server]: hi\x1b[0m\r\n\r> 안녕하\x1b[K\r\x1b[8C"
@@ -234,7 +240,7 @@ mod tests {
         let actions = s.feed(b"one\r\ntw");
         assert_eq!(actions, vec![EditorAction::Submit("one".into())]);
         assert_eq!(s.feed(b"o\n"), vec![EditorAction::Submit("two".into())]);
-        let out = s.print(&[&ChatLine::server("x")]);
+        let out = s.print([&ChatLine::server("x")]);
         assert_eq!(out, "[Server]: x\n");
     }
 
@@ -243,7 +249,7 @@ mod tests {
         let mut s = Screen::pty(20, false, 100);
         s.set_prompt("> ");
         s.feed(b"abc\x7f");
-        let out = s.print(&[&ChatLine::chat("bob", "hi")]);
+        let out = s.print([&ChatLine::chat("bob", "hi")]);
         assert!(!out.contains('\x1b'), "{out:?}");
         assert!(out.contains("bob >> hi\r\n"));
         assert!(out.ends_with("\r> ab"));

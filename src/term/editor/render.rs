@@ -55,12 +55,19 @@ impl LineEditor {
     /// wide: returns to column 0, draws, clears the rest of the row and puts the cursor
     /// in place.
     pub fn render(&self, prompt: &str, width: usize) -> String {
-        let row = self.layout(prompt, width);
-        let mut out = format!("\r{}{}\x1b[K\r", row.prompt, row.visible);
-        if row.cursor_col > 0 {
-            out.push_str(&format!("\x1b[{}C", row.cursor_col));
-        }
+        let mut out = String::new();
+        self.render_into(prompt, width, &mut out);
         out
+    }
+
+    /// [`LineEditor::render`], appended to `out`.
+    pub fn render_into(&self, prompt: &str, width: usize, out: &mut String) {
+        use std::fmt::Write;
+        let row = self.layout(prompt, width);
+        let _ = write!(out, "\r{}{}\x1b[K\r", row.prompt, row.visible);
+        if row.cursor_col > 0 {
+            let _ = write!(out, "\x1b[{}C", row.cursor_col);
+        }
     }
 
     /// The cursor's column as [`LineEditor::render`] places it.

@@ -28,10 +28,11 @@ use clap::{Args, Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// Worker threads of the load generator's runtime. One keeps every session's
-    /// client task on one core, leaving the other to the server on a 2-core machine.
-    #[arg(long, global = true, default_value_t = 1)]
-    threads: usize,
+    /// Worker threads of the load generator's runtime (default: one per core). A small
+    /// room measures best with 1: every client on one thread, the other core left to
+    /// the server.
+    #[arg(long, global = true)]
+    threads: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -60,10 +61,11 @@ pub struct Target {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let nofile = limits::raise_nofile_limit();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(cli.threads.max(1))
-        .enable_all()
-        .build()?;
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = cli.threads {
+        runtime.worker_threads(threads.max(1));
+    }
+    let runtime = runtime.enable_all().build()?;
     // Spawned rather than run by `block_on` itself: `block_on` polls on the main thread,
     // and the pacing timer would then wake a worker thread for every line sent.
     runtime.block_on(async move {

@@ -99,7 +99,15 @@ pub struct Session<O: Output> {
     pub writer: ChannelWriteHalf<client::Msg>,
 }
 
-/// Connects as `user` with a fresh key and asks for a pty (xterm, 80x24) and a shell;
+/// A fresh Ed25519 key for one participant.
+///
+/// # Errors
+/// The key generator fails.
+pub fn user_key() -> anyhow::Result<PrivateKey> {
+    Ok(PrivateKey::random(&mut rand::rng(), Algorithm::Ed25519)?)
+}
+
+/// Connects as `user` with `key` and asks for a pty (xterm, 80x24) and a shell;
 /// everything the server writes goes to `output`.
 ///
 /// # Errors
@@ -108,9 +116,9 @@ pub async fn open_shell<O: Output>(
     config: Arc<client::Config>,
     addr: SocketAddr,
     user: &str,
+    key: PrivateKey,
     output: O,
 ) -> anyhow::Result<Session<O>> {
-    let key = PrivateKey::random(&mut rand::rng(), Algorithm::Ed25519)?;
     let mut handle = client::connect(config, addr, Client(output))
         .await
         .with_context(|| format!("connecting to {addr}"))?;

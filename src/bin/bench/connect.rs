@@ -12,7 +12,7 @@ use russh::{client, ChannelWriteHalf};
 use serde_json::json;
 use tokio::sync::{oneshot, Semaphore};
 
-use crate::client::{open_shell, ssh_config, Client, LineBuf, Output, Session};
+use crate::client::{open_shell, ssh_config, user_key, Client, LineBuf, Output, Session};
 use crate::serve::Server;
 use crate::stats::{nanos, round3, Distribution};
 use crate::Target;
@@ -50,8 +50,12 @@ pub async fn run(args: ConnectArgs, nofile: u64) -> anyhow::Result<()> {
     let client_before = rss_kib(std::process::id());
     let cpu_before = (pid.and_then(cpu_time), cpu_time(std::process::id()));
     let closed = Arc::new(AtomicUsize::new(0));
+    // A person's key exists before they connect: made before the clock starts.
+    let keys = (0..args.sessions)
+        .map(|_| user_key())
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let started = Instant::now();
-    let opened = open_all(&args, server.addr, &closed).await?;
+    let opened = open_all(&args, server.addr, &closed, keys).await?;
     let total = started.elapsed();
     let cpu = (
         pid.and_then(cpu_time)
@@ -101,13 +105,14 @@ async fn open_all(
     args: &ConnectArgs,
     addr: SocketAddr,
     closed: &Arc<AtomicUsize>,
+    keys: Vec<russh::keys::PrivateKey>,
 ) -> anyhow::Result<Opened> {
     let gate = Arc::new(Semaphore::new(args.concurrency.max(1)));
     let config = ssh_config();
     let run_id = format!("{:04x}", rand::random::<u16>());
     let timeout = Duration::from_secs(args.welcome_timeout);
     let mut tasks = Vec::with_capacity(args.sessions);
-    for index in 0..args.sessions {
+    for (index, key) in keys.into_iter().enumerate() {
         let (gate, config, closed) = (gate.clone(), config.clone(), closed.clone());
         let nickname = format!("c{run_id}_{index}");
         tasks.push(tokio::spawn(async move {
@@ -119,7 +124,8 @@ async fn open_all(
                 lines: LineBuf::default(),
                 closed: Some(closed),
             };
-            let Session { handle, writer } = open_shell(config, addr, &nickname, watcher).await?;
+            let Session { handle, writer } =
+                open_shell(config, addr, &nickname, key, watcher).await?;
             tokio::time::timeout(timeout, welcome)
                 .await
                 .map_err(|_| anyhow::anyhow!("no welcome within {timeout:?}"))?

@@ -12,7 +12,7 @@ use clap::Args;
 use russh::{client, ChannelWriteHalf};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
-use crate::client::{open_shell, ssh_config, Client};
+use crate::client::{open_shell, ssh_config, user_key, Client};
 use crate::connect::{cpu_time, rss_kib};
 use crate::participant::{Receiver, Shared};
 use crate::serve::Server;
@@ -171,7 +171,8 @@ async fn join_all(
             let _permit = gate.acquire_owned().await?;
             let (welcomed, welcome) = oneshot::channel();
             let receiver = Arc::new(Mutex::new(Receiver::new(index, shared, welcomed)));
-            let session = open_shell(config, addr, &nickname, receiver.clone()).await?;
+            let session =
+                open_shell(config, addr, &nickname, user_key()?, receiver.clone()).await?;
             tokio::time::timeout(Duration::from_secs(30), welcome)
                 .await
                 .with_context(|| format!("{nickname} got no welcome within 30 s"))?

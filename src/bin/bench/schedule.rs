@@ -12,7 +12,7 @@ use russh::{client, ChannelWriteHalf};
 use serde_json::json;
 use tokio::sync::mpsc;
 
-use crate::client::{open_shell, ssh_config, strip_escapes, Client, LineBuf, Output};
+use crate::client::{open_shell, ssh_config, strip_escapes, user_key, Client, LineBuf, Output};
 use crate::serve::Server;
 use crate::stats::round3;
 use crate::Target;
@@ -92,7 +92,7 @@ impl Scheduler {
             lines: LineBuf::default(),
             to,
         };
-        let session = open_shell(ssh_config(), addr, &nick, feed).await?;
+        let session = open_shell(ssh_config(), addr, &nick, user_key()?, feed).await?;
         let mut lines = Lines(rx);
         lines.expect("Welcome to ", REPLY).await?;
         Ok(Scheduler {

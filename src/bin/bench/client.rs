@@ -24,10 +24,29 @@ impl client::Handler for AcceptAll {
     }
 }
 
+/// The key exchange a client asks for first.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Kex {
+    /// Post-quantum hybrid, russh's and OpenSSH 10's first choice.
+    Mlkem768x25519,
+    /// Curve25519 alone, what OpenSSH 9.x negotiates with a russh server.
+    Curve25519,
+}
+
 /// Client settings shared by every session: Nagle off, as an interactive `ssh` has it.
-pub fn ssh_config() -> Arc<client::Config> {
+pub fn ssh_config(kex: Kex) -> Arc<client::Config> {
+    let mut preferred = russh::Preferred::default();
+    if let Kex::Curve25519 = kex {
+        // Strict key exchange (the Terrapin fix) and extension negotiation stay on.
+        preferred.kex = std::borrow::Cow::Borrowed(&[
+            russh::kex::CURVE25519,
+            russh::kex::EXTENSION_SUPPORT_AS_CLIENT,
+            russh::kex::EXTENSION_OPENSSH_STRICT_KEX_AS_CLIENT,
+        ]);
+    }
     Arc::new(client::Config {
         nodelay: true,
+        preferred,
         ..Default::default()
     })
 }

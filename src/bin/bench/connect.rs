@@ -108,7 +108,7 @@ async fn open_all(
     keys: Vec<russh::keys::PrivateKey>,
 ) -> anyhow::Result<Opened> {
     let gate = Arc::new(Semaphore::new(args.concurrency.max(1)));
-    let config = ssh_config();
+    let config = ssh_config(args.target.kex);
     let run_id = format!("{:04x}", rand::random::<u16>());
     let timeout = Duration::from_secs(args.welcome_timeout);
     let mut tasks = Vec::with_capacity(args.sessions);

@@ -161,7 +161,7 @@ async fn join_all(
     run_id: &str,
     shared: &Arc<Shared>,
 ) -> anyhow::Result<Vec<User>> {
-    let config = ssh_config();
+    let config = ssh_config(args.target.kex);
     let gate = Arc::new(Semaphore::new(args.connect_concurrency.max(1)));
     let mut joining = Vec::with_capacity(args.users);
     for index in 0..args.users {

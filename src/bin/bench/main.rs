@@ -56,6 +56,11 @@ pub struct Target {
     /// the run, message rate / per-IP / handshake limits off) instead of using --addr.
     #[arg(long, conflicts_with = "addr")]
     pub self_serve: bool,
+
+    /// Key exchange the clients ask for first: russh's default (mlkem768x25519-sha256,
+    /// as OpenSSH 10 clients do) or curve25519-sha256 (as OpenSSH 9.x clients do).
+    #[arg(long, value_enum, default_value_t = client::Kex::Mlkem768x25519)]
+    pub kex: client::Kex,
 }
 
 fn main() -> anyhow::Result<()> {

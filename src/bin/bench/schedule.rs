@@ -12,7 +12,9 @@ use russh::{client, ChannelWriteHalf};
 use serde_json::json;
 use tokio::sync::mpsc;
 
-use crate::client::{open_shell, ssh_config, strip_escapes, user_key, Client, LineBuf, Output};
+use crate::client::{
+    open_shell, ssh_config, strip_escapes, user_key, Client, Kex, LineBuf, Output,
+};
 use crate::serve::Server;
 use crate::stats::round3;
 use crate::Target;
@@ -84,7 +86,7 @@ const REPLY: Duration = Duration::from_secs(10);
 
 impl Scheduler {
     /// Joins with a nickname unique to this run and waits for the welcome.
-    async fn join(addr: SocketAddr) -> anyhow::Result<Scheduler> {
+    async fn join(addr: SocketAddr, kex: Kex) -> anyhow::Result<Scheduler> {
         let run_id = format!("{:04x}", rand::random::<u16>());
         let nick = format!("s{run_id}");
         let (to, rx) = mpsc::unbounded_channel();
@@ -92,7 +94,7 @@ impl Scheduler {
             lines: LineBuf::default(),
             to,
         };
-        let session = open_shell(ssh_config(), addr, &nick, user_key()?, feed).await?;
+        let session = open_shell(ssh_config(kex), addr, &nick, user_key()?, feed).await?;
         let mut lines = Lines(rx);
         lines.expect("Welcome to ", REPLY).await?;
         Ok(Scheduler {
@@ -167,7 +169,7 @@ fn coming_minutes(rounds: u32) -> anyhow::Result<Vec<DateTime<Utc>>> {
 /// The server cannot be reached, refuses the schedules, or a message does not arrive.
 pub async fn run(args: ScheduleArgs) -> anyhow::Result<()> {
     let server = Server::from_target(&args.target, 16).await?;
-    let mut scheduler = Scheduler::join(server.addr).await?;
+    let mut scheduler = Scheduler::join(server.addr, args.target.kex).await?;
     let tz = scheduler.server_zone().await?;
     let targets = coming_minutes(args.rounds)?;
     scheduler.schedule(&targets, tz).await?;

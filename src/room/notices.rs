@@ -16,6 +16,22 @@ pub const GATHER_FOR: Duration = Duration::from_secs(1);
 /// Names a summary line spells out before it counts the rest.
 const NAMES_SHOWN: usize = 3;
 
+/// What a notice announces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    Joined,
+    Left,
+}
+
+impl Notice {
+    fn verb(self) -> &'static str {
+        match self {
+            Notice::Joined => "joined",
+            Notice::Left => "left",
+        }
+    }
+}
+
 /// The gathered notices, ready to send.
 #[derive(Debug)]
 pub struct Taken {
@@ -69,20 +85,22 @@ impl PendingNotices {
         let (newcomers, names): (Vec<_>, Vec<_>) = joined.into_iter().unzip();
         Taken {
             newcomers,
-            joined: (!names.is_empty()).then(|| summary(&names, "joined")),
-            left: (!left.is_empty()).then(|| summary(&left, "left")),
+            joined: (!names.is_empty()).then(|| summary(&names, Notice::Joined)),
+            left: (!left.is_empty()).then(|| summary(&left, Notice::Left)),
         }
     }
 }
 
 impl Room {
-    /// Announces that participant `id`, `name`, has `what` ("joined" or "left") the
-    /// chat, in a room that counted `count` with them: at once, or gathered if crowded.
-    pub(super) fn announce(&mut self, id: ParticipantId, name: &str, what: &str, count: usize) {
+    /// Announces that participant `id`, `name`, has joined or left the chat: at once, or
+    /// gathered if the room is crowded. Called while they are not in the list: before
+    /// a newcomer is added, after a leaver is removed.
+    pub(super) fn announce(&mut self, notice: Notice, id: ParticipantId, name: &str) {
         let crowd = self.config.batch_notices_above;
+        let count = self.participants.len() + 1;
         if crowd == 0 || count <= crowd {
-            self.broadcast(&summary(&[name.to_string()], what).shared());
-        } else if what == "joined" {
+            self.broadcast(&summary(&[name.to_string()], notice).shared());
+        } else if notice == Notice::Joined {
             self.notices.joined(id, name);
         } else {
             self.notices.left(id, name);
@@ -117,9 +135,10 @@ impl Room {
     }
 }
 
-/// The line announcing that `names` have `what` ("joined" or "left") the chat; for one
-/// name it is the very line an ordinary room sends.
-pub fn summary(names: &[String], what: &str) -> ChatLine {
+/// The line announcing that `names` have joined or left the chat; for one name it is
+/// the very line an ordinary room sends.
+pub fn summary(names: &[String], notice: Notice) -> ChatLine {
+    let what = notice.verb();
     let text = match names {
         [one] => format!("{one} has {what} the chat."),
         [init @ .., last] if names.len() <= NAMES_SHOWN => {
@@ -149,19 +168,19 @@ mod tests {
     #[test]
     fn summaries_name_up_to_three_and_count_the_rest() {
         assert_eq!(
-            text(&summary(&names(1), "joined")),
+            text(&summary(&names(1), Notice::Joined)),
             "[Server]: u1 has joined the chat."
         );
         assert_eq!(
-            text(&summary(&names(2), "left")),
+            text(&summary(&names(2), Notice::Left)),
             "[Server]: u1 and u2 have left the chat."
         );
         assert_eq!(
-            text(&summary(&names(3), "joined")),
+            text(&summary(&names(3), Notice::Joined)),
             "[Server]: u1, u2 and u3 have joined the chat."
         );
         assert_eq!(
-            text(&summary(&names(40), "joined")),
+            text(&summary(&names(40), Notice::Joined)),
             "[Server]: u1, u2, u3 and 37 others have joined the chat."
         );
     }

@@ -8,7 +8,7 @@ use chrono_tz::Tz;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio_util::sync::CancellationToken;
 
-use super::notices::PendingNotices;
+use super::notices::{Notice, PendingNotices};
 use super::rate::RateLimiter;
 use super::schedule::ScheduleBook;
 use super::{Clock, Delivery, JoinError, JoinRequest, Joined, Outbox, ParticipantId};
@@ -185,7 +185,7 @@ impl Room {
             ),
         );
         // Before the newcomer is in: the notice is for everyone else.
-        self.announce(id, &name, "joined", self.participants.len() + 1);
+        self.announce(Notice::Joined, id, &name);
         self.participants.push(Participant {
             id,
             transcript: Arc::from(name.as_str()),
@@ -259,7 +259,7 @@ impl Room {
     pub fn leave(&mut self, id: ParticipantId) {
         if let Some(p) = self.remove(id) {
             self.log.event("LEAVE", p.nick.as_str());
-            self.announce(p.id, p.nick.as_str(), "left", self.participants.len() + 1);
+            self.announce(Notice::Left, p.id, p.nick.as_str());
             self.pass_admin_on(&p);
         }
         self.reap_stalled();
@@ -351,7 +351,7 @@ impl Room {
                     self.log
                         .event("DROPPED", format!("{} (stopped reading)", p.nick));
                 }
-                self.announce(p.id, p.nick.as_str(), "left", self.participants.len() + 1);
+                self.announce(Notice::Left, p.id, p.nick.as_str());
                 self.pass_admin_on(&p);
             }
         }

@@ -58,12 +58,8 @@ pub async fn run(args: ConnectArgs, nofile: u64) -> anyhow::Result<()> {
     let opened = open_all(&args, server.addr, &closed, keys).await?;
     let total = started.elapsed();
     let cpu = (
-        pid.and_then(cpu_time)
-            .zip(cpu_before.0)
-            .map(|(a, b)| a.saturating_sub(b)),
-        cpu_time(std::process::id())
-            .zip(cpu_before.1)
-            .map(|(a, b)| a.saturating_sub(b)),
+        elapsed_cpu(cpu_before.0, pid),
+        elapsed_cpu(cpu_before.1, Some(std::process::id())),
     );
     tokio::time::sleep(Duration::from_secs(args.settle)).await;
     let rss_held = pid.and_then(rss_kib);
@@ -185,6 +181,12 @@ pub fn cpu_time(pid: u32) -> Option<Duration> {
     let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
     // utime and stime are in clock ticks of USER_HZ, which is 100 on Linux.
     Some(Duration::from_millis(ticks * 10))
+}
+
+/// CPU time used by `pid` since it had used `before`.
+pub fn elapsed_cpu(before: Option<Duration>, pid: Option<u32>) -> Option<Duration> {
+    let now = cpu_time(pid?)?;
+    Some(now.saturating_sub(before?))
 }
 
 /// `VmRSS` of process `pid` in KiB, from `/proc/PID/status`.

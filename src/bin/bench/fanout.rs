@@ -13,7 +13,7 @@ use russh::{client, ChannelWriteHalf};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
 use crate::client::{open_shell, ssh_config, user_key, Client};
-use crate::connect::{cpu_time, rss_kib};
+use crate::connect::{cpu_time, elapsed_cpu, rss_kib};
 use crate::participant::{Receiver, Shared};
 use crate::serve::Server;
 use crate::stalled::join_stalled;
@@ -145,12 +145,6 @@ async fn send_and_drain(
         rss: rss_before.zip(pid.and_then(rss_kib)),
     };
     Ok((send_time, cpu))
-}
-
-/// CPU time used by `pid` since it had used `before`.
-fn elapsed_cpu(before: Option<Duration>, pid: Option<u32>) -> Option<Duration> {
-    let now = cpu_time(pid?)?;
-    Some(now.saturating_sub(before?))
 }
 
 /// Joins every user, `connect_concurrency` at a time, each counted as joined once its

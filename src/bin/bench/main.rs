@@ -66,10 +66,16 @@ pub struct Target {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let nofile = limits::raise_nofile_limit();
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    if let Some(threads) = cli.threads {
-        runtime.worker_threads(threads.max(1));
-    }
+    // One thread: tokio's single-threaded scheduler, which skips work stealing.
+    let mut runtime = match cli.threads {
+        Some(0 | 1) => tokio::runtime::Builder::new_current_thread(),
+        Some(threads) => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(threads);
+            builder
+        }
+        None => tokio::runtime::Builder::new_multi_thread(),
+    };
     let runtime = runtime.enable_all().build()?;
     // Spawned rather than run by `block_on` itself: `block_on` polls on the main thread,
     // and the pacing timer would then wake a worker thread for every line sent.

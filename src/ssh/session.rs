@@ -106,20 +106,27 @@ async fn shell(mut setup: SessionSetup) {
     setup.joined.cancel();
     tracing::debug!(nickname = %me.nickname, "joined");
     let room = setup.ctx.room.clone();
-    // Bracketed paste on, so a pasted block arrives as one paste, then the prompt.
-    let start = format!(
-        "{}{}",
-        screen.start(),
-        screen.set_prompt(&prompt(&me.nickname))
-    );
-    let mut open = channel.write(start).await;
+    // Reused for every batch of deliveries.
+    let mut batch = Vec::with_capacity(BATCH);
+    // Bracketed paste on, so a pasted block arrives as one paste, then the welcome the
+    // room has already queued and the prompt: one write.
+    let mut start = screen.start().to_string();
+    let prompt_row = screen.set_prompt(&prompt(&me.nickname));
+    let mut closing = false;
+    match deliveries.try_recv() {
+        Ok(first) => {
+            let (text, close) = render_batch(&mut screen, first, &mut deliveries, &mut batch);
+            start.push_str(&text);
+            closing = close;
+        }
+        Err(_) => start.push_str(&prompt_row),
+    }
+    let mut open = channel.write(start).await && !closing;
     // Lines typed but not yet handed to the room. They go in one at a time between
     // outbox drains, so a big paste never fills our own outbox with its echoes.
     let mut typed: VecDeque<String> = VecDeque::new();
     let mut in_room: Option<oneshot::Receiver<()>> = None;
     let mut leaving = false;
-    // Reused for every batch of deliveries.
-    let mut batch = Vec::with_capacity(BATCH);
     // One wait on the kill token for the whole session, not a new one per wake-up.
     let killed = setup.kill.cancelled();
     tokio::pin!(killed);

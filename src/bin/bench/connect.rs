@@ -54,9 +54,13 @@ pub async fn run(args: ConnectArgs, nofile: u64) -> anyhow::Result<()> {
     let keys = (0..args.sessions)
         .map(|_| user_key())
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let steal_before = steal_time();
     let started = Instant::now();
     let opened = open_all(&args, server.addr, &closed, keys).await?;
     let total = started.elapsed();
+    let steal = steal_time()
+        .zip(steal_before)
+        .map(|(now, before)| now.saturating_sub(before));
     let cpu = (
         elapsed_cpu(cpu_before.0, pid),
         elapsed_cpu(cpu_before.1, Some(std::process::id())),
@@ -72,6 +76,7 @@ pub async fn run(args: ConnectArgs, nofile: u64) -> anyhow::Result<()> {
         setup: Distribution::from_nanos(opened.setup),
         total,
         cpu,
+        steal,
         dropped,
         rss: rss_before.zip(rss_held),
         client_rss: client_before.zip(client_held),
@@ -189,6 +194,16 @@ pub fn elapsed_cpu(before: Option<Duration>, pid: Option<u32>) -> Option<Duratio
     Some(now.saturating_sub(before?))
 }
 
+/// CPU time this virtual machine's host has taken away from it (all CPUs), from the
+/// `steal` column of `/proc/stat`: a run during which it grew was disturbed.
+pub fn steal_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let cpu = stat.lines().next()?.strip_prefix("cpu ")?;
+    let ticks: u64 = cpu.split_whitespace().nth(7)?.parse().ok()?;
+    // USER_HZ is 100 on Linux.
+    Some(Duration::from_millis(ticks * 10))
+}
+
 /// `VmRSS` of process `pid` in KiB, from `/proc/PID/status`.
 pub fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -204,6 +219,8 @@ struct Report<'a> {
     total: Duration,
     /// CPU time the server and the bench used while the sessions were being opened.
     cpu: (Option<Duration>, Option<Duration>),
+    /// CPU time the VM's host took away while the sessions were being opened.
+    steal: Option<Duration>,
     dropped: usize,
     rss: Option<(u64, u64)>,
     client_rss: Option<(u64, u64)>,
@@ -249,6 +266,9 @@ impl Report<'_> {
                 println!("  {who} CPU while opening: {per:.0} us per session");
             }
         }
+        if let Some(steal) = self.steal {
+            println!("  VM steal time while opening: {} ms", steal.as_millis());
+        }
         println!("  closed by the server while held: {}", self.dropped);
         if let Some(rss) = self.rss {
             println!(
@@ -280,6 +300,7 @@ impl Report<'_> {
             "setup_max_ms": self.setup.as_ref().map(|d| d.max_ms),
             "server_cpu_us_per_session": self.cpu_per_session(self.cpu.0),
             "bench_cpu_us_per_session": self.cpu_per_session(self.cpu.1),
+            "steal_ms": self.steal.map(|s| s.as_millis() as u64),
             "closed_while_held": self.dropped,
             "server_rss_before_kib": self.rss.map(|r| r.0),
             "server_rss_held_kib": self.rss.map(|r| r.1),

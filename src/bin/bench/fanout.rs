@@ -13,7 +13,7 @@ use russh::{client, ChannelWriteHalf};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
 use crate::client::{open_shell, ssh_config, user_key, Client};
-use crate::connect::{cpu_time, elapsed_cpu, rss_kib};
+use crate::connect::{cpu_time, elapsed_cpu, rss_kib, steal_time};
 use crate::participant::{Receiver, Shared};
 use crate::serve::Server;
 use crate::stalled::join_stalled;
@@ -131,6 +131,7 @@ async fn send_and_drain(
 ) -> anyhow::Result<(Duration, CpuUse)> {
     let cpu_before = (pid.and_then(cpu_time), cpu_time(std::process::id()));
     let rss_before = pid.and_then(rss_kib);
+    let steal_before = steal_time();
     let send_started = Instant::now();
     send_all(args, users, shared).await?;
     let send_time = send_started.elapsed();
@@ -143,6 +144,9 @@ async fn send_and_drain(
         server: elapsed_cpu(cpu_before.0, pid),
         bench: elapsed_cpu(cpu_before.1, Some(std::process::id())),
         rss: rss_before.zip(pid.and_then(rss_kib)),
+        steal: steal_time()
+            .zip(steal_before)
+            .map(|(now, before)| now.saturating_sub(before)),
     };
     Ok((send_time, cpu))
 }

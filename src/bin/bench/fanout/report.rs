@@ -17,6 +17,8 @@ pub struct CpuUse {
     pub bench: Option<Duration>,
     /// The server's RSS (KiB) before and after the sending phase.
     pub rss: Option<(u64, u64)>,
+    /// CPU time the VM's host took away meanwhile (see `connect::steal_time`).
+    pub steal: Option<Duration>,
 }
 
 /// How long the phases took and what they cost.
@@ -142,6 +144,9 @@ fn print_summary(args: &FanoutArgs, t: &Totals, times: &Times, limits: &str) {
     if let Some((before, after)) = times.cpu.rss {
         println!("  server RSS: {before} KiB before sending, {after} KiB after");
     }
+    if let Some(steal) = times.cpu.steal {
+        println!("  VM steal time meanwhile: {} ms", steal.as_millis());
+    }
     if args.stalled > 0 {
         println!(
             "  stalled participants: {}, dropped by the server: {}",
@@ -172,6 +177,7 @@ fn json_line(args: &FanoutArgs, t: &Totals, times: &Times, limits: &str, nofile:
         "duration_s": round3(t.span.as_secs_f64()),
         "join_s": round3(times.join.as_secs_f64()),
         "server_cpu_s": times.cpu.server.map(|c| round3(c.as_secs_f64())),
+        "steal_ms": times.cpu.steal.map(|s| s.as_millis() as u64),
         "server_cpu_us_per_delivery": t.cpu_us(times.cpu.server),
         "bench_cpu_s": times.cpu.bench.map(|c| round3(c.as_secs_f64())),
         "bench_cpu_us_per_delivery": t.cpu_us(times.cpu.bench),

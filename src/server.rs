@@ -25,6 +25,7 @@ use crate::stream::CuttableStream;
 pub struct ServerContext {
     pub config: Config,
     pub room: RoomHandle,
+    pub log: LogSink,
 }
 
 /// A server that is accepting connections.
@@ -98,6 +99,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
         server_log: config.server_log(),
         transcripts_dir: config.transcripts_dir(),
         tz,
+        queue_records: crate::log::LOG_QUEUE_RECORDS,
     })
     .with_context(|| format!("opening logs in {}", config.log_dir.display()))?;
     let schedules = ScheduleBook::load(Some(config.data_dir.join("schedules.json")))?;
@@ -124,9 +126,9 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
     let reloader = Reloader {
         config: config.clone(),
         room: room.clone(),
-        log,
+        log: log.clone(),
     };
-    let ctx = Arc::new(ServerContext { config, room });
+    let ctx = Arc::new(ServerContext { config, room, log });
     let shutdown = CancellationToken::new();
     let done = tokio::spawn(accept_loop(listener, ctx, ssh, shutdown.clone()));
     Ok(RunningServer {

@@ -68,8 +68,10 @@ fn precedence_is_flag_then_env_then_file_then_default() {
     std::fs::write(&file, "capacity = 7\nhistory = 3\nmessage-burst = 9\n").unwrap();
     let out = std::process::Command::new(BIN)
         .args(base_args(dir.path()))
+        // Settings may follow the subcommand: `check --config FILE`.
+        .arg("check")
         .arg(format!("--config={}", file.display()))
-        .args(["--history", "4", "check"])
+        .args(["--history", "4"])
         .env("SSH_CHATROOM_CAPACITY", "5")
         .env("SSH_CHATROOM_HISTORY", "6")
         .output()

@@ -103,3 +103,52 @@ async fn exec_users_prints_the_list_and_other_commands_fail() {
     );
     assert_eq!(status, Some(1));
 }
+
+/// A renamer keeps the transcript they joined with; a newcomer taking their old name gets
+/// a file of their own, so one person's whispers never land in another's file.
+#[tokio::test]
+async fn two_people_never_share_a_transcript() {
+    let server = TestServer::start().await;
+    let mut first = TestClient::joined(server.port(), "Alice").await;
+    first.send_line("/rename Alice2").await;
+    first.expect("[Server]: Your nickname is now \"Alice2\".").await;
+    let mut second = TestClient::joined(server.port(), "Alice").await;
+    let mut bob = TestClient::joined(server.port(), "Bob").await;
+    bob.send_line("/whisper Alice2 for the first only").await;
+    first.expect("[Whisper from Bob] for the first only").await;
+    bob.send_line("/whisper Alice for the second only").await;
+    second.expect("[Whisper from Bob] for the second only").await;
+    let (dir, _) = server.stop().await;
+
+    let users = dir.path().join("logs/users");
+    let first_file = std::fs::read_to_string(users.join("Alice_chat_log.txt")).unwrap();
+    let second_file = std::fs::read_to_string(users.join("Alice~2_chat_log.txt")).unwrap();
+    assert!(first_file.contains("[Whisper from Bob] for the first only"));
+    assert!(!first_file.contains("for the second only"), "{first_file}");
+    assert!(second_file.contains("[Whisper from Bob] for the second only"));
+    assert!(!second_file.contains("for the first only"), "{second_file}");
+}
+
+/// A welcome longer than the outbox (a long history) is one delivery: the newcomer is
+/// welcomed, not dropped for overflowing on their own welcome.
+#[tokio::test]
+async fn a_welcome_longer_than_the_outbox_still_lets_the_newcomer_in() {
+    let server = TestServer::start_with(
+        |c| {
+            c.outbox_size = 64;
+            c.history = 200;
+        },
+        Clock::System,
+    )
+    .await;
+    let mut alice = TestClient::joined(server.port(), "Alice").await;
+    let batch: String = (0..150).map(|n| format!("history line {n}\r")).collect();
+    alice.send(batch.as_bytes()).await;
+    alice.expect("Alice >> history line 149\r\n").await;
+    let mut late = TestClient::joined(server.port(), "Late").await;
+    late.expect("[Server]: Users (2/10): Alice, Late").await;
+    let welcome = late.transcript.text();
+    assert!(welcome.contains("Alice >> history line 0\r\n"), "{welcome}");
+    late.send_line("made it").await;
+    alice.expect("Late >> made it").await;
+}

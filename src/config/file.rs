@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::{anyhow, bail, Context};
 use clap::parser::ValueSource;
-use clap::{ArgAction, ArgMatches, CommandFactory, FromArgMatches};
+use clap::{ArgAction, ArgMatches, FromArgMatches};
 
 use super::Cli;
 
@@ -22,7 +22,7 @@ where
     T: Into<OsString>,
 {
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-    let matches = Cli::command().try_get_matches_from(&args)?;
+    let matches = Cli::parser().try_get_matches_from(&args)?;
     let cli = Cli::from_arg_matches(&matches)?;
     let Some(path) = cli.config.config.clone() else {
         return Ok(cli);
@@ -36,7 +36,7 @@ where
         .chain(from_file)
         .chain(args.into_iter().skip(1))
         .collect();
-    let matches = Cli::command().try_get_matches_from(merged)?;
+    let matches = Cli::parser().try_get_matches_from(merged)?;
     Ok(Cli::from_arg_matches(&matches)?)
 }
 
@@ -48,7 +48,7 @@ fn file_args(path: &Path, given: &ArgMatches) -> anyhow::Result<Vec<OsString>> {
     let table: toml::Table = text
         .parse()
         .map_err(|e: toml::de::Error| anyhow!("config file {shown}: {}", e.message()))?;
-    let command = Cli::command();
+    let command = Cli::parser();
     let mut out = Vec::new();
     for (key, value) in &table {
         let arg = command
@@ -80,7 +80,7 @@ fn file_args(path: &Path, given: &ArgMatches) -> anyhow::Result<Vec<OsString>> {
         }
         // Check this key alone, so a bad value is reported against its key.
         let alone = std::iter::once(OsString::from("ssh-chatroom")).chain(these.iter().cloned());
-        if let Err(e) = Cli::command().try_get_matches_from(alone) {
+        if let Err(e) = Cli::parser().try_get_matches_from(alone) {
             let detail = e.to_string();
             let first = detail.lines().next().unwrap_or_default();
             bail!(
@@ -128,6 +128,21 @@ mod tests {
         assert_eq!(cli.config.history, 9);
         assert_eq!(cli.config.admin_keys, ["SHA256:a", "SHA256:b"]);
         assert!(cli.config.no_user_logs);
+    }
+
+    #[test]
+    fn settings_work_before_and_after_the_subcommand() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(dir.path(), "capacity = 7\n");
+        for args in [
+            ["x", "check", "--config", &file, "--history", "9"],
+            ["x", "--config", &file, "check", "--history", "9"],
+            ["x", "--history", "9", "--config", &file, "check"],
+        ] {
+            let cli = load(args).unwrap();
+            assert!(matches!(cli.command, Some(super::super::Command::Check)));
+            assert_eq!((cli.config.capacity, cli.config.history), (7, 9), "{args:?}");
+        }
     }
 
     #[test]

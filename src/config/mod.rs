@@ -154,9 +154,24 @@ pub struct Config {
     pub no_user_logs: bool,
 }
 
+impl Cli {
+    /// The command line parser: every setting is a global flag, so it may come before or
+    /// after a subcommand (`ssh-chatroom check --config FILE`).
+    pub fn parser() -> clap::Command {
+        <Cli as clap::CommandFactory>::command().mut_args(|arg| arg.global(true))
+    }
+}
+
 impl Default for Config {
+    /// The embedded defaults alone: no flags, and no `SSH_CHATROOM_*` variable read.
     fn default() -> Self {
-        Cli::parse_from(["ssh-chatroom"]).config
+        let parser = Cli::parser().mut_args(|arg| arg.env(clap::builder::Resettable::Reset));
+        let matches = parser
+            .try_get_matches_from(["ssh-chatroom"])
+            .expect("the defaults parse");
+        <Cli as clap::FromArgMatches>::from_arg_matches(&matches)
+            .expect("the defaults fit the settings")
+            .config
     }
 }
 

@@ -1,18 +1,27 @@
 //! The product logs of SPEC §5: `server.txt` (one line per event) and each participant's
 //! transcript in `users/<nickname>_chat_log.txt`. A dedicated thread does the file I/O,
-//! so the room never waits on a disk; it flushes whenever its queue runs dry.
+//! so the room never waits on a disk; it flushes whenever its queue runs dry. The queue
+//! is bounded: when the disk stalls, records past the bound are counted and lost (the
+//! count is logged once the writer catches up), never held in memory.
 
+mod transcripts;
 mod writer;
 
 use std::path::PathBuf;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, TrySendError};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chrono_tz::Tz;
 
 use crate::chat::line::SharedLine;
 
+pub use transcripts::TranscriptNames;
 pub use writer::transcript_file_name;
+
+/// Most records waiting for the writer thread (about 200 bytes each).
+pub const LOG_QUEUE_RECORDS: usize = 65_536;
 
 /// Where the logs go; `None` switches a log off.
 #[derive(Debug, Clone)]
@@ -20,21 +29,34 @@ pub struct LogConfig {
     pub server_log: Option<PathBuf>,
     pub transcripts_dir: Option<PathBuf>,
     pub tz: Tz,
+    /// Most records queued for the writer; see [`LOG_QUEUE_RECORDS`].
+    pub queue_records: usize,
 }
 
 enum LogRecord {
     Event(String),
     Transcript { owner: Arc<str>, line: SharedLine },
     CloseTranscript(Arc<str>),
+    /// Wakes the writer to look at [`Shared::reopen`].
     Reopen,
     Flush(mpsc::SyncSender<()>),
+}
+
+/// What the sinks and the writer thread share besides the queue.
+#[derive(Default)]
+struct Shared {
+    /// Records refused because the queue was full, not yet reported.
+    lost: AtomicU64,
+    /// The files are to be reopened (SIGHUP after logrotate).
+    reopen: AtomicBool,
 }
 
 /// A cheap, cloneable handle that queues log records without blocking.
 #[derive(Clone)]
 pub struct LogSink {
-    tx: Option<mpsc::Sender<LogRecord>>,
-    transcripts: bool,
+    tx: Option<mpsc::SyncSender<LogRecord>>,
+    shared: Arc<Shared>,
+    transcripts: Option<TranscriptNames>,
 }
 
 impl LogSink {
@@ -47,14 +69,17 @@ impl LogSink {
         if config.server_log.is_none() && !transcripts {
             return Ok(LogSink::disabled());
         }
-        let (tx, rx) = mpsc::channel();
+        let (tx, rx) = mpsc::sync_channel(config.queue_records.max(1));
+        let shared = Arc::new(Shared::default());
         let mut writer = writer::LogWriter::open(config)?;
+        let for_writer = shared.clone();
         std::thread::Builder::new()
             .name("log-writer".into())
-            .spawn(move || writer.run(rx))?;
+            .spawn(move || writer.run(rx, &for_writer))?;
         Ok(LogSink {
             tx: Some(tx),
-            transcripts,
+            shared,
+            transcripts: transcripts.then(TranscriptNames::default),
         })
     }
 
@@ -62,13 +87,17 @@ impl LogSink {
     pub fn disabled() -> LogSink {
         LogSink {
             tx: None,
-            transcripts: false,
+            shared: Arc::default(),
+            transcripts: None,
         }
     }
 
+    /// Queues `record`; a full queue (a stalled disk) loses it and counts the loss.
     fn send(&self, record: LogRecord) {
         if let Some(tx) = &self.tx {
-            let _ = tx.send(record);
+            if let Err(TrySendError::Full(_)) = tx.try_send(record) {
+                self.shared.lost.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 
@@ -79,9 +108,19 @@ impl LogSink {
         }
     }
 
-    /// Appends a line to `owner`'s transcript (`owner` is the nickname at join).
+    /// Picks the transcript of a participant who joins as `nickname`: named after it,
+    /// unless another live participant already writes that file (see
+    /// [`TranscriptNames`]). Give the result back with [`LogSink::close_transcript`].
+    pub fn open_transcript(&self, nickname: &str) -> Arc<str> {
+        match &self.transcripts {
+            Some(names) => names.claim(nickname),
+            None => Arc::from(nickname),
+        }
+    }
+
+    /// Appends a line to the transcript `owner` (from [`LogSink::open_transcript`]).
     pub fn transcript(&self, owner: &Arc<str>, line: &SharedLine) {
-        if self.transcripts {
+        if self.transcripts.is_some() {
             self.send(LogRecord::Transcript {
                 owner: owner.clone(),
                 line: line.clone(),
@@ -89,24 +128,102 @@ impl LogSink {
         }
     }
 
-    /// Closes `owner`'s transcript file (the participant left).
+    /// Closes the transcript `owner` (the participant left) and frees its name.
     pub fn close_transcript(&self, owner: &Arc<str>) {
-        if self.transcripts {
+        if let Some(names) = &self.transcripts {
+            names.release(owner);
             self.send(LogRecord::CloseTranscript(owner.clone()));
         }
     }
 
     /// Closes and reopens every log file (after `logrotate` moved them).
     pub fn reopen(&self) {
+        self.shared.reopen.store(true, Ordering::SeqCst);
         self.send(LogRecord::Reopen);
     }
 
-    /// Waits until everything queued so far is on disk.
+    /// Waits (at most a few seconds) until everything queued so far is on disk.
     pub fn flush(&self) {
-        let (tx, rx) = mpsc::sync_channel(1);
-        self.send(LogRecord::Flush(tx));
-        if self.tx.is_some() {
-            let _ = rx.recv_timeout(std::time::Duration::from_secs(3));
+        let Some(tx) = &self.tx else { return };
+        let (done, rx) = mpsc::sync_channel(1);
+        let deadline = Instant::now() + Duration::from_secs(3);
+        let mut record = LogRecord::Flush(done);
+        loop {
+            match tx.try_send(record) {
+                Ok(()) => break,
+                Err(TrySendError::Full(back)) if Instant::now() < deadline => {
+                    record = back;
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(_) => return,
+            }
         }
+        let _ = rx.recv_timeout(deadline.saturating_duration_since(Instant::now()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+
+    use super::*;
+
+    /// A FIFO that is open for reading but never read is a disk that stalls: the writer
+    /// blocks once the pipe's 64 KiB are full.
+    #[test]
+    fn a_stalled_disk_costs_counted_records_never_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("server.txt");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.unwrap().success());
+        let mut disk = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&fifo)
+            .unwrap();
+        let sink = LogSink::start(LogConfig {
+            server_log: Some(fifo),
+            transcripts_dir: None,
+            tz: chrono_tz::UTC,
+            queue_records: 100,
+        })
+        .unwrap();
+        let sent = 20_000;
+        for i in 0..sent {
+            sink.event("MESSAGE", format!("line {i} {}", "x".repeat(100)));
+        }
+        // The disk comes back: the writer catches up and says how many were lost. Every
+        // record is either written or counted.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut text = Vec::new();
+        let mut buf = [0u8; 65536];
+        loop {
+            let (written, counted) = account(&String::from_utf8_lossy(&text));
+            if written + counted == sent {
+                // Only the queue, the writer's buffer and the pipe's 64 KiB (about a
+                // thousand lines) got through while the disk stalled.
+                assert!(written <= 2_000, "{written} written");
+                break;
+            }
+            assert!(Instant::now() < deadline, "{written} written, {counted} lost");
+            match disk.read(&mut buf) {
+                Ok(n) => text.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+
+    /// (MESSAGE lines, the sum of the LOST reports) in a log's text.
+    fn account(log: &str) -> (u64, u64) {
+        let written = log.lines().filter(|l| l.contains(" MESSAGE line ")).count();
+        let lost = log
+            .lines()
+            .filter_map(|l| l.split(" LOST ").nth(1)?.split(' ').next()?.parse::<u64>().ok())
+            .sum();
+        (written as u64, lost)
     }
 }

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use chrono::{SecondsFormat, Utc};
 use chrono_tz::Tz;
 
-use super::{LogConfig, LogRecord};
+use std::sync::atomic::Ordering;
+
+use super::{LogConfig, LogRecord, Shared};
 use crate::chat::text::escape_for_log;
 
 pub(super) struct LogWriter {
@@ -74,15 +76,35 @@ impl LogWriter {
         })
     }
 
-    pub(super) fn run(&mut self, rx: mpsc::Receiver<LogRecord>) {
+    pub(super) fn run(&mut self, rx: mpsc::Receiver<LogRecord>, shared: &Shared) {
         while let Ok(record) = rx.recv() {
             self.handle(record);
             while let Ok(record) = rx.try_recv() {
                 self.handle(record);
             }
+            self.report_lost(shared);
+            if shared.reopen.swap(false, Ordering::SeqCst) {
+                if let Err(e) = self.reopen() {
+                    self.warn(&e);
+                }
+            }
             self.flush_all();
         }
         self.flush_all();
+    }
+
+    /// Records were lost to a full queue: say how many, once caught up. Their transcript
+    /// closes may be among them, so every transcript is closed (reopened on its next line).
+    fn report_lost(&mut self, shared: &Shared) {
+        let lost = shared.lost.swap(0, Ordering::Relaxed);
+        if lost == 0 {
+            return;
+        }
+        tracing::warn!(lost, "the log disk was too slow; log records were lost");
+        self.flush_all();
+        self.transcripts.clear();
+        let text = format!("LOST {lost} log records (the log disk was too slow)");
+        self.handle(LogRecord::Event(text));
     }
 
     fn handle(&mut self, record: LogRecord) {
@@ -102,7 +124,8 @@ impl LogWriter {
                 Some(mut w) => w.flush(),
                 None => Ok(()),
             },
-            LogRecord::Reopen => self.reopen(),
+            // A wake-up only: the flag is looked at once the queue runs dry.
+            LogRecord::Reopen => Ok(()),
             LogRecord::Flush(done) => {
                 self.flush_all();
                 let _ = done.send(());

@@ -33,6 +33,8 @@ pub type ParticipantId = u64;
 pub enum Delivery {
     /// A line to show.
     Line(SharedLine),
+    /// Several lines to show, taking one place in the outbox (the welcome).
+    Lines(Vec<SharedLine>),
     /// The participant's nickname changed (the prompt shows it).
     Renamed(String),
     /// The room is done with this participant: show what came before, then close.

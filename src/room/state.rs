@@ -188,7 +188,7 @@ impl Room {
         self.announce(Notice::Joined, id, &name);
         self.participants.push(Participant {
             id,
-            transcript: Arc::from(name.as_str()),
+            transcript: self.log.open_transcript(&name),
             nick,
             key: request.key,
             admin,
@@ -202,26 +202,29 @@ impl Room {
         Ok(Joined { id, nickname: name })
     }
 
+    /// The newcomer's welcome: history, the message of the day, who is here. It goes out
+    /// as one delivery, so however long it is it takes one place in the outbox.
     fn welcome(&mut self, id: ParticipantId) {
-        let history: Vec<SharedLine> = self.history.iter().cloned().collect();
-        for line in history {
-            self.send_line(id, &line);
-        }
-        let Some(me) = self.find(id) else { return };
-        let motd = self.config.motd.iter().map(ChatLine::server);
-        let mut lines: Vec<ChatLine> = motd.collect();
-        lines.extend([
+        let Some(at) = self.position(id) else { return };
+        let me = &self.participants[at];
+        let mut lines: Vec<SharedLine> = self.history.iter().cloned().collect();
+        lines.extend(self.config.motd.iter().map(|l| ChatLine::server(l).shared()));
+        lines.push(
             ChatLine::server(format!(
                 "Welcome to {}, {}! Type /help for the list of commands.",
                 self.config.name, me.nick
-            )),
-            self.users_line(),
-        ]);
+            ))
+            .shared(),
+        );
+        lines.push(self.users_line().shared());
         if me.admin {
-            lines.push(ChatLine::server("You are the admin of this room."));
+            lines.push(ChatLine::server("You are the admin of this room.").shared());
         }
-        for line in lines {
-            self.send_line(id, &line.shared());
+        let transcript = me.transcript.clone();
+        if self.deliver_at(at, Delivery::Lines(lines.clone())) {
+            for line in &lines {
+                self.log.transcript(&transcript, line);
+            }
         }
     }
 

@@ -46,8 +46,10 @@ impl Member {
     fn lines(&mut self) -> Vec<String> {
         let mut out = Vec::new();
         while let Ok(d) = self.inbox.try_recv() {
-            if let Delivery::Line(l) = d {
-                out.push(l.text.clone());
+            match d {
+                Delivery::Line(l) => out.push(l.text.clone()),
+                Delivery::Lines(ls) => out.extend(ls.iter().map(|l| l.text.clone())),
+                _ => {}
             }
         }
         out

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use russh::keys::PublicKey;
 use russh::server::{Auth, ChannelOpenHandle, Handler, Msg, Response, Session, VerifiedPublicKey};
 use russh::{Channel, ChannelId, MethodKind, MethodSet, Pty};
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::session::{run_exec, run_shell, SessionSetup};
-use super::{PtyInfo, SessionEvent};
+use super::{event_queue, EventSender, PtyInfo, SessionEvent, MAX_UNPROCESSED_INPUT};
+use crate::chat::text::sanitize;
 use crate::keys::fingerprint;
 use crate::server::ServerContext;
 
@@ -23,7 +23,7 @@ pub struct ConnectionHandler {
     key: Option<String>,
     channel: Option<ChannelId>,
     pty: Option<PtyInfo>,
-    events: Option<mpsc::UnboundedSender<SessionEvent>>,
+    events: Option<EventSender>,
     /// Cancelled to cut the connection (its socket is shut down).
     kill: CancellationToken,
     /// Cancelled once the user is in the room (ends the login grace period).
@@ -60,9 +60,22 @@ impl ConnectionHandler {
         self
     }
 
+    /// Hands `event` to the session task; a client that has piled up more input than
+    /// the session could take (it sends without reading) is cut off.
     fn forward(&self, event: SessionEvent) {
-        if let Some(tx) = &self.events {
-            let _ = tx.send(event);
+        let Some(tx) = &self.events else { return };
+        if let Err(queued) = tx.send(event) {
+            if !self.kill.is_cancelled() {
+                tracing::info!(queued, "dropped: sends without reading");
+                let who = self.peer.map(|a| a.to_string()).unwrap_or_default();
+                let text = format!(
+                    "{who} user={} (sent more than {} KiB it did not wait for)",
+                    sanitize(&self.user),
+                    MAX_UNPROCESSED_INPUT / 1024
+                );
+                self.ctx.log.event("DROPPED", text);
+            }
+            self.kill.cancel();
         }
     }
 
@@ -71,7 +84,7 @@ impl ConnectionHandler {
         if self.channel != Some(channel) || self.events.is_some() {
             return None;
         }
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = event_queue(MAX_UNPROCESSED_INPUT);
         self.events = Some(tx);
         Some(SessionSetup {
             ctx: self.ctx.clone(),

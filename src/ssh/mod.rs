@@ -2,7 +2,10 @@
 //! per-participant session task that owns the terminal and talks to the room.
 
 pub mod handler;
+mod input;
 pub mod session;
+
+pub use input::{event_queue, EventReceiver, EventSender, MAX_UNPROCESSED_INPUT};
 
 /// What the handler tells its session task, in arrival order.
 #[derive(Debug)]

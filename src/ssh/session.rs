@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::{PtyInfo, SessionEvent};
+use super::{EventReceiver, PtyInfo, SessionEvent};
 use crate::chat::line::ChatLine;
 use crate::chat::text::sanitize;
 use crate::room::{Delivery, JoinError, JoinRequest, Joined};
@@ -23,6 +23,9 @@ use crate::term::style::term_has_colour;
 
 /// Most deliveries written in one SSH data packet.
 const BATCH: usize = 64;
+/// Most typed lines waiting to be handed to the room; past it the session stops taking
+/// input (which then piles up against the connection's input bound).
+const MAX_TYPED_LINES: usize = 64;
 /// How long a closed session waits for the client to hang up before cutting it.
 const CLOSE_WAIT: Duration = Duration::from_secs(5);
 
@@ -35,7 +38,7 @@ pub struct SessionSetup {
     pub key: Option<String>,
     pub addr: Option<SocketAddr>,
     pub pty: Option<PtyInfo>,
-    pub events: mpsc::UnboundedReceiver<SessionEvent>,
+    pub events: EventReceiver,
     pub kill: CancellationToken,
     pub joined: CancellationToken,
     /// Set when the connection is refused (e.g. too many from one address).
@@ -66,7 +69,7 @@ impl Channel {
 
     /// Ends the channel the way OpenSSH expects (exit status, EOF, close), then waits a
     /// little for the client to hang up before cutting the connection.
-    async fn finish(&self, status: u32, events: &mut mpsc::UnboundedReceiver<SessionEvent>) {
+    async fn finish(&self, status: u32, events: &mut EventReceiver) {
         let close = async {
             let _ = self.handle.exit_status_request(self.id, status).await;
             let _ = self.handle.eof(self.id).await;
@@ -146,7 +149,7 @@ async fn shell(mut setup: SessionSetup) {
             _ = async { in_room.as_mut().expect("guarded").await }, if in_room.is_some() => {
                 in_room = None;
             }
-            event = setup.events.recv(), if !leaving => {
+            event = setup.events.recv(), if !leaving && typed.len() < MAX_TYPED_LINES => {
                 let Some(event) = event else { break };
                 let (mut text, input) = handle_event(&mut screen, event);
                 typed.extend(input.lines);
@@ -187,17 +190,18 @@ fn render_batch(
     let mut closing = false;
     for delivery in batch.iter() {
         match delivery {
-            Delivery::Line(_) => {}
+            Delivery::Line(_) | Delivery::Lines(_) => {}
             Delivery::Renamed(nick) => {
                 screen.set_prompt(&prompt(nick));
             }
             Delivery::Close => closing = true,
         }
     }
-    let text = screen.print(batch.iter().filter_map(|d| match d {
-        Delivery::Line(line) => Some(&**line),
-        _ => None,
-    }));
+    let text = screen.print(batch.iter().flat_map(|d| match d {
+        Delivery::Line(line) => std::slice::from_ref(line),
+        Delivery::Lines(lines) => lines.as_slice(),
+        _ => &[],
+    }).map(|line| &**line));
     batch.clear();
     (text, closing)
 }

@@ -79,6 +79,23 @@ pub fn test_config(dir: &Path) -> Config {
     }
 }
 
+/// Waits (at most [`WAIT`]) for a line containing `needle` in the log file at `path`.
+pub async fn wait_for_log_line(path: &Path, needle: &str) -> String {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let log = std::fs::read_to_string(path).unwrap_or_default();
+        if let Some(line) = log.lines().find(|l| l.contains(needle)) {
+            return line.to_string();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no {needle:?} in {}:\n{log}",
+            path.display()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// A fresh Ed25519 user key.
 pub fn user_key() -> PrivateKey {
     PrivateKey::random(&mut rand::rng(), Algorithm::Ed25519).unwrap()

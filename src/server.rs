@@ -26,6 +26,8 @@ pub struct ServerContext {
     pub config: Config,
     pub room: RoomHandle,
     pub log: LogSink,
+    /// What the login grace is measured on (a test's clock moves by hand).
+    pub clock: Clock,
 }
 
 /// A server that is accepting connections.
@@ -117,7 +119,12 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
         batch_notices_above: config.batch_notices_above,
     };
     log.event("START", format!("listening on {}", config.listen));
-    let room = RoomHandle::spawn(Room::new(room_config, schedules, log.clone(), clock));
+    let room = RoomHandle::spawn(Room::new(
+        room_config,
+        schedules,
+        log.clone(),
+        clock.clone(),
+    ));
     let ssh = Arc::new(ssh_config(host_key));
     let listener = TcpListener::bind(config.listen)
         .await
@@ -128,7 +135,12 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
         room: room.clone(),
         log: log.clone(),
     };
-    let ctx = Arc::new(ServerContext { config, room, log });
+    let ctx = Arc::new(ServerContext {
+        config,
+        room,
+        log,
+        clock,
+    });
     let shutdown = CancellationToken::new();
     let done = tokio::spawn(accept_loop(listener, ctx, ssh, shutdown.clone()));
     Ok(RunningServer {
@@ -209,7 +221,8 @@ async fn connection(
     // Cancelling `kill` cuts the stream, even while a write to it is blocked.
     let stream = CuttableStream::new(stream, kill.clone());
     let joined = CancellationToken::new();
-    let grace = Duration::from_secs(ctx.config.login_grace);
+    let grace_ends = ctx.clock.instant() + Duration::from_secs(ctx.config.login_grace);
+    let clock = ctx.clock.clone();
     let handler = ConnectionHandler::new(ctx, Some(peer), kill.clone(), joined.clone())
         .refusing(ticket.refusal.clone());
     let session = async {
@@ -223,7 +236,7 @@ async fn connection(
         }
     };
     let grace_expired = async {
-        tokio::time::sleep(grace).await;
+        clock.sleep_until(grace_ends).await;
         if joined.is_cancelled() {
             std::future::pending::<()>().await;
         }

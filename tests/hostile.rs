@@ -95,19 +95,28 @@ async fn a_flood_of_silent_connections_does_not_lock_out_a_real_user() {
     still_chatting(&mut bystander, "bystander").await;
 }
 
+/// The grace is measured on a clock the test moves: the bystander's own login can take
+/// as long as it takes, and the silent ones are closed once the clock says so.
 #[tokio::test]
 async fn login_grace_closes_connections_that_never_join() {
-    let server = TestServer::start_with(|c| c.login_grace = 1, Clock::System).await;
+    let (clock, hands) = Clock::manual("2026-11-24T12:00:00Z".parse().unwrap());
+    let server = TestServer::start_with(|c| c.login_grace = 30, clock).await;
     let mut bystander = joined(&server, "bystander").await;
     let mut silent = tokio::net::TcpStream::connect(("127.0.0.1", server.port()))
         .await
         .unwrap();
+    // The server has seen the connection once it sends its version line.
+    let mut banner = [0u8; 4];
+    silent.read_exact(&mut banner).await.unwrap();
+    assert_eq!(&banner, b"SSH-");
+    hands.advance(Duration::from_secs(30));
     let mut sink = Vec::new();
     let read = tokio::time::timeout(Duration::from_secs(10), silent.read_to_end(&mut sink)).await;
     assert!(read.is_ok(), "the server closed the silent connection");
     // one that logs in but never answers the nickname prompt is closed too
     let mut dawdler = TestClient::join(server.port(), "chat").await;
     dawdler.expect("Nickname: ").await;
+    hands.advance(Duration::from_secs(30));
     dawdler.expect_closed().await;
     still_chatting(&mut bystander, "bystander").await;
 }

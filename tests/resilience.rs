@@ -111,13 +111,17 @@ async fn two_people_never_share_a_transcript() {
     let server = TestServer::start().await;
     let mut first = TestClient::joined(server.port(), "Alice").await;
     first.send_line("/rename Alice2").await;
-    first.expect("[Server]: Your nickname is now \"Alice2\".").await;
+    first
+        .expect("[Server]: Your nickname is now \"Alice2\".")
+        .await;
     let mut second = TestClient::joined(server.port(), "Alice").await;
-    let mut bob = TestClient::joined(server.port(), "Bob").await;
+    let bob = TestClient::joined(server.port(), "Bob").await;
     bob.send_line("/whisper Alice2 for the first only").await;
     first.expect("[Whisper from Bob] for the first only").await;
     bob.send_line("/whisper Alice for the second only").await;
-    second.expect("[Whisper from Bob] for the second only").await;
+    second
+        .expect("[Whisper from Bob] for the second only")
+        .await;
     let (dir, _) = server.stop().await;
 
     let users = dir.path().join("logs/users");

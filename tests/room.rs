@@ -284,18 +284,27 @@ async fn dumb_terminal_and_motd() {
 }
 
 /// Past `--batch-notices-above` the room is crowded: an arrival is announced by the room's
-/// own timer, about a second later, with nobody typing in between; a departure too.
+/// own timer a second later, with nobody typing in between; a departure too. The clock
+/// stands still until the test moves it, so the order is certain.
 #[tokio::test]
 async fn a_crowded_room_announces_arrivals_and_departures_a_moment_later() {
-    let server = TestServer::start_with(|c| c.batch_notices_above = 1, Clock::System).await;
+    let (clock, hands) = Clock::manual("2026-11-24T12:00:00Z".parse().unwrap());
+    let server = TestServer::start_with(|c| c.batch_notices_above = 1, clock).await;
     let mut alice = TestClient::joined(server.port(), "alice").await;
     let bob = TestClient::joined(server.port(), "bob").await;
-    // The notice is gathered for a second: it cannot have been sent yet when bob has
-    // just been welcomed (however slow the machine, it only comes later).
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert!(!alice.transcript.contains("bob has joined"));
+    // A whisper is not held back: it overtakes the gathered notice.
+    bob.send_line("/whisper alice first").await;
+    let seen = alice.expect("[Whisper from bob] first").await;
+    assert!(!seen.contains("bob has joined"), "{seen}");
+    hands.advance(std::time::Duration::from_secs(1));
     alice.expect("[Server]: bob has joined the chat.").await;
+    bob.send_line("/whisper alice bye").await;
+    alice.expect("[Whisper from bob] bye").await;
     bob.eof().await;
     drop(bob);
+    // Gone for certain once the room has logged it; the notice still waits.
+    common::wait_for_log_line(&server.path("logs/server.txt"), "LEAVE bob").await;
+    assert!(!alice.transcript.contains("bob has left"));
+    hands.advance(std::time::Duration::from_secs(1));
     alice.expect("[Server]: bob has left the chat.").await;
 }

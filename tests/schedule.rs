@@ -36,7 +36,7 @@ async fn ticker_fires_on_the_minute_with_a_paused_clock() {
         config,
         ScheduleBook::load(None).unwrap(),
         LogSink::disabled(),
-        clock,
+        clock.clone(),
     ));
     let (outbox, mut inbox) = mpsc::channel(64);
     let me = room
@@ -79,9 +79,11 @@ async fn joined(server: &TestServer, name: &str) -> TestClient {
     TestClient::joined(server.port(), name).await
 }
 
+/// The clock stands still at 15:29 until everyone is in and the message is scheduled,
+/// then moves to 15:30: no race with a real second.
 #[tokio::test]
 async fn scheduled_message_reaches_everyone_at_its_minute() {
-    let clock = Clock::starting_at(utc("2026-11-24T15:29:59Z"));
+    let (clock, hands) = Clock::manual(utc("2026-11-24T15:29:00Z"));
     let server = TestServer::start_with(|_| {}, clock).await;
     let mut alice = joined(&server, "Alice").await;
     let mut charlie = joined(&server, "Charlie").await;
@@ -91,6 +93,7 @@ async fn scheduled_message_reaches_everyone_at_its_minute() {
     charlie
         .expect("[Server]: Message scheduled for 15:30 (2026-11-24, UTC).")
         .await;
+    hands.set(utc("2026-11-24T15:30:00Z"));
     let seen = alice
         .expect("[Scheduled by Charlie] Meeting starts soon")
         .await;
@@ -105,7 +108,7 @@ async fn scheduled_message_reaches_everyone_at_its_minute() {
 
 #[tokio::test]
 async fn past_time_means_tomorrow_and_errors_are_clear() {
-    let clock = Clock::starting_at(utc("2026-11-24T15:29:00Z"));
+    let (clock, _hands) = Clock::manual(utc("2026-11-24T15:29:00Z"));
     let server = TestServer::start_with(|_| {}, clock).await;
     let mut bob = joined(&server, "Bob").await;
     bob.send_line("/schedule 09:00 breakfast").await;
@@ -149,8 +152,8 @@ async fn past_time_means_tomorrow_and_errors_are_clear() {
 
 #[tokio::test]
 async fn pending_messages_survive_a_restart_and_outlive_their_author() {
-    let server =
-        TestServer::start_with(|_| {}, Clock::starting_at(utc("2026-11-24T15:00:00Z"))).await;
+    let (clock, _hands) = Clock::manual(utc("2026-11-24T15:00:00Z"));
+    let server = TestServer::start_with(|_| {}, clock).await;
     let mut charlie = joined(&server, "Charlie").await;
     charlie
         .send_line("/schedule 15:30 Meeting starts soon")
@@ -160,9 +163,10 @@ async fn pending_messages_survive_a_restart_and_outlive_their_author() {
     let saved = std::fs::read_to_string(dir.path().join("data/schedules.json")).unwrap();
     assert!(saved.contains("Meeting starts soon"), "{saved}");
 
-    let clock = Clock::starting_at(utc("2026-11-24T15:29:59Z"));
+    let (clock, hands) = Clock::manual(utc("2026-11-24T15:29:00Z"));
     let server = TestServer::start_in(dir, config, clock).await;
     let mut alice = joined(&server, "Alice").await;
+    hands.set(utc("2026-11-24T15:30:00Z"));
     alice
         .expect("[Scheduled by Charlie] Meeting starts soon")
         .await;
@@ -170,7 +174,7 @@ async fn pending_messages_survive_a_restart_and_outlive_their_author() {
 
 #[tokio::test]
 async fn kicked_authors_messages_are_dropped_and_others_kept() {
-    let clock = Clock::starting_at(utc("2026-11-24T15:29:58Z"));
+    let (clock, hands) = Clock::manual(utc("2026-11-24T15:29:00Z"));
     let server = TestServer::start_with(|_| {}, clock).await;
     let mut admin = joined(&server, "Boss").await;
     let mut leaver = joined(&server, "Leaver").await;
@@ -189,6 +193,7 @@ async fn kicked_authors_messages_are_dropped_and_others_kept() {
         !pending.contains("rogue") && pending.contains("leaver"),
         "{pending}"
     );
+    hands.set(utc("2026-11-24T15:30:00Z"));
     let seen = admin.expect("[Scheduled by Leaver] note from leaver").await;
     assert!(!seen.contains("spam from rogue"));
 }

@@ -141,7 +141,11 @@ mod tests {
         ] {
             let cli = load(args).unwrap();
             assert!(matches!(cli.command, Some(super::super::Command::Check)));
-            assert_eq!((cli.config.capacity, cli.config.history), (7, 9), "{args:?}");
+            assert_eq!(
+                (cli.config.capacity, cli.config.history),
+                (7, 9),
+                "{args:?}"
+            );
         }
     }
 

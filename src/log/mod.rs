@@ -35,7 +35,10 @@ pub struct LogConfig {
 
 enum LogRecord {
     Event(String),
-    Transcript { owner: Arc<str>, line: SharedLine },
+    Transcript {
+        owner: Arc<str>,
+        line: SharedLine,
+    },
     CloseTranscript(Arc<str>),
     /// Wakes the writer to look at [`Shared::reopen`].
     Reopen,
@@ -206,7 +209,10 @@ mod tests {
                 assert!(written <= 2_000, "{written} written");
                 break;
             }
-            assert!(Instant::now() < deadline, "{written} written, {counted} lost");
+            assert!(
+                Instant::now() < deadline,
+                "{written} written, {counted} lost"
+            );
             match disk.read(&mut buf) {
                 Ok(n) => text.extend_from_slice(&buf[..n]),
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
@@ -222,7 +228,14 @@ mod tests {
         let written = log.lines().filter(|l| l.contains(" MESSAGE line ")).count();
         let lost = log
             .lines()
-            .filter_map(|l| l.split(" LOST ").nth(1)?.split(' ').next()?.parse::<u64>().ok())
+            .filter_map(|l| {
+                l.split(" LOST ")
+                    .nth(1)?
+                    .split(' ')
+                    .next()?
+                    .parse::<u64>()
+                    .ok()
+            })
             .sum();
         (written as u64, lost)
     }

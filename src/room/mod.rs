@@ -216,12 +216,14 @@ const MAX_TICK_SLEEP: std::time::Duration = std::time::Duration::from_secs(3600)
 /// When the room next has something to do by itself: a scheduled message falls due, or
 /// gathered join and leave notices are to be sent.
 fn next_wake(room: &Room) -> tokio::time::Instant {
-    let now = tokio::time::Instant::now();
-    let schedule = room.next_deadline().map_or(MAX_TICK_SLEEP, |due| {
-        room.clock().until(due).min(MAX_TICK_SLEEP)
-    });
-    let wake = now + schedule;
-    room.notices_due().map_or(wake, |due| due.min(wake))
+    let clock = room.clock();
+    let schedule = room
+        .next_deadline()
+        .map_or(MAX_TICK_SLEEP, |due| clock.until(due));
+    let notices = room
+        .notices_due()
+        .map_or(MAX_TICK_SLEEP, |due| clock.until_instant(due));
+    tokio::time::Instant::now() + schedule.min(notices).min(MAX_TICK_SLEEP)
 }
 
 /// How often the room logs its one-line summary.
@@ -232,6 +234,8 @@ async fn run(mut room: Room, mut rx: mpsc::Receiver<RoomCommand>) {
     let mut summary = tokio::time::interval_at(start, SUMMARY_EVERY);
     let timer = tokio::time::sleep(MAX_TICK_SLEEP);
     tokio::pin!(timer);
+    // A test's manual clock wakes the room whenever it is moved.
+    let mut clock_moves = room.clock().moves();
     loop {
         // Re-armed only when it must fire sooner (or has fired): re-arming a timer for
         // every command costs. Firing early is harmless, nothing is due yet then.
@@ -242,11 +246,13 @@ async fn run(mut room: Room, mut rx: mpsc::Receiver<RoomCommand>) {
         let command = tokio::select! {
             command = rx.recv() => command,
             () = &mut timer => {
-                room.fire_due();
-                if room.notices_due().is_some_and(|due| due <= tokio::time::Instant::now()) {
-                    room.flush_notices();
-                    room.reap_stalled();
-                }
+                room.tick();
+                continue;
+            }
+            Ok(()) = async { clock_moves.as_mut().expect("guarded").changed().await },
+                if clock_moves.is_some() =>
+            {
+                room.tick();
                 continue;
             }
             _ = summary.tick() => {

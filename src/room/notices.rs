@@ -52,14 +52,14 @@ pub struct PendingNotices {
 
 impl PendingNotices {
     /// Holds back the notice that `name` (participant `id`) has joined.
-    pub fn joined(&mut self, id: ParticipantId, name: &str) {
+    pub fn joined(&mut self, id: ParticipantId, name: &str, now: Instant) {
         self.joined.push((id, name.to_string()));
-        self.due.get_or_insert_with(|| Instant::now() + GATHER_FOR);
+        self.due.get_or_insert(now + GATHER_FOR);
     }
 
     /// Holds back the notice that `name` has left. Someone who leaves before their
     /// arrival was announced is not announced at all.
-    pub fn left(&mut self, id: ParticipantId, name: &str) {
+    pub fn left(&mut self, id: ParticipantId, name: &str, now: Instant) {
         if let Some(at) = self.joined.iter().position(|(j, _)| *j == id) {
             self.joined.remove(at);
             if self.joined.is_empty() && self.left.is_empty() {
@@ -68,7 +68,7 @@ impl PendingNotices {
             return;
         }
         self.left.push(name.to_string());
-        self.due.get_or_insert_with(|| Instant::now() + GATHER_FOR);
+        self.due.get_or_insert(now + GATHER_FOR);
     }
 
     /// When the waiting notices are due, if any wait.
@@ -101,9 +101,23 @@ impl Room {
         if crowd == 0 || count <= crowd {
             self.broadcast(&summary(&[name.to_string()], notice).shared());
         } else if notice == Notice::Joined {
-            self.notices.joined(id, name);
+            let now = self.clock().instant();
+            self.notices.joined(id, name, now);
         } else {
-            self.notices.left(id, name);
+            let now = self.clock().instant();
+            self.notices.left(id, name, now);
+        }
+    }
+
+    /// Does what has fallen due: scheduled messages, gathered notices.
+    pub fn tick(&mut self) {
+        self.fire_due();
+        if self
+            .notices_due()
+            .is_some_and(|due| due <= self.clock().instant())
+        {
+            self.flush_notices();
+            self.reap_stalled();
         }
     }
 
@@ -185,14 +199,13 @@ mod tests {
         );
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn notices_are_due_a_second_after_the_first() {
+    #[test]
+    fn notices_are_due_a_second_after_the_first() {
         let mut pending = PendingNotices::default();
         assert_eq!(pending.due(), None);
         let start = Instant::now();
-        pending.joined(1, "a");
-        tokio::time::advance(Duration::from_millis(400)).await;
-        pending.left(9, "z");
+        pending.joined(1, "a", start);
+        pending.left(9, "z", start + Duration::from_millis(400));
         assert_eq!(pending.due(), Some(start + GATHER_FOR));
         let taken = pending.take();
         assert_eq!(taken.newcomers, [1]);
@@ -210,9 +223,10 @@ mod tests {
     #[test]
     fn leaving_before_being_announced_announces_nothing() {
         let mut pending = PendingNotices::default();
-        pending.joined(1, "a");
-        pending.joined(2, "b");
-        pending.left(1, "a");
+        let now = Instant::now();
+        pending.joined(1, "a", now);
+        pending.joined(2, "b", now);
+        pending.left(1, "a", now);
         let taken = pending.take();
         assert_eq!(taken.newcomers, [2]);
         assert_eq!(
@@ -220,8 +234,8 @@ mod tests {
             Some("[Server]: b has joined the chat.")
         );
         assert!(taken.left.is_none());
-        pending.joined(3, "c");
-        pending.left(3, "c");
+        pending.joined(3, "c", now);
+        pending.left(3, "c", now);
         assert_eq!(pending.due(), None);
         let taken = pending.take();
         assert!(taken.joined.is_none() && taken.left.is_none());

@@ -208,7 +208,12 @@ impl Room {
         let Some(at) = self.position(id) else { return };
         let me = &self.participants[at];
         let mut lines: Vec<SharedLine> = self.history.iter().cloned().collect();
-        lines.extend(self.config.motd.iter().map(|l| ChatLine::server(l).shared()));
+        lines.extend(
+            self.config
+                .motd
+                .iter()
+                .map(|l| ChatLine::server(l).shared()),
+        );
         lines.push(
             ChatLine::server(format!(
                 "Welcome to {}, {}! Type /help for the list of commands.",

@@ -10,7 +10,7 @@ use russh::{Channel, ChannelId, MethodKind, MethodSet, Pty};
 use tokio_util::sync::CancellationToken;
 
 use super::session::{run_exec, run_shell, SessionSetup};
-use super::{event_queue, EventSender, PtyInfo, SessionEvent, MAX_UNPROCESSED_INPUT};
+use super::{event_queue, EventSender, PtyInfo, SessionEvent};
 use crate::chat::text::sanitize;
 use crate::keys::fingerprint;
 use crate::server::ServerContext;
@@ -64,14 +64,19 @@ impl ConnectionHandler {
     /// the session could take (it sends without reading) is cut off.
     fn forward(&self, event: SessionEvent) {
         let Some(tx) = &self.events else { return };
-        if let Err(queued) = tx.send(event) {
+        if let Err(overflow) = tx.send(event) {
             if !self.kill.is_cancelled() {
-                tracing::info!(queued, "dropped: sends without reading");
+                let why = if overflow.not_reading {
+                    "sends without reading"
+                } else {
+                    "sends faster than it can be taken"
+                };
+                tracing::info!(queued = overflow.queued, "dropped: {why}");
                 let who = self.peer.map(|a| a.to_string()).unwrap_or_default();
                 let text = format!(
-                    "{who} user={} (sent more than {} KiB it did not wait for)",
+                    "{who} user={} ({why}: {} KiB of input piled up)",
                     sanitize(&self.user),
-                    MAX_UNPROCESSED_INPUT / 1024
+                    overflow.queued / 1024
                 );
                 self.ctx.log.event("DROPPED", text);
             }
@@ -84,7 +89,7 @@ impl ConnectionHandler {
         if self.channel != Some(channel) || self.events.is_some() {
             return None;
         }
-        let (tx, rx) = event_queue(MAX_UNPROCESSED_INPUT);
+        let (tx, rx) = event_queue();
         self.events = Some(tx);
         Some(SessionSetup {
             ctx: self.ctx.clone(),

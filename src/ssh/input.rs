@@ -3,17 +3,23 @@
 //! the socket and re-opening the client's window while the session is stuck writing to
 //! a client that does not read. A connection that overflows it is cut.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use super::SessionEvent;
 
-/// Most bytes of input a connection may have sent that its session has not taken yet.
-/// A person typing or pasting never comes near it: the session takes input as fast as
-/// it arrives unless the client stopped reading what it is sent.
-pub const MAX_UNPROCESSED_INPUT: usize = 256 * 1024;
+/// Most bytes of input queued for a session that has been stuck writing to its client
+/// for [`STUCK_WRITE`]: a client that sends without reading.
+pub const MAX_INPUT_WHILE_NOT_READING: usize = 256 * 1024;
+/// Most bytes of input queued for any session: a client that reads but sends faster
+/// than its session can take it (a huge paste) still has a ceiling.
+pub const MAX_INPUT_QUEUED: usize = 4 * 1024 * 1024;
+/// How long a write to the client must have waited to count as the client not reading.
+pub const STUCK_WRITE: Duration = Duration::from_secs(1);
 
 /// What an event costs against the bound besides its bytes, so a flood of empty events
 /// (resizes) is bounded too.
@@ -26,41 +32,75 @@ fn cost(event: &SessionEvent) -> usize {
     }
 }
 
-/// A queue of at most `limit` bytes' worth of events.
-pub fn event_queue(limit: usize) -> (EventSender, EventReceiver) {
+/// What both ends see.
+struct Shared {
+    /// Bytes queued and not yet taken by the session.
+    queued: AtomicUsize,
+    /// Milliseconds after `epoch` at which the session's current write to the client
+    /// began, plus one; 0 while it is not writing.
+    writing_since: AtomicU64,
+    epoch: Instant,
+}
+
+impl Shared {
+    fn stuck_writing(&self) -> bool {
+        let since = self.writing_since.load(Ordering::Acquire);
+        since != 0 && self.epoch.elapsed() >= Duration::from_millis(since - 1) + STUCK_WRITE
+    }
+}
+
+/// A queue whose sender refuses past the limits above.
+pub fn event_queue() -> (EventSender, EventReceiver) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let queued = Arc::new(AtomicUsize::new(0));
+    let shared = Arc::new(Shared {
+        queued: AtomicUsize::new(0),
+        writing_since: AtomicU64::new(0),
+        epoch: Instant::now(),
+    });
     let sender = EventSender {
         tx,
-        queued: queued.clone(),
-        limit,
+        shared: shared.clone(),
     };
-    (sender, EventReceiver { rx, queued })
+    (sender, EventReceiver { rx, shared })
+}
+
+/// Why a connection's input was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Overflow {
+    /// Bytes that were queued.
+    pub queued: usize,
+    /// The session was stuck writing to a client that does not read.
+    pub not_reading: bool,
 }
 
 /// The handler's end.
 pub struct EventSender {
     tx: mpsc::UnboundedSender<SessionEvent>,
-    queued: Arc<AtomicUsize>,
-    limit: usize,
+    shared: Arc<Shared>,
 }
 
 impl EventSender {
     /// Queues `event` without waiting.
     ///
     /// # Errors
-    /// The bytes already queued, when `event` would take the queue past its limit (the
-    /// event is not queued).
-    pub fn send(&self, event: SessionEvent) -> Result<(), usize> {
+    /// The event would take the queue past its limit (and is not queued).
+    pub fn send(&self, event: SessionEvent) -> Result<(), Overflow> {
         let cost = cost(&event);
-        let before = self.queued.fetch_add(cost, Ordering::AcqRel);
-        if before + cost > self.limit {
-            self.queued.fetch_sub(cost, Ordering::AcqRel);
-            return Err(before);
+        let before = self.shared.queued.fetch_add(cost, Ordering::AcqRel);
+        let after = before + cost;
+        if after > MAX_INPUT_WHILE_NOT_READING {
+            let not_reading = self.shared.stuck_writing();
+            if not_reading || after > MAX_INPUT_QUEUED {
+                self.shared.queued.fetch_sub(cost, Ordering::AcqRel);
+                return Err(Overflow {
+                    queued: before,
+                    not_reading,
+                });
+            }
         }
         if self.tx.send(event).is_err() {
             // The session has ended: nothing waits for this event.
-            self.queued.fetch_sub(cost, Ordering::AcqRel);
+            self.shared.queued.fetch_sub(cost, Ordering::AcqRel);
         }
         Ok(())
     }
@@ -69,15 +109,40 @@ impl EventSender {
 /// The session task's end.
 pub struct EventReceiver {
     rx: mpsc::UnboundedReceiver<SessionEvent>,
-    queued: Arc<AtomicUsize>,
+    shared: Arc<Shared>,
 }
 
 impl EventReceiver {
     /// The next event; `None` once the handler is gone and the queue is empty.
     pub async fn recv(&mut self) -> Option<SessionEvent> {
         let event = self.rx.recv().await?;
-        self.queued.fetch_sub(cost(&event), Ordering::AcqRel);
+        self.shared.queued.fetch_sub(cost(&event), Ordering::AcqRel);
         Some(event)
+    }
+
+    /// Something to hold for as long as a write to the client lasts.
+    pub fn write_watch(&self) -> WriteWatch {
+        WriteWatch(self.shared.clone())
+    }
+}
+
+/// Tells the queue when the session is writing to its client.
+pub struct WriteWatch(Arc<Shared>);
+
+impl WriteWatch {
+    /// Marks a write as under way until the returned guard is dropped.
+    pub fn writing(&self) -> impl Drop + '_ {
+        let since = self.0.epoch.elapsed().as_millis() as u64 + 1;
+        self.0.writing_since.store(since, Ordering::Release);
+        WriteGuard(&self.0)
+    }
+}
+
+struct WriteGuard<'a>(&'a Shared);
+
+impl Drop for WriteGuard<'_> {
+    fn drop(&mut self) {
+        self.0.writing_since.store(0, Ordering::Release);
     }
 }
 
@@ -85,17 +150,42 @@ impl EventReceiver {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn the_queue_refuses_past_its_bytes_and_frees_what_is_taken() {
-        let (tx, mut rx) = event_queue(1000);
-        for _ in 0..3 {
-            assert_eq!(tx.send(SessionEvent::Data(vec![b'a'; 200])), Ok(()));
+    fn data(len: usize) -> SessionEvent {
+        SessionEvent::Data(vec![b'a'; len])
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_session_stuck_writing_refuses_past_the_small_bound() {
+        let (tx, rx) = event_queue();
+        let watch = rx.write_watch();
+        let _writing = watch.writing();
+        for _ in 0..8 {
+            assert_eq!(tx.send(data(32 * 1024 - 64)), Ok(()));
         }
-        // 3 × 264 queued; another 264 would make 1056.
-        assert_eq!(tx.send(SessionEvent::Data(vec![b'a'; 200])), Err(792));
-        assert!(tx.send(SessionEvent::Eof).is_ok(), "a small event still fits");
+        // Past 256 KiB, but the write has only just begun: the client may yet read.
+        assert_eq!(tx.send(data(1000)), Ok(()));
+        tokio::time::advance(STUCK_WRITE).await;
+        let refused = tx.send(data(1000)).unwrap_err();
+        assert_eq!(
+            (refused.queued, refused.not_reading),
+            (256 * 1024 + 1064, true)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_reading_client_may_queue_up_to_the_ceiling_and_taking_frees_room() {
+        let (tx, mut rx) = event_queue();
+        let chunk = 64 * 1024 - 64;
+        for _ in 0..64 {
+            assert_eq!(tx.send(data(chunk)), Ok(()));
+        }
+        let refused = tx.send(data(chunk)).unwrap_err();
+        assert_eq!(
+            (refused.queued, refused.not_reading),
+            (MAX_INPUT_QUEUED, false)
+        );
+        assert!(tx.send(SessionEvent::Eof).is_err(), "full is full");
         assert!(matches!(rx.recv().await, Some(SessionEvent::Data(_))));
-        assert_eq!(tx.send(SessionEvent::Data(vec![b'a'; 200])), Ok(()));
-        assert_eq!(tx.queued.load(Ordering::Acquire), 3 * 264 + 64);
+        assert_eq!(tx.send(data(chunk)), Ok(()));
     }
 }

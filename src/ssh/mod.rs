@@ -5,7 +5,7 @@ pub mod handler;
 mod input;
 pub mod session;
 
-pub use input::{event_queue, EventReceiver, EventSender, MAX_UNPROCESSED_INPUT};
+pub use input::{event_queue, EventReceiver, EventSender, Overflow, WriteWatch};
 
 /// What the handler tells its session task, in arrival order.
 #[derive(Debug)]

@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::{EventReceiver, PtyInfo, SessionEvent};
+use super::{EventReceiver, PtyInfo, SessionEvent, WriteWatch};
 use crate::chat::line::ChatLine;
 use crate::chat::text::sanitize;
 use crate::room::{Delivery, JoinError, JoinRequest, Joined};
@@ -50,6 +50,8 @@ struct Channel {
     handle: Handle,
     id: ChannelId,
     kill: CancellationToken,
+    /// Tells the input queue when a write is waiting on the client.
+    watch: WriteWatch,
 }
 
 impl Channel {
@@ -58,6 +60,7 @@ impl Channel {
         if text.is_empty() {
             return true;
         }
+        let _writing = self.watch.writing();
         // The write nearly always completes at once: try it first, so the kill token is
         // only waited on when russh's queue is full.
         tokio::select! {
@@ -100,6 +103,7 @@ async fn shell(mut setup: SessionSetup) {
         handle: setup.handle.clone(),
         id: setup.channel,
         kill: setup.kill.clone(),
+        watch: setup.events.write_watch(),
     };
     let (outbox, mut deliveries) = mpsc::channel(setup.ctx.config.outbox_size.max(64));
     let Some(me) = join(&mut setup, &mut screen, &channel, outbox).await else {
@@ -197,11 +201,16 @@ fn render_batch(
             Delivery::Close => closing = true,
         }
     }
-    let text = screen.print(batch.iter().flat_map(|d| match d {
-        Delivery::Line(line) => std::slice::from_ref(line),
-        Delivery::Lines(lines) => lines.as_slice(),
-        _ => &[],
-    }).map(|line| &**line));
+    let text = screen.print(
+        batch
+            .iter()
+            .flat_map(|d| match d {
+                Delivery::Line(line) => std::slice::from_ref(line),
+                Delivery::Lines(lines) => lines.as_slice(),
+                _ => &[],
+            })
+            .map(|line| &**line),
+    );
     batch.clear();
     (text, closing)
 }
@@ -346,6 +355,7 @@ pub async fn run_exec(mut setup: SessionSetup, command: String) {
         handle: setup.handle.clone(),
         id: setup.channel,
         kill: setup.kill.clone(),
+        watch: setup.events.write_watch(),
     };
     let (line, status) = match command.as_str() {
         _ if setup.refusal.is_some() => (

@@ -8,13 +8,14 @@ use russh::keys::PrivateKey;
 
 use crate::config::Config;
 use crate::keys::{admin_keys, fingerprint};
-use crate::room::schedule::ScheduleBook;
+use crate::names::NameRegistry;
+use crate::room::schedule::ScheduleStore;
 
 /// The report printed by `check`.
 ///
 /// # Errors
 /// The first setting that would stop the server from starting: an unreadable host key,
-/// admins file or schedule file.
+/// admins file, schedule or names file, or a bad default room name.
 pub fn report(config: &Config) -> anyhow::Result<String> {
     let mut out = String::from("# effective settings (flag > SSH_CHATROOM_* > file > default)\n");
     out.push_str(&toml::to_string(config).context("rendering the settings")?);
@@ -37,12 +38,16 @@ pub fn report(config: &Config) -> anyhow::Result<String> {
     } else {
         writeln!(out, "# admins: {} key(s)", admins.len())?;
     }
-    let schedules = ScheduleBook::load(Some(config.data_dir.join("schedules.json")))?;
+    let default_room = config.default_room()?;
+    writeln!(out, "# default room: {default_room}")?;
+    let schedules = ScheduleStore::load(Some(config.schedules_file()), &default_room.to_string())?;
     writeln!(
         out,
-        "# pending scheduled messages: {}",
-        schedules.items().len()
+        "# pending scheduled messages: {} in {} room(s)",
+        schedules.count(),
+        schedules.rooms().len()
     )?;
+    NameRegistry::load(Some(config.names_file()), config.max_names_per_key)?;
     writeln!(out, "# configuration OK")?;
     Ok(out)
 }

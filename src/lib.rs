@@ -16,6 +16,8 @@ pub mod check;
 pub mod config;
 pub mod keys;
 pub mod log;
+pub mod names;
+pub mod persist;
 pub mod room;
 pub mod server;
 pub mod ssh;

@@ -1,5 +1,6 @@
-//! The accept loop and the server's lifetime: builds the room and the SSH settings,
-//! runs each connection with `russh::server::run_stream`, and shuts down gracefully.
+//! The accept loop and the server's lifetime: builds the rooms, the names and the SSH
+//! settings, runs each connection with `russh::server::run_stream`, and shuts down
+//! gracefully.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,19 +17,12 @@ use crate::admission::{Admission, Ticket};
 use crate::config::Config;
 use crate::keys::{admin_keys, fingerprint, load_or_generate_host_key};
 use crate::log::{LogConfig, LogSink};
-use crate::room::schedule::ScheduleBook;
-use crate::room::{Clock, Room, RoomConfig, RoomHandle};
+use crate::names::NameRegistry;
+use crate::room::schedule::ScheduleStore;
+use crate::room::{Clock, RoomConfig, RoomDirectory, RoomMaker};
 use crate::ssh::handler::ConnectionHandler;
+use crate::ssh::SessionDeps;
 use crate::stream::CuttableStream;
-
-/// What every connection shares.
-pub struct ServerContext {
-    pub config: Config,
-    pub room: RoomHandle,
-    pub log: LogSink,
-    /// What the login grace is measured on (a test's clock moves by hand).
-    pub clock: Clock,
-}
 
 /// A server that is accepting connections.
 pub struct RunningServer {
@@ -45,7 +39,7 @@ pub struct RunningServer {
 #[derive(Clone)]
 pub struct Reloader {
     config: Config,
-    room: RoomHandle,
+    rooms: Arc<RoomDirectory>,
     log: LogSink,
 }
 
@@ -58,7 +52,7 @@ impl Reloader {
         self.log.reopen();
         let keys = admin_keys(&self.config)?;
         let count = keys.len();
-        self.room.set_admin_keys(keys).await;
+        self.rooms.set_admin_keys(keys).await;
         Ok(count)
     }
 }
@@ -87,15 +81,16 @@ impl RunningServer {
     }
 }
 
-/// Builds the room from `config` (keys, admins, schedule, logs) and starts serving.
+/// Builds the rooms from `config` (keys, admins, schedules, names, logs) and starts
+/// serving.
 ///
 /// # Errors
-/// The host key, admins file, schedule file or log folder cannot be used, or the
-/// address cannot be bound.
+/// The host key, admins file, schedule or names file, default room name or log folder
+/// cannot be used, or the address cannot be bound.
 pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer> {
     let host_key = load_or_generate_host_key(&config.host_key)?;
     let host_key_fingerprint = fingerprint(host_key.public_key());
-    let admin_keys = admin_keys(&config)?;
+    let default_room = config.default_room()?;
     let tz = config.time_zone();
     let log = LogSink::start(LogConfig {
         server_log: config.server_log(),
@@ -104,27 +99,17 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
         queue_records: crate::log::LOG_QUEUE_RECORDS,
     })
     .with_context(|| format!("opening logs in {}", config.log_dir.display()))?;
-    let schedules = ScheduleBook::load(Some(config.data_dir.join("schedules.json")))?;
-    let room_config = RoomConfig {
-        name: config.room_name.clone(),
-        capacity: config.capacity,
-        admin_keys,
-        max_message_bytes: config.max_message_bytes,
-        history: config.history,
-        max_schedules_per_user: config.max_schedules_per_user,
-        tz,
-        message_rate: config.message_rate,
-        message_burst: config.message_burst,
-        motd: config.motd_lines()?,
-        batch_notices_above: config.batch_notices_above,
+    let schedules = ScheduleStore::load(Some(config.schedules_file()), &default_room.to_string())?;
+    let names = NameRegistry::load(Some(config.names_file()), config.max_names_per_key)?;
+    let maker = RoomMaker {
+        template: room_template(&config)?,
+        log: log.clone(),
+        clock: clock.clone(),
+        names: names.clone(),
+        schedules,
     };
     log.event("START", format!("listening on {}", config.listen));
-    let room = RoomHandle::spawn(Room::new(
-        room_config,
-        schedules,
-        log.clone(),
-        clock.clone(),
-    ));
+    let rooms = RoomDirectory::start(maker, config.max_rooms.max(1), default_room);
     let ssh = Arc::new(ssh_config(host_key));
     let listener = TcpListener::bind(config.listen)
         .await
@@ -132,23 +117,43 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
     let local_addr = listener.local_addr()?;
     let reloader = Reloader {
         config: config.clone(),
-        room: room.clone(),
+        rooms: rooms.clone(),
         log: log.clone(),
     };
-    let ctx = Arc::new(ServerContext {
+    let deps = Arc::new(SessionDeps {
         config,
-        room,
+        rooms,
+        names,
         log,
         clock,
     });
     let shutdown = CancellationToken::new();
-    let done = tokio::spawn(accept_loop(listener, ctx, ssh, shutdown.clone()));
+    let done = tokio::spawn(accept_loop(listener, deps, ssh, shutdown.clone()));
     Ok(RunningServer {
         local_addr,
         host_key_fingerprint,
         shutdown,
         done,
         reloader,
+    })
+}
+
+/// The settings every room shares.
+fn room_template(config: &Config) -> anyhow::Result<RoomConfig> {
+    Ok(RoomConfig {
+        name: String::new(),
+        capacity: config.capacity,
+        admin_keys: admin_keys(config)?,
+        max_message_bytes: config.max_message_bytes,
+        history: config.history,
+        max_schedules_per_user: config.max_schedules_per_user,
+        tz: config.time_zone(),
+        message_rate: config.message_rate,
+        message_burst: config.message_burst,
+        motd: config.motd_lines()?,
+        batch_notices_above: config.batch_notices_above,
+        creator_is_admin: false,
+        kick_ban: Duration::from_secs(config.kick_ban),
     })
 }
 
@@ -173,12 +178,12 @@ fn ssh_config(host_key: russh::keys::PrivateKey) -> russh::server::Config {
 
 async fn accept_loop(
     listener: TcpListener,
-    ctx: Arc<ServerContext>,
+    deps: Arc<SessionDeps>,
     ssh: Arc<russh::server::Config>,
     shutdown: CancellationToken,
 ) {
     let tracker = TaskTracker::new();
-    let admission = Admission::new(ctx.config.max_conns_per_ip, ctx.config.max_handshakes);
+    let admission = Admission::new(deps.config.max_conns_per_ip, deps.config.max_handshakes);
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -196,18 +201,18 @@ async fn accept_loop(
         let span = tracing::info_span!("conn", %peer);
         let kill = CancellationToken::new();
         let ticket = admission.admit(peer.ip(), kill.clone());
-        let task = connection(ctx.clone(), ssh.clone(), stream, peer, ticket, kill);
+        let task = connection(deps.clone(), ssh.clone(), stream, peer, ticket, kill);
         tracker.spawn(task.instrument(span));
     }
     drop(listener);
-    ctx.room.shutdown().await;
+    deps.rooms.shutdown().await;
     tracker.close();
     let _ = tokio::time::timeout(Duration::from_secs(3), tracker.wait()).await;
 }
 
 /// Runs one connection until it ends, is cut by the room, or overstays its login grace.
 async fn connection(
-    ctx: Arc<ServerContext>,
+    deps: Arc<SessionDeps>,
     ssh: Arc<russh::server::Config>,
     stream: TcpStream,
     peer: SocketAddr,
@@ -221,9 +226,9 @@ async fn connection(
     // Cancelling `kill` cuts the stream, even while a write to it is blocked.
     let stream = CuttableStream::new(stream, kill.clone());
     let joined = CancellationToken::new();
-    let grace_ends = ctx.clock.instant() + Duration::from_secs(ctx.config.login_grace);
-    let clock = ctx.clock.clone();
-    let handler = ConnectionHandler::new(ctx, Some(peer), kill.clone(), joined.clone())
+    let grace_ends = deps.clock.instant() + Duration::from_secs(deps.config.login_grace);
+    let clock = deps.clock.clone();
+    let handler = ConnectionHandler::new(deps, Some(peer), kill.clone(), joined.clone())
         .refusing(ticket.refusal.clone());
     let session = async {
         match run_stream(ssh, stream, handler).await {

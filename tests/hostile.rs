@@ -91,7 +91,7 @@ async fn a_flood_of_silent_connections_does_not_lock_out_a_real_user() {
         );
     }
     let mut real = TestClient::join(server.port(), "real").await;
-    real.expect("Welcome to the chat room, real!").await;
+    real.expect("Welcome to #lobby, real!").await;
     still_chatting(&mut bystander, "bystander").await;
 }
 
@@ -158,7 +158,7 @@ async fn forwarding_agent_x11_and_subsystems_are_refused() {
     assert_ne!(sftp.wait_exit().await, Some(0));
     // agent and X11 forwarding requests are refused, the chat itself still works
     let mut with_agent = OpenSsh::spawn(server.port(), &key, &["-tt", "-A", "-X"], "agent", None);
-    with_agent.expect("Welcome to the chat room, agent!").await;
+    with_agent.expect("Welcome to #lobby, agent!").await;
     still_chatting(&mut bystander, "bystander").await;
     let seen = bystander.transcript.text();
     for name in ["fwd", "sub"] {

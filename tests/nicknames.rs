@@ -11,7 +11,7 @@ async fn generic_user_is_asked_and_korean_works() {
     let mut guest = TestClient::join(server.port(), "chat").await;
     guest.expect("Nickname: ").await;
     guest.send_line("개똥이").await;
-    guest.expect("Welcome to the chat room, 개똥이!").await;
+    guest.expect("Welcome to #lobby, 개똥이!").await;
     guest.send_line("안녕하세요").await;
     guest.expect("개똥이 >> 안녕하세요").await;
 }
@@ -36,7 +36,7 @@ async fn taken_and_look_alike_names_are_asked_again_with_the_reason() {
     second.send_line("Server").await;
     second.expect("The nickname \"Server\" is reserved.").await;
     second.send_line("alice2").await;
-    second.expect("Welcome to the chat room, alice2!").await;
+    second.expect("Welcome to #lobby, alice2!").await;
     alice.expect("[Server]: alice2 has joined the chat.").await;
 }
 
@@ -53,7 +53,7 @@ async fn all_cyrillic_look_alike_of_a_present_name_is_taken() {
 async fn client_without_a_key_gets_in_anonymously() {
     let server = TestServer::start().await;
     let mut anon = TestClient::connect(server.port(), "anon", None, Mode::Pty).await;
-    anon.expect("Welcome to the chat room, anon!").await;
+    anon.expect("Welcome to #lobby, anon!").await;
 }
 
 #[tokio::test]
@@ -62,7 +62,7 @@ async fn plain_session_answers_the_prompt_line_by_line() {
     let mut piped = TestClient::connect(server.port(), "chat", Some(user_key()), Mode::Plain).await;
     piped.expect("Nickname: ").await;
     piped.send(b"piper\n").await;
-    piped.expect("Welcome to the chat room, piper!").await;
+    piped.expect("Welcome to #lobby, piper!").await;
     piped.send(b"hello\nbye\n").await;
     piped.expect("piper >> hello\n").await;
     piped.expect("piper >> bye\n").await;

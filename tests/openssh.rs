@@ -79,7 +79,7 @@ async fn generic_login_answers_the_nickname_prompt_in_korean() {
     let mut guest = ssh(&server, &["-tt"], "chat", None);
     guest.expect("Nickname: ").await;
     guest.send("개똥이\r".as_bytes()).await;
-    guest.expect("Welcome to the chat room, 개똥이!").await;
+    guest.expect("Welcome to #lobby, 개똥이!").await;
     guest.send(b"/user\r").await;
     guest.expect("[Server]: Users (1/10): 개똥이").await;
     // Ctrl-D on an empty line leaves

@@ -222,7 +222,7 @@ async fn plink_with_a_pty_joins_and_chats() {
     alice.expect("Type /help for the list of commands.").await;
     let ppk = ppk_key(&openssh_key(&server, "bob_key"));
     let mut bob = plink(&server, &ppk, true, "bob");
-    bob.expect("[Server]: Welcome to the chat room, bob!").await;
+    bob.expect("[Server]: Welcome to #lobby, bob!").await;
     bob.expect("Type /help for the list of commands.").await;
     bob.expect("[Server]: Users (2/10): alice, bob").await;
     alice.expect("[Server]: bob has joined the chat.").await;

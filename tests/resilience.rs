@@ -59,9 +59,9 @@ async fn logs_keep_one_event_per_line_and_transcripts_per_user() {
         assert!(!line.chars().any(|c| c.is_control()), "{line:?}");
     }
     for needle in [
-        "JOIN Alice",
-        "MESSAGE Piped >> evil]0;pwned text",
-        "COMMAND Alice: /whisper Piped psst => whisper to Piped: psst",
+        "JOIN #lobby Alice",
+        "MESSAGE #lobby Piped >> evil]0;pwned text",
+        "COMMAND #lobby Alice: /whisper Piped psst => whisper to Piped in #lobby: psst",
         "REFUSED",
         "bad\\nname",
         "LEAVE",
@@ -99,7 +99,7 @@ async fn exec_users_prints_the_list_and_other_commands_fail() {
     let (out, status) = TestClient::exec(server.port(), "x", "rm -rf /").await;
     assert_eq!(
         out,
-        "[Server]: Unknown command \"rm -rf /\". The only command is \"users\".\n"
+        "[Server]: Unknown command \"rm -rf /\". Use a room name, \"users [ROOM]\" or \"rooms\".\n"
     );
     assert_eq!(status, Some(1));
 }

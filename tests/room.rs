@@ -52,7 +52,7 @@ async fn whisper_reaches_only_its_target() {
     charlie.expect("[Whisper from Bob] Hi, Charlie!").await;
     bob.expect("[Whisper to Charlie] Hi, Charlie!").await;
     bob.send_line("/whisper nobody hi").await;
-    bob.expect("[Server]: No user named \"nobody\" is in the room.")
+    bob.expect("[Server]: No user named \"nobody\" is online.")
         .await;
     bob.send_line("/whisper Bob hi").await;
     bob.expect("[Server]: You cannot whisper to yourself.")
@@ -303,7 +303,7 @@ async fn a_crowded_room_announces_arrivals_and_departures_a_moment_later() {
     bob.eof().await;
     drop(bob);
     // Gone for certain once the room has logged it; the notice still waits.
-    common::wait_for_log_line(&server.path("logs/server.txt"), "LEAVE bob").await;
+    common::wait_for_log_line(&server.path("logs/server.txt"), "LEAVE #lobby bob").await;
     assert!(!alice.transcript.contains("bob has left"));
     hands.advance(std::time::Duration::from_secs(1));
     alice.expect("[Server]: bob has left the chat.").await;

@@ -7,8 +7,11 @@ mod common;
 use chrono::{DateTime, Utc};
 use common::{TestClient, TestServer};
 use ssh_chatroom::log::LogSink;
+use ssh_chatroom::names::NameRegistry;
 use ssh_chatroom::room::schedule::ScheduleBook;
-use ssh_chatroom::room::{Clock, Delivery, JoinRequest, Room, RoomConfig, RoomHandle};
+use ssh_chatroom::room::{
+    new_participant_id, Clock, Delivery, JoinRequest, Room, RoomConfig, RoomHandle,
+};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -31,21 +34,27 @@ async fn ticker_fires_on_the_minute_with_a_paused_clock() {
         message_burst: 5,
         motd: Vec::new(),
         batch_notices_above: 0,
+        creator_is_admin: false,
+        kick_ban: std::time::Duration::ZERO,
     };
     let room = RoomHandle::spawn(Room::new(
         config,
         ScheduleBook::load(None).unwrap(),
         LogSink::disabled(),
         clock.clone(),
+        NameRegistry::load(None, 3).unwrap(),
     ));
     let (outbox, mut inbox) = mpsc::channel(64);
     let me = room
         .join(JoinRequest {
+            id: new_participant_id(),
             nickname: "Charlie".into(),
             key: None,
             addr: None,
             outbox,
             kill: CancellationToken::new(),
+            transcript: "Charlie".into(),
+            creator: false,
         })
         .await
         .unwrap();

@@ -31,15 +31,57 @@ impl fmt::Display for ClockTime {
 /// A slash command with its arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    Rename { nickname: String },
-    Whisper { to: String, text: String },
-    Schedule { at: ClockTime, text: String },
+    Rename {
+        nickname: String,
+    },
+    Whisper {
+        to: String,
+        text: String,
+    },
+    Schedule {
+        at: ClockTime,
+        text: String,
+    },
     ListSchedules,
-    Unschedule { number: usize },
-    Kick { nickname: String },
+    Unschedule {
+        number: usize,
+    },
+    Kick {
+        nickname: String,
+    },
     Users,
     Help,
     Quit,
+    /// Move to room `room` (created if missing).
+    Join {
+        room: String,
+    },
+    /// Back to the default room.
+    Leave,
+    Rooms,
+    Register,
+    Unregister {
+        nickname: Option<String>,
+    },
+    Whois {
+        nickname: String,
+    },
+}
+
+impl Command {
+    /// Whether the session itself runs this command (it spans rooms or the server)
+    /// rather than the participant's room.
+    pub fn is_beyond_the_room(&self) -> bool {
+        matches!(
+            self,
+            Command::Join { .. }
+                | Command::Leave
+                | Command::Rooms
+                | Command::Register
+                | Command::Unregister { .. }
+                | Command::Whois { .. }
+        )
+    }
 }
 
 /// What one line of input means.
@@ -90,6 +132,18 @@ pub const HELP: &[(&str, &str)] = &[
     ("/schedule", "list your scheduled messages"),
     ("/unschedule <N>", "cancel scheduled message N"),
     ("/user", "list who is in the room"),
+    ("/join <room>", "move to a room (made if it does not exist)"),
+    ("/leave", "go back to the lobby"),
+    ("/rooms", "list the rooms"),
+    ("/register", "register your nickname to your SSH key"),
+    (
+        "/unregister [nickname]",
+        "free a nickname registered to your key",
+    ),
+    (
+        "/whois <nickname>",
+        "where someone is and whether their name is theirs",
+    ),
     (
         "/kick <nickname>",
         "remove someone from the room (admin only)",
@@ -103,6 +157,9 @@ const USAGE_WHISPER: &str = "/whisper <nickname> <message>";
 const USAGE_SCHEDULE: &str = "/schedule HH:MM <message>";
 const USAGE_UNSCHEDULE: &str = "/unschedule <N>";
 const USAGE_KICK: &str = "/kick <nickname>";
+const USAGE_JOIN: &str = "/join <room>";
+const USAGE_WHOIS: &str = "/whois <nickname>";
+const USAGE_UNREGISTER: &str = "/unregister [nickname]";
 
 /// Parses one line of input. Lines not starting with `/` are messages; `//text` sends
 /// the message `/text`.
@@ -149,6 +206,21 @@ pub fn parse_input(line: &str) -> Result<Input, ParseError> {
         "user" | "users" | "who" => Command::Users,
         "help" | "?" => Command::Help,
         "quit" | "exit" => Command::Quit,
+        "join" => Command::Join {
+            room: single_word(args, USAGE_JOIN)?,
+        },
+        "leave" => Command::Leave,
+        "rooms" => Command::Rooms,
+        "register" => Command::Register,
+        "unregister" => Command::Unregister {
+            nickname: match args {
+                "" => None,
+                _ => Some(single_word(args, USAGE_UNREGISTER)?),
+            },
+        },
+        "whois" => Command::Whois {
+            nickname: single_word(args, USAGE_WHOIS)?,
+        },
         _ => return Err(ParseError::Unknown(format!("/{name}"))),
     };
     Ok(Input::Command(command))
@@ -242,6 +314,41 @@ mod tests {
         assert_eq!(cmd("/USER"), Command::Users);
         assert_eq!(cmd("/help"), Command::Help);
         assert_eq!(cmd("/quit"), Command::Quit);
+    }
+
+    #[test]
+    fn room_and_name_commands_parse() {
+        assert_eq!(
+            cmd("/join #rust"),
+            Command::Join {
+                room: "#rust".into()
+            }
+        );
+        assert_eq!(cmd("/leave"), Command::Leave);
+        assert_eq!(cmd("/rooms"), Command::Rooms);
+        assert_eq!(cmd("/register"), Command::Register);
+        assert_eq!(cmd("/unregister"), Command::Unregister { nickname: None });
+        assert_eq!(
+            cmd("/unregister al"),
+            Command::Unregister {
+                nickname: Some("al".into())
+            }
+        );
+        assert_eq!(
+            cmd("/whois bob"),
+            Command::Whois {
+                nickname: "bob".into()
+            }
+        );
+        assert!(cmd("/join x").is_beyond_the_room() && !cmd("/user").is_beyond_the_room());
+        assert_eq!(
+            parse_input("/join").unwrap_err().to_string(),
+            "Usage: /join <room>"
+        );
+        assert_eq!(
+            parse_input("/join a b").unwrap_err().to_string(),
+            "Usage: /join <room>"
+        );
     }
 
     #[test]

@@ -4,4 +4,5 @@
 pub mod command;
 pub mod line;
 pub mod nickname;
+pub mod room_name;
 pub mod text;

@@ -29,6 +29,8 @@ pub enum NicknameError {
     MixedScripts,
     Reserved(String),
     Taken(String),
+    /// Registered (SPEC §9) to a key other than the asker's.
+    RegisteredToOther(String),
 }
 
 impl fmt::Display for NicknameError {
@@ -53,6 +55,9 @@ impl fmt::Display for NicknameError {
             NicknameError::Taken(name) => {
                 write!(f, "The nickname \"{name}\" is already taken.")
             }
+            NicknameError::RegisteredToOther(name) => {
+                write!(f, "The nickname \"{name}\" is registered to another key.")
+            }
         }
     }
 }
@@ -64,27 +69,7 @@ impl Nickname {
     /// # Errors
     /// The first rule the name breaks.
     pub fn parse(raw: &str) -> Result<Nickname, NicknameError> {
-        let name: String = raw.nfc().collect();
-        let count = name.chars().count();
-        if count == 0 {
-            return Err(NicknameError::Empty);
-        }
-        if !name.chars().all(is_allowed_char) {
-            return Err(NicknameError::BadCharacter);
-        }
-        if count > MAX_CHARS {
-            return Err(NicknameError::TooLong);
-        }
-        if !name.chars().any(char::is_alphanumeric) {
-            return Err(NicknameError::NoLetterOrDigit);
-        }
-        if !name.as_str().is_single_script() {
-            return Err(NicknameError::MixedScripts);
-        }
-        let key = look_alike_key(&name);
-        if RESERVED.iter().any(|r| look_alike_key(r) == key) {
-            return Err(NicknameError::Reserved(name));
-        }
+        let (name, key) = check_name(raw, MAX_CHARS, RESERVED)?;
         Ok(Nickname { name, key })
     }
 
@@ -103,6 +88,41 @@ impl fmt::Display for Nickname {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.name)
     }
+}
+
+/// The rules nicknames and room names share: NFC, `max` characters of one script (letters,
+/// digits, `_ - .`), at least one letter or digit, none of `reserved`. Returns the name
+/// and its look-alike key.
+///
+/// # Errors
+/// The first rule the name breaks.
+pub fn check_name(
+    raw: &str,
+    max: usize,
+    reserved: &[&str],
+) -> Result<(String, String), NicknameError> {
+    let name: String = raw.nfc().collect();
+    let count = name.chars().count();
+    if count == 0 {
+        return Err(NicknameError::Empty);
+    }
+    if !name.chars().all(is_allowed_char) {
+        return Err(NicknameError::BadCharacter);
+    }
+    if count > max {
+        return Err(NicknameError::TooLong);
+    }
+    if !name.chars().any(char::is_alphanumeric) {
+        return Err(NicknameError::NoLetterOrDigit);
+    }
+    if !name.as_str().is_single_script() {
+        return Err(NicknameError::MixedScripts);
+    }
+    let key = look_alike_key(&name);
+    if reserved.iter().any(|r| look_alike_key(r) == key) {
+        return Err(NicknameError::Reserved(name));
+    }
+    Ok((name, key))
 }
 
 fn is_allowed_char(c: char) -> bool {

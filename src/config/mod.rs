@@ -46,9 +46,25 @@ pub struct Config {
     #[arg(long, default_value = "0.0.0.0:9999", env = "SSH_CHATROOM_LISTEN")]
     pub listen: SocketAddr,
 
-    /// Most participants in the room.
+    /// Most participants in a room.
     #[arg(long, default_value_t = 10, env = "SSH_CHATROOM_CAPACITY")]
     pub capacity: usize,
+
+    /// The room everyone lands in (it always exists).
+    #[arg(long, default_value = "lobby", env = "SSH_CHATROOM_DEFAULT_ROOM")]
+    pub default_room: String,
+
+    /// Most rooms at once, the default room included.
+    #[arg(long, default_value_t = 1000, env = "SSH_CHATROOM_MAX_ROOMS")]
+    pub max_rooms: usize,
+
+    /// Seconds a kicked participant may not come back into the room (0 = no ban).
+    #[arg(long, default_value_t = 600, env = "SSH_CHATROOM_KICK_BAN")]
+    pub kick_ban: u64,
+
+    /// Most nicknames one key may register (0 = no limit).
+    #[arg(long, default_value_t = 3, env = "SSH_CHATROOM_MAX_NAMES_PER_KEY")]
+    pub max_names_per_key: usize,
 
     /// IANA time zone for /schedule (e.g. Asia/Seoul); default: the system's ($TZ first).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -59,7 +75,7 @@ pub struct Config {
     #[arg(long, default_value = "logs", env = "SSH_CHATROOM_LOG_DIR")]
     pub log_dir: PathBuf,
 
-    /// Folder of persistent state (pending scheduled messages).
+    /// Folder of persistent state (pending scheduled messages, registered nicknames).
     #[arg(long, default_value = "data", env = "SSH_CHATROOM_DATA_DIR")]
     pub data_dir: PathBuf,
 
@@ -89,10 +105,6 @@ pub struct Config {
     #[arg(long = "generic-user", value_name = "NAME", default_values_t = vec!["chat".to_string()], env = "SSH_CHATROOM_GENERIC_USER", value_delimiter = ',')]
     #[serde(rename = "generic-user")]
     pub generic_users: Vec<String>,
-
-    /// Name shown in the welcome.
-    #[arg(long, default_value = "the chat room", env = "SSH_CHATROOM_ROOM_NAME")]
-    pub room_name: String,
 
     /// Text file shown at the top of the welcome (one `[Server]: ` line per line).
     #[arg(long, env = "SSH_CHATROOM_MOTD")]
@@ -212,6 +224,25 @@ impl Config {
     /// Where the server log lives.
     pub fn server_log(&self) -> Option<PathBuf> {
         (!self.no_server_log).then(|| self.log_dir.join("server.txt"))
+    }
+
+    /// The default room's name.
+    ///
+    /// # Errors
+    /// `--default-room` breaks the room name rules.
+    pub fn default_room(&self) -> anyhow::Result<crate::chat::room_name::RoomName> {
+        crate::chat::room_name::RoomName::parse(&self.default_room)
+            .map_err(|e| anyhow::anyhow!("--default-room \"{}\": {e}", self.default_room))
+    }
+
+    /// Where pending scheduled messages are kept.
+    pub fn schedules_file(&self) -> PathBuf {
+        self.data_dir.join("schedules.json")
+    }
+
+    /// Where registered nicknames are kept.
+    pub fn names_file(&self) -> PathBuf {
+        self.data_dir.join("names.json")
     }
 
     /// Whether `user` is a generic login that gets the nickname prompt.

@@ -4,13 +4,31 @@
 use std::collections::HashSet;
 
 use super::state::{Participant, Room};
+use super::JoinRequest;
 use crate::chat::line::ChatLine;
 
 impl Room {
+    /// Whether this room has an admin of its own (its creator, or with no server admins
+    /// configured its first participant) whose role passes on.
+    fn has_own_admin(&self) -> bool {
+        self.config.creator_is_admin || self.config.admin_keys.is_empty()
+    }
+
+    /// Whether a newcomer is an admin: a server admin's key, the room's creator, or the
+    /// first participant of a room with nobody to run it.
+    pub(super) fn admin_at_join(&self, request: &JoinRequest) -> bool {
+        let server_admin = request
+            .key
+            .as_ref()
+            .is_some_and(|k| self.config.admin_keys.contains(k));
+        let first = self.has_own_admin() && !self.participants.iter().any(|p| p.admin);
+        server_admin || (self.config.creator_is_admin && request.creator) || first
+    }
+
     /// With no configured admins, a departing admin's role goes to the longest-present
     /// participant.
     pub(super) fn pass_admin_on(&mut self, gone: &Participant) {
-        if !gone.admin || !self.config.admin_keys.is_empty() {
+        if !gone.admin || !self.has_own_admin() {
             return;
         }
         if self.participants.iter().any(|p| p.admin) {
@@ -21,7 +39,7 @@ impl Room {
         };
         heir.admin = true;
         let name = heir.nick.to_string();
-        self.log.event("ADMIN", &name);
+        self.event("ADMIN", &name);
         let line = ChatLine::server(format!("{name} is now the admin.")).shared();
         self.broadcast(&line);
     }
@@ -48,11 +66,12 @@ impl Room {
                 if admin && !p.admin {
                     promoted.push(p.nick.to_string());
                 }
-                p.admin = admin;
+                // A made room keeps the admin its creator handed on.
+                p.admin = admin || (self.config.creator_is_admin && p.admin);
             }
         }
         for name in promoted {
-            self.log.event("ADMIN", &name);
+            self.event("ADMIN", &name);
             let line = ChatLine::server(format!("{name} is now the admin.")).shared();
             self.broadcast(&line);
         }

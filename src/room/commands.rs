@@ -27,13 +27,11 @@ impl Room {
             Ok(Input::Message(text)) => self.chat(id, &nick, &text),
             Ok(Input::Command(command)) => {
                 let outcome = self.command(id, command);
-                self.log
-                    .event("COMMAND", format!("{nick}: {line} => {outcome}"));
+                self.event("COMMAND", format!("{nick}: {line} => {outcome}"));
             }
             Err(e) => {
                 let reply = ChatLine::server(e.to_string());
-                self.log
-                    .event("COMMAND", format!("{nick}: {line} => {}", reply.text));
+                self.event("COMMAND", format!("{nick}: {line} => {}", reply.text));
                 self.reply(id, reply);
             }
         }
@@ -49,8 +47,7 @@ impl Room {
             Verdict::Allowed => true,
             Verdict::Refused { notify } => {
                 if notify {
-                    self.log
-                        .event("REFUSED", format!("{nick}: sending too fast"));
+                    self.event("REFUSED", format!("{nick}: sending too fast"));
                     let text = "You are sending messages too fast. Please wait a moment.";
                     self.reply(id, ChatLine::server(text));
                 }
@@ -68,7 +65,7 @@ impl Room {
         self.send_line(id, &notice);
         let Some(gone) = self.remove(id) else { return };
         self.close(&gone);
-        self.log.event("KICK", format!("{} (flooding)", gone.nick));
+        self.event("KICK", format!("{} (flooding)", gone.nick));
         let line = ChatLine::server(format!("{} was disconnected for flooding.", gone.nick));
         self.broadcast(&line.shared());
         self.pass_admin_on(&gone);
@@ -93,7 +90,7 @@ impl Room {
 
     fn chat(&mut self, id: ParticipantId, nick: &str, text: &str) {
         if let Some(error) = self.too_long(text) {
-            self.log.event(
+            self.event(
                 "REFUSED",
                 format!("{nick}: message of {} bytes", text.len()),
             );
@@ -101,7 +98,7 @@ impl Room {
             return;
         }
         let line = ChatLine::chat(nick, text);
-        self.log.event("MESSAGE", &line.text);
+        self.event("MESSAGE", &line.text);
         self.broadcast_public(line);
     }
 
@@ -131,6 +128,13 @@ impl Room {
                 self.leave_and_close(id);
                 "left".into()
             }
+            // The session runs these itself; a line never brings them here.
+            Command::Join { .. }
+            | Command::Leave
+            | Command::Rooms
+            | Command::Register
+            | Command::Unregister { .. }
+            | Command::Whois { .. } => "not a room command".into(),
         }
     }
 
@@ -142,7 +146,10 @@ impl Room {
     }
 
     fn rename(&mut self, id: ParticipantId, wanted: &str) -> String {
-        let nick = match self.check_free(wanted, Some(id)) {
+        let Some(me) = self.find(id) else {
+            return String::new();
+        };
+        let nick = match self.names.rename(&me.nick, wanted) {
             Ok(nick) => nick,
             Err(e) => return self.refuse(id, e.to_string()),
         };
@@ -174,24 +181,32 @@ impl Room {
             .collect()
     }
 
+    /// Whispers reach their target in whatever room they are (SPEC §8).
     fn whisper(&mut self, id: ParticipantId, to: &str, text: &str) -> String {
         if let Some(error) = self.too_long(text) {
             return self.refuse(id, error);
         }
-        let Some(target) = self.find_by_name(to) else {
-            return self.refuse(id, format!("No user named \"{to}\" is in the room."));
+        let Some(target) = self.names.find(to) else {
+            return self.refuse(id, format!("No user named \"{to}\" is online."));
         };
         if target.id == id {
             return self.refuse(id, "You cannot whisper to yourself.".into());
         }
-        let (target_id, target_nick) = (target.id, target.nick.to_string());
         let from = self
             .find(id)
             .map(|p| p.nick.to_string())
             .unwrap_or_default();
-        self.send_line(target_id, &ChatLine::whisper_from(&from, text).shared());
-        self.reply(id, ChatLine::whisper_to(&target_nick, text));
-        format!("whisper to {target_nick}: {text}")
+        let line = ChatLine::whisper_from(&from, text).shared();
+        if self.find(target.id).is_some() {
+            self.send_line(target.id, &line);
+        } else if target.outbox.try_send(Delivery::Line(line.clone())).is_ok() {
+            self.log.transcript(&target.transcript, &line);
+        } else {
+            // Their outbox is full: they stopped reading, and their own room drops them.
+            target.kill.cancel();
+        }
+        self.reply(id, ChatLine::whisper_to(&target.nick, text));
+        format!("whisper to {} in {}: {text}", target.nick, target.room)
     }
 
     fn kick(&mut self, id: ParticipantId, name: &str) -> String {
@@ -214,6 +229,7 @@ impl Room {
             return String::new();
         };
         self.close(&gone);
+        self.ban(&gone);
         let dropped = self
             .schedules
             .remove_where(|m| m.is_by(target_id, target_key.as_deref()));
@@ -225,7 +241,7 @@ impl Room {
             .find(id)
             .map(|p| p.nick.to_string())
             .unwrap_or_default();
-        self.log.event("KICK", format!("{} by {by}", gone.nick));
+        self.event("KICK", format!("{} by {by}", gone.nick));
         self.broadcast(&ChatLine::server(&notice).shared());
         self.pass_admin_on(&gone);
         format!("{notice} ({dropped} scheduled messages dropped)")
@@ -256,6 +272,7 @@ impl Room {
             author,
             author_key: key,
             text: text.to_string(),
+            room: self.config.name.clone(),
             author_session: Some(id),
         });
         self.save_schedules();
@@ -340,7 +357,7 @@ impl Room {
         }
         for m in &due {
             let line = ChatLine::scheduled(&m.author, &m.text);
-            self.log.event("SCHEDULED", &line.text);
+            self.event("SCHEDULED", &line.text);
             self.broadcast_public(line);
         }
         self.save_schedules();

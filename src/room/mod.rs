@@ -4,10 +4,12 @@
 //! whoever has stopped reading.
 
 mod admin;
+mod ban;
 mod clock;
 mod commands;
+pub mod directory;
 mod notices;
-mod rate;
+pub mod rate;
 pub mod schedule;
 mod state;
 #[cfg(test)]
@@ -19,14 +21,21 @@ use std::net::SocketAddr;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-pub use clock::Clock;
+pub use clock::{Clock, ManualClock};
+pub use directory::{EnterError, RoomDirectory, RoomMaker};
 pub use state::{Room, RoomConfig};
 
 use crate::chat::line::{ChatLine, SharedLine};
 use crate::chat::nickname::NicknameError;
 
-/// Identifies a participant within one run of the server.
-pub type ParticipantId = u64;
+/// Identifies a participant: random 128 bits, so ids never collide between rooms, runs
+/// or (later) servers.
+pub type ParticipantId = u128;
+
+/// A fresh participant id.
+pub fn new_participant_id() -> ParticipantId {
+    rand::random()
+}
 
 /// What a participant's session receives from the room, in order.
 #[derive(Debug, Clone)]
@@ -47,6 +56,8 @@ pub type Outbox = mpsc::Sender<Delivery>;
 /// Everything the room needs to let someone in.
 #[derive(Debug)]
 pub struct JoinRequest {
+    /// The participant's id, the same in every room they visit.
+    pub id: ParticipantId,
     pub nickname: String,
     /// SHA256 fingerprint of the verified key, if the client signed in with one.
     pub key: Option<String>,
@@ -54,6 +65,10 @@ pub struct JoinRequest {
     pub outbox: Outbox,
     /// Cancelled by the room to cut a participant off (its socket is shut down).
     pub kill: CancellationToken,
+    /// The participant's transcript, which follows them from room to room.
+    pub transcript: std::sync::Arc<str>,
+    /// They are creating the room (and so become its admin).
+    pub creator: bool,
 }
 
 /// A successful join.
@@ -70,6 +85,8 @@ pub enum JoinError {
     Full { count: usize, capacity: usize },
     #[error("{0}")]
     Nickname(NicknameError),
+    #[error("You were kicked from {room}; you may come back after {until}.")]
+    Banned { room: String, until: String },
     #[error("The server is shutting down.")]
     Closed,
 }
@@ -99,6 +116,9 @@ enum RoomCommand {
     },
     SetAdminKeys {
         keys: HashSet<String>,
+    },
+    Pending {
+        respond_to: oneshot::Sender<usize>,
     },
     Shutdown {
         respond_to: oneshot::Sender<()>,
@@ -174,6 +194,12 @@ impl RoomHandle {
     /// Everyone's nickname, for Tab completion.
     pub async fn names(&self) -> Option<Vec<String>> {
         self.ask(|respond_to| RoomCommand::Names { respond_to })
+            .await
+    }
+
+    /// How many scheduled messages wait to be sent in this room.
+    pub async fn pending_schedules(&self) -> Option<usize> {
+        self.ask(|respond_to| RoomCommand::Pending { respond_to })
             .await
     }
 
@@ -266,6 +292,7 @@ async fn run(mut room: Room, mut rx: mpsc::Receiver<RoomCommand>) {
                 continue;
             }
         };
+        // Every handle is gone: the room has ended (it was empty), or the server stopped.
         let Some(command) = command else { break };
         match command {
             RoomCommand::Occupancy { respond_to } => {
@@ -290,11 +317,14 @@ async fn run(mut room: Room, mut rx: mpsc::Receiver<RoomCommand>) {
                 let _ = respond_to.send(room.names());
             }
             RoomCommand::SetAdminKeys { keys } => room.set_admin_keys(keys),
+            RoomCommand::Pending { respond_to } => {
+                let _ = respond_to.send(room.schedules.items().len());
+            }
             RoomCommand::Shutdown { respond_to } => {
                 room.shutdown();
                 let _ = respond_to.send(());
             }
         }
     }
-    room.shutdown();
+    room.end();
 }

@@ -1,8 +1,10 @@
 //! Scheduled messages: when `HH:MM` falls next in the room's time zone, the pending list
 //! and its file in the data directory (written atomically, so a crash never corrupts it).
 
+use std::collections::BTreeMap;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Days, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -19,6 +21,9 @@ pub struct ScheduledMessage {
     /// The author's key fingerprint, when they signed in with a key.
     pub author_key: Option<String>,
     pub text: String,
+    /// The room it fires in, as shown (`#rust`); set when saved.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub room: String,
     /// The author's participant id in this run of the server (not persisted).
     #[serde(skip)]
     pub author_session: Option<ParticipantId>,
@@ -61,30 +66,25 @@ fn resolve_local(tz: Tz, naive: NaiveDateTime) -> Option<DateTime<Utc>> {
     })
 }
 
-/// The pending messages of a room, sorted by due time, mirrored to a JSON file.
+/// The pending messages of a room, sorted by due time, mirrored to the server's
+/// [`ScheduleStore`].
 #[derive(Debug, Default)]
 pub struct ScheduleBook {
     items: Vec<ScheduledMessage>,
-    path: Option<PathBuf>,
+    store: Option<(ScheduleStore, String)>,
 }
 
 impl ScheduleBook {
-    /// Loads the book from `path` (missing file = empty); `None` keeps it in memory only.
+    /// The book of the one room of a `--data-dir` at `path` (missing file = empty);
+    /// `None` keeps it in memory only.
     ///
     /// # Errors
     /// The file exists but cannot be read or parsed.
     pub fn load(path: Option<PathBuf>) -> anyhow::Result<ScheduleBook> {
-        let mut items: Vec<ScheduledMessage> = match &path {
-            Some(p) => match std::fs::read(p) {
-                Ok(bytes) => serde_json::from_slice(&bytes)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
-                Err(e) => return Err(anyhow::anyhow!("{}: {e}", p.display())),
-            },
-            None => Vec::new(),
-        };
-        items.sort_by_key(|m| m.due);
-        Ok(ScheduleBook { items, path })
+        match path {
+            Some(path) => Ok(ScheduleStore::load(Some(path), "#lobby")?.book("#lobby")),
+            None => Ok(ScheduleBook::default()),
+        }
     }
 
     /// Every pending message, soonest first.
@@ -121,20 +121,96 @@ impl ScheduleBook {
     /// # Errors
     /// The data directory cannot be written.
     pub fn save(&self) -> io::Result<()> {
-        let Some(path) = &self.path else {
-            return Ok(());
-        };
-        write_atomically(path, &serde_json::to_vec_pretty(&self.items)?)
+        match &self.store {
+            Some((store, room)) => store.put(room, &self.items),
+            None => Ok(()),
+        }
     }
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+/// Every room's pending messages in one file of the data directory, written atomically:
+/// the in-process side of the schedule store seam. Clones share it.
+#[derive(Debug, Clone, Default)]
+pub struct ScheduleStore {
+    inner: Arc<Mutex<StoreInner>>,
+}
+
+#[derive(Debug, Default)]
+struct StoreInner {
+    path: Option<PathBuf>,
+    /// By room, as shown.
+    rooms: BTreeMap<String, Vec<ScheduledMessage>>,
+}
+
+impl ScheduleStore {
+    /// Loads `path` (missing = nothing pending); messages saved before rooms existed
+    /// belong to `default_room`.
+    ///
+    /// # Errors
+    /// The file exists but is unreadable or damaged.
+    pub fn load(path: Option<PathBuf>, default_room: &str) -> anyhow::Result<ScheduleStore> {
+        let items: Vec<ScheduledMessage> = match &path {
+            Some(p) => crate::persist::read_json(p)?,
+            None => Vec::new(),
+        };
+        let mut rooms: BTreeMap<String, Vec<ScheduledMessage>> = BTreeMap::new();
+        for mut m in items {
+            if m.room.is_empty() {
+                m.room = default_room.to_string();
+            }
+            rooms.entry(m.room.clone()).or_default().push(m);
+        }
+        let inner = StoreInner { path, rooms };
+        Ok(ScheduleStore {
+            inner: Arc::new(Mutex::new(inner)),
+        })
     }
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, StoreInner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The rooms that have messages pending.
+    pub fn rooms(&self) -> Vec<String> {
+        self.lock().rooms.keys().cloned().collect()
+    }
+
+    /// Every pending message of every room.
+    pub fn count(&self) -> usize {
+        self.lock().rooms.values().map(Vec::len).sum()
+    }
+
+    /// The book of `room`, saved back here.
+    pub fn book(&self, room: &str) -> ScheduleBook {
+        let mut items = self.lock().rooms.get(room).cloned().unwrap_or_default();
+        items.sort_by_key(|m| m.due);
+        ScheduleBook {
+            items,
+            store: Some((self.clone(), room.to_string())),
+        }
+    }
+
+    /// Replaces `room`'s messages and writes the file.
+    fn put(&self, room: &str, items: &[ScheduledMessage]) -> io::Result<()> {
+        let mut inner = self.lock();
+        let mine: Vec<ScheduledMessage> = items
+            .iter()
+            .map(|m| ScheduledMessage {
+                room: room.to_string(),
+                ..m.clone()
+            })
+            .collect();
+        if mine.is_empty() {
+            inner.rooms.remove(room);
+        } else {
+            inner.rooms.insert(room.to_string(), mine);
+        }
+        let Some(path) = &inner.path else {
+            return Ok(());
+        };
+        let all: Vec<&ScheduledMessage> = inner.rooms.values().flatten().collect();
+        crate::persist::write_atomically(path, &serde_json::to_vec_pretty(&all)?)
+    }
 }
 
 #[cfg(test)]
@@ -193,6 +269,7 @@ mod tests {
             author: "Charlie".into(),
             author_key: None,
             text: text.into(),
+            room: String::new(),
             author_session: Some(1),
         };
         book.add(msg("2026-11-24T15:31:00Z", "second"));

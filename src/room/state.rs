@@ -8,13 +8,15 @@ use chrono_tz::Tz;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio_util::sync::CancellationToken;
 
+use super::ban::Ban;
 use super::notices::{Notice, PendingNotices};
 use super::rate::RateLimiter;
 use super::schedule::ScheduleBook;
 use super::{Clock, Delivery, JoinError, JoinRequest, Joined, Outbox, ParticipantId};
 use crate::chat::line::{ChatLine, SharedLine};
-use crate::chat::nickname::{Nickname, NicknameError};
+use crate::chat::nickname::Nickname;
 use crate::log::LogSink;
+use crate::names::{NameRegistry, Online};
 
 /// Most names the user list shows; a bigger room lists these and counts the rest.
 pub const USERS_LISTED: usize = 100;
@@ -22,6 +24,7 @@ pub const USERS_LISTED: usize = 100;
 /// A room's settings.
 #[derive(Debug, Clone)]
 pub struct RoomConfig {
+    /// As shown: `#lobby`.
     pub name: String,
     pub capacity: usize,
     /// Key fingerprints of admins; empty = the first participant is admin.
@@ -35,6 +38,11 @@ pub struct RoomConfig {
     pub message_burst: u32,
     /// Message of the day, shown first in every welcome.
     pub motd: Vec<String>,
+    /// A room made by `/join`: its creator is its admin, and the role passes on even
+    /// where server admins are configured.
+    pub creator_is_admin: bool,
+    /// How long a kicked participant may not come back (0 = no ban).
+    pub kick_ban: std::time::Duration,
     /// In a room of more than this many, join and leave notices are gathered and sent
     /// once a second (0 = always one line each, at once).
     pub batch_notices_above: usize,
@@ -46,10 +54,11 @@ pub(super) struct Participant {
     pub id: ParticipantId,
     pub nick: Nickname,
     pub key: Option<String>,
+    pub addr: Option<std::net::SocketAddr>,
     pub admin: bool,
-    outbox: Outbox,
+    pub(super) outbox: Outbox,
     kill: CancellationToken,
-    /// The nickname at join, which names the transcript file.
+    /// The participant's transcript (it follows them from room to room).
     pub transcript: Arc<str>,
     pub limiter: RateLimiter,
     /// Its outbox overflowed: it is about to be removed and gets nothing more.
@@ -69,7 +78,10 @@ pub struct RoomStats {
 pub struct Room {
     pub(super) config: RoomConfig,
     pub(super) participants: Vec<Participant>,
-    next_id: ParticipantId,
+    /// Who is online server-wide: nicknames are claimed here, whispers found here.
+    pub(super) names: NameRegistry,
+    /// Who was kicked and may not come back yet.
+    pub(super) bans: Vec<Ban>,
     history: VecDeque<SharedLine>,
     pub(super) schedules: ScheduleBook,
     pub(super) log: LogSink,
@@ -86,11 +98,18 @@ pub struct Room {
 
 impl Room {
     /// A room with no one in it yet.
-    pub fn new(config: RoomConfig, schedules: ScheduleBook, log: LogSink, clock: Clock) -> Room {
+    pub fn new(
+        config: RoomConfig,
+        schedules: ScheduleBook,
+        log: LogSink,
+        clock: Clock,
+        names: NameRegistry,
+    ) -> Room {
         Room {
             config,
             participants: Vec::new(),
-            next_id: 1,
+            names,
+            bans: Vec::new(),
             history: VecDeque::new(),
             schedules,
             log,
@@ -132,65 +151,51 @@ impl Room {
             .find(|p| p.nick.as_str().to_lowercase() == wanted.as_str().to_lowercase())
     }
 
-    /// Checks that `raw` is a valid nickname no one else (but `except`) holds.
-    pub(super) fn check_free(
-        &self,
-        raw: &str,
-        except: Option<ParticipantId>,
-    ) -> Result<Nickname, NicknameError> {
-        let nick = Nickname::parse(raw)?;
-        let taken = self
-            .participants
-            .iter()
-            .any(|p| Some(p.id) != except && p.nick.key() == nick.key());
-        if taken {
-            return Err(NicknameError::Taken(nick.as_str().to_string()));
-        }
-        Ok(nick)
-    }
-
-    /// Lets someone in: checks capacity and nickname, sends the welcome to the newcomer
-    /// and the join notice to everyone else.
+    /// Lets someone in: checks capacity, bans and nickname (claimed server-wide), sends
+    /// the welcome to the newcomer and the join notice to everyone else.
     ///
     /// # Errors
-    /// [`JoinError::Full`] or [`JoinError::Nickname`]; nobody inside notices either.
+    /// [`JoinError::Full`], [`JoinError::Banned`] or [`JoinError::Nickname`]; nobody
+    /// inside notices any of them.
     pub fn join(&mut self, request: JoinRequest) -> Result<Joined, JoinError> {
         let (count, capacity) = self.occupancy();
         let who = request.addr.map(|a| a.to_string()).unwrap_or_default();
         if count >= capacity {
-            self.log
-                .event("REFUSED", format!("{who} room full ({count}/{capacity})"));
+            self.event("REFUSED", format!("{who} room full ({count}/{capacity})"));
             return Err(JoinError::Full { count, capacity });
         }
-        let nick = self.check_free(&request.nickname, None).map_err(|e| {
-            self.log.event(
-                "REFUSED",
-                format!("{who} nickname \"{}\": {e}", request.nickname),
-            );
+        if let Some(until) = self.banned_until(&request) {
+            self.event("REFUSED", format!("{who} kicked until {until}"));
+            let room = self.config.name.clone();
+            return Err(JoinError::Banned { room, until });
+        }
+        let online = Online {
+            id: request.id,
+            nick: String::new(),
+            room: self.config.name.clone(),
+            key: request.key.clone(),
+            outbox: request.outbox.clone(),
+            kill: request.kill.clone(),
+            transcript: request.transcript.clone(),
+        };
+        let nick = self.names.claim(&request.nickname, online).map_err(|e| {
+            let text = format!("{who} nickname \"{}\": {e}", request.nickname);
+            self.event("REFUSED", text);
             JoinError::Nickname(e)
         })?;
-        let id = self.next_id;
-        self.next_id += 1;
-        let admin = match &request.key {
-            _ if self.config.admin_keys.is_empty() => !self.participants.iter().any(|p| p.admin),
-            Some(key) => self.config.admin_keys.contains(key),
-            None => false,
-        };
+        let id = request.id;
+        let admin = self.admin_at_join(&request);
         let name = nick.as_str().to_string();
-        self.log.event(
-            "JOIN",
-            format!(
-                "{name} key={} from={who} admin={admin}",
-                request.key.as_deref().unwrap_or("none")
-            ),
-        );
+        let key = request.key.as_deref().unwrap_or("none");
+        self.event("JOIN", format!("{name} key={key} from={who} admin={admin}"));
         // Before the newcomer is in: the notice is for everyone else.
         self.announce(Notice::Joined, id, &name);
         self.participants.push(Participant {
             id,
-            transcript: self.log.open_transcript(&name),
+            transcript: request.transcript,
             nick,
             key: request.key,
+            addr: request.addr,
             admin,
             outbox: request.outbox,
             kill: request.kill,
@@ -266,7 +271,7 @@ impl Room {
     /// room may have removed them already).
     pub fn leave(&mut self, id: ParticipantId) {
         if let Some(p) = self.remove(id) {
-            self.log.event("LEAVE", p.nick.as_str());
+            self.event("LEAVE", p.nick.as_str());
             self.announce(Notice::Left, p.id, p.nick.as_str());
             self.pass_admin_on(&p);
         }
@@ -276,9 +281,7 @@ impl Room {
     /// Takes a participant out of the room and closes its transcript.
     pub(super) fn remove(&mut self, id: ParticipantId) -> Option<Participant> {
         let at = self.participants.iter().position(|p| p.id == id)?;
-        let p = self.participants.remove(at);
-        self.log.close_transcript(&p.transcript);
-        Some(p)
+        Some(self.participants.remove(at))
     }
 
     /// Sends `line` to everyone in the room, after any notices still waiting, so that
@@ -352,12 +355,11 @@ impl Room {
                 // A closed outbox is a session that already ended: its leave is on the
                 // way, it did not stall.
                 if p.outbox.is_closed() {
-                    self.log.event("LEAVE", p.nick.as_str());
+                    self.event("LEAVE", p.nick.as_str());
                 } else {
                     self.stats.drops += 1;
                     tracing::info!(nickname = %p.nick, "dropped: stopped reading");
-                    self.log
-                        .event("DROPPED", format!("{} (stopped reading)", p.nick));
+                    self.event("DROPPED", format!("{} (stopped reading)", p.nick));
                 }
                 self.announce(Notice::Left, p.id, p.nick.as_str());
                 self.pass_admin_on(&p);
@@ -372,6 +374,19 @@ impl Room {
         }
     }
 
+    /// Logs a room event: every one names its room (SPEC §8).
+    pub(super) fn event(&self, kind: &str, text: impl AsRef<str>) {
+        self.log
+            .event(kind, format!("{} {}", self.config.name, text.as_ref()));
+    }
+
+    /// The room has ended (empty, nothing pending) or its server has stopped.
+    pub fn end(&mut self) {
+        if !std::mem::replace(&mut self.closed, true) {
+            self.event("ROOM", "ended");
+        }
+    }
+
     /// Tells everyone the server is stopping, closes every session, saves the schedule
     /// and flushes the logs.
     pub fn shutdown(&mut self) {
@@ -382,15 +397,13 @@ impl Room {
         self.broadcast(&line);
         for p in std::mem::take(&mut self.participants) {
             self.close(&p);
-            self.log
-                .event("LEAVE", format!("{} (server shutdown)", p.nick));
-            self.log.close_transcript(&p.transcript);
+            self.event("LEAVE", format!("{} (server shutdown)", p.nick));
         }
         self.stalled.clear();
         if let Err(e) = self.schedules.save() {
             tracing::warn!(%e, "saving the schedule failed");
         }
-        self.log.event("SHUTDOWN", "server stopping");
+        self.event("SHUTDOWN", "server stopping");
         self.log.flush();
     }
 }

@@ -5,8 +5,13 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::schedule::ScheduleBook;
-use super::{Clock, Delivery, JoinError, JoinRequest, Room, RoomConfig};
+use std::sync::Arc;
+
+use super::{
+    new_participant_id, Clock, Delivery, JoinError, JoinRequest, ParticipantId, Room, RoomConfig,
+};
 use crate::log::LogSink;
+use crate::names::NameRegistry;
 
 fn room(capacity: usize) -> Room {
     let config = RoomConfig {
@@ -21,6 +26,8 @@ fn room(capacity: usize) -> Room {
         message_burst: 5,
         motd: Vec::new(),
         batch_notices_above: 0,
+        creator_is_admin: false,
+        kick_ban: std::time::Duration::from_secs(600),
     };
     let clock = Clock::Anchored {
         wall: "2026-11-24T12:00:00Z".parse().unwrap(),
@@ -31,12 +38,13 @@ fn room(capacity: usize) -> Room {
         ScheduleBook::load(None).unwrap(),
         LogSink::disabled(),
         clock,
+        NameRegistry::load(None, 3).unwrap(),
     )
 }
 
 #[derive(Debug)]
 struct Member {
-    id: u64,
+    id: ParticipantId,
     inbox: mpsc::Receiver<Delivery>,
     kill: CancellationToken,
 }
@@ -60,11 +68,14 @@ fn join_with(room: &mut Room, name: &str, outbox: usize) -> Result<Member, JoinE
     let (tx, inbox) = mpsc::channel(outbox);
     let kill = CancellationToken::new();
     let joined = room.join(JoinRequest {
+        id: new_participant_id(),
         nickname: name.into(),
         key: None,
         addr: None,
         outbox: tx,
         kill: kill.clone(),
+        transcript: Arc::from(name),
+        creator: false,
     })?;
     Ok(Member {
         id: joined.id,

@@ -10,14 +10,13 @@ use russh::{Channel, ChannelId, MethodKind, MethodSet, Pty};
 use tokio_util::sync::CancellationToken;
 
 use super::session::{run_exec, run_shell, SessionSetup};
-use super::{event_queue, EventSender, PtyInfo, SessionEvent};
+use super::{event_queue, EventSender, PtyInfo, SessionDeps, SessionEvent};
 use crate::chat::text::sanitize;
 use crate::keys::fingerprint;
-use crate::server::ServerContext;
 
 /// Per-connection state held by russh.
 pub struct ConnectionHandler {
-    ctx: Arc<ServerContext>,
+    deps: Arc<SessionDeps>,
     peer: Option<SocketAddr>,
     user: String,
     key: Option<String>,
@@ -35,13 +34,13 @@ pub struct ConnectionHandler {
 impl ConnectionHandler {
     /// A handler for a connection from `peer`.
     pub fn new(
-        ctx: Arc<ServerContext>,
+        deps: Arc<SessionDeps>,
         peer: Option<SocketAddr>,
         kill: CancellationToken,
         joined: CancellationToken,
     ) -> Self {
         ConnectionHandler {
-            ctx,
+            deps,
             peer,
             user: String::new(),
             key: None,
@@ -78,7 +77,7 @@ impl ConnectionHandler {
                     sanitize(&self.user),
                     overflow.queued / 1024
                 );
-                self.ctx.log.event("DROPPED", text);
+                self.deps.log.event("DROPPED", text);
             }
             self.kill.cancel();
         }
@@ -92,7 +91,7 @@ impl ConnectionHandler {
         let (tx, rx) = event_queue();
         self.events = Some(tx);
         Some(SessionSetup {
-            ctx: self.ctx.clone(),
+            deps: self.deps.clone(),
             handle: session.handle(),
             channel,
             user: self.user.clone(),
@@ -196,7 +195,7 @@ impl Handler for ConnectionHandler {
         match self.start_session(channel, session) {
             Some(setup) => {
                 session.channel_success(channel)?;
-                tokio::spawn(run_shell(setup));
+                tokio::spawn(run_shell(setup, None));
             }
             None => session.channel_failure(channel)?,
         }

@@ -1,10 +1,12 @@
 //! The SSH edge: the russh handler that turns callbacks into session events, and the
 //! per-participant session task that owns the terminal and talks to the room.
 
+mod deps;
 pub mod handler;
 mod input;
 pub mod session;
 
+pub use deps::SessionDeps;
 pub use input::{event_queue, EventReceiver, EventSender, Overflow, WriteWatch};
 
 /// What the handler tells its session task, in arrival order.

@@ -1,0 +1,20 @@
+//! What a session needs from the rest of the server, and nothing more: the settings,
+//! the rooms, the names, the logs and the clock. The server builds it; the SSH edge
+//! depends on it instead of on the server.
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::log::LogSink;
+use crate::names::NameRegistry;
+use crate::room::{Clock, RoomDirectory};
+
+/// Shared by every connection.
+pub struct SessionDeps {
+    pub config: Config,
+    pub rooms: Arc<RoomDirectory>,
+    pub names: NameRegistry,
+    pub log: LogSink,
+    /// What the login grace is measured on (a test's clock moves by hand).
+    pub clock: Clock,
+}

@@ -1,0 +1,105 @@
+//! The commands a session runs itself because they reach beyond its room (SPEC §8, §9):
+//! `/join`, `/leave`, `/rooms`, `/register`, `/unregister`, `/whois`.
+
+use crate::chat::command::{parse_input, Command, Input};
+use crate::chat::line::ChatLine;
+use crate::chat::nickname::Nickname;
+use crate::chat::room_name::RoomName;
+use crate::chat::text::sanitize;
+use crate::room::rate::{RateLimiter, Verdict};
+use crate::room::{Delivery, EnterError, JoinError};
+use crate::ssh::SessionDeps;
+
+use super::presence::Presence;
+
+/// The command in `line`, if it is one the session runs itself.
+pub(super) fn beyond_the_room(line: &str) -> Option<Command> {
+    match parse_input(&sanitize(line)) {
+        Ok(Input::Command(command)) if command.is_beyond_the_room() => Some(command),
+        _ => None,
+    }
+}
+
+/// Runs `command` (typed as `line`) for `me`; replies go through their own outbox, so
+/// they keep their place among the room's lines.
+pub(super) async fn run(
+    me: &mut Presence,
+    deps: &SessionDeps,
+    limiter: &mut RateLimiter,
+    line: &str,
+    command: Command,
+) {
+    let outcome = match limiter.check() {
+        Verdict::Allowed => reply_to(me, deps, command).await,
+        Verdict::Refused { notify: false } => return,
+        Verdict::Refused { notify: true } | Verdict::Flooding => {
+            Some("You are sending messages too fast. Please wait a moment.".to_string())
+        }
+    };
+    let logged = outcome.as_deref().unwrap_or("done");
+    me.log_command(deps, &sanitize(line), logged);
+    if let Some(text) = outcome {
+        let line = ChatLine::server(text).shared();
+        if me.outbox.try_send(Delivery::Line(line.clone())).is_ok() {
+            deps.log.transcript(&me.transcript, &line);
+        }
+    }
+}
+
+/// The reply to `command`, if there is one (a move answers with the new room's welcome).
+async fn reply_to(me: &mut Presence, deps: &SessionDeps, command: Command) -> Option<String> {
+    match command {
+        Command::Join { room } => match RoomName::parse(&room) {
+            Ok(room) => move_to(me, deps, room).await,
+            Err(e) => Some(e.to_string()),
+        },
+        Command::Leave => {
+            let lobby = deps.rooms.default_room().clone();
+            if me.room.key() == lobby.key() {
+                return Some(format!("You are in {lobby}; /quit leaves the chat."));
+            }
+            move_to(me, deps, lobby).await
+        }
+        Command::Rooms => Some(strip_server(deps.rooms.rooms_line().await)),
+        Command::Register => Some(match Nickname::parse(&me.nickname) {
+            Ok(nick) => deps.names.register(&nick, me.key.as_deref()),
+            Err(e) => e.to_string(),
+        }),
+        Command::Unregister { nickname } => {
+            let name = nickname.unwrap_or_else(|| me.nickname.clone());
+            let admin = deps.rooms.is_server_admin(me.key.as_deref());
+            Some(deps.names.unregister(&name, me.key.as_deref(), admin))
+        }
+        Command::Whois { nickname } => Some(match deps.names.whois(&nickname) {
+            Ok(text) | Err(text) => text,
+        }),
+        _ => None,
+    }
+}
+
+/// Moves `me` to `room`: they enter it first (so a full room leaves them where they
+/// were), then leave their old one.
+async fn move_to(me: &mut Presence, deps: &SessionDeps, room: RoomName) -> Option<String> {
+    if room.key() == me.room.key() {
+        return Some(format!("You are already in {room}."));
+    }
+    match deps.rooms.enter(&room, me.request()).await {
+        Ok((handle, _)) => {
+            let old = std::mem::replace(&mut me.room, room);
+            me.handle = handle;
+            deps.rooms.leave(&old, me.id).await;
+            None
+        }
+        Err(EnterError::Join(JoinError::Full { count, capacity })) => {
+            Some(format!("{room} is full ({count}/{capacity})."))
+        }
+        Err(refused) => Some(refused.to_string()),
+    }
+}
+
+fn strip_server(line: ChatLine) -> String {
+    line.text
+        .strip_prefix("[Server]: ")
+        .unwrap_or(&line.text)
+        .to_string()
+}

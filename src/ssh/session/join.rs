@@ -1,0 +1,131 @@
+//! Getting a new session into its first room: refusals, capacity, bans, and the
+//! nickname (asked for with `Nickname: ` until a valid free one is given).
+
+use crate::chat::line::ChatLine;
+use crate::chat::room_name::RoomName;
+use crate::room::{new_participant_id, EnterError, JoinError, JoinRequest, Outbox};
+use crate::ssh::SessionEvent;
+use crate::term::editor::EditorAction;
+use crate::term::screen::Screen;
+
+use super::channel::Channel;
+use super::presence::Presence;
+use super::SessionSetup;
+
+/// Enters `room` (or refuses and says why). `None` when refused or the user went away.
+pub(super) async fn join(
+    setup: &mut SessionSetup,
+    room: &RoomName,
+    screen: &mut Screen,
+    channel: &Channel,
+    outbox: Outbox,
+) -> Option<Presence> {
+    let say = |screen: &Screen, text: String| screen.print([&ChatLine::server(text)]);
+    if let Some(refusal) = &setup.refusal {
+        channel.write(say(screen, refusal.clone())).await;
+        return None;
+    }
+    let deps = setup.deps.clone();
+    if let Some((count, capacity)) = deps.rooms.occupancy(room).await {
+        if count >= capacity {
+            let full = JoinError::Full { count, capacity };
+            channel.write(say(screen, full.to_string())).await;
+            return None;
+        }
+    }
+    let mut candidate = first_nickname(setup);
+    let id = new_participant_id();
+    loop {
+        let nickname = match candidate.take() {
+            Some(name) => name,
+            None => {
+                channel.write(screen.ask("Nickname: ")).await;
+                read_line(setup, screen, channel).await?
+            }
+        };
+        let transcript = deps.log.open_transcript(&nickname);
+        let request = JoinRequest {
+            id,
+            nickname,
+            key: setup.key.clone(),
+            addr: setup.addr,
+            outbox: outbox.clone(),
+            kill: setup.kill.clone(),
+            transcript: transcript.clone(),
+            creator: false,
+        };
+        match deps.rooms.enter(room, request).await {
+            Ok((handle, joined)) => {
+                return Some(Presence {
+                    id,
+                    nickname: joined.nickname,
+                    key: setup.key.clone(),
+                    addr: setup.addr,
+                    outbox,
+                    kill: setup.kill.clone(),
+                    transcript,
+                    room: room.clone(),
+                    handle,
+                });
+            }
+            Err(refused) => {
+                deps.log.close_transcript(&transcript);
+                if let EnterError::Join(JoinError::Nickname(reason)) = refused {
+                    let text = format!("{reason} Please choose another nickname.");
+                    channel.write(say(screen, text)).await;
+                    continue;
+                }
+                channel.write(say(screen, refused.to_string())).await;
+                return None;
+            }
+        }
+    }
+}
+
+/// The SSH username, unless it is generic: then the first free name registered to the
+/// user's key, else nothing (the prompt asks).
+fn first_nickname(setup: &SessionSetup) -> Option<String> {
+    let deps = &setup.deps;
+    if !deps.config.is_generic_user(&setup.user) {
+        return Some(setup.user.clone());
+    }
+    let key = setup.key.as_deref()?;
+    deps.names.free_registered_name(key)
+}
+
+/// Reads one line before joining (the nickname answer), echoing in pty mode.
+async fn read_line(
+    setup: &mut SessionSetup,
+    screen: &mut Screen,
+    channel: &Channel,
+) -> Option<String> {
+    loop {
+        let event = tokio::select! {
+            event = setup.events.recv() => event?,
+            () = setup.kill.cancelled() => return None,
+        };
+        match event {
+            SessionEvent::Data(bytes) => {
+                let actions = screen.feed(&bytes);
+                let mut answer = None;
+                for action in actions {
+                    match action {
+                        EditorAction::Submit(line) if answer.is_none() => answer = Some(line),
+                        EditorAction::Eof => return None,
+                        _ => {}
+                    }
+                }
+                if !channel.write(screen.redraw()).await {
+                    return None;
+                }
+                if answer.is_some() {
+                    return answer;
+                }
+            }
+            SessionEvent::Resize { cols, .. } => {
+                channel.write(screen.resize(cols)).await;
+            }
+            SessionEvent::Eof | SessionEvent::Close => return None,
+        }
+    }
+}

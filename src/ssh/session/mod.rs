@@ -1,0 +1,282 @@
+//! One task per participant: it owns the screen (editor or line splitter) and the
+//! outbox, is the only writer to its SSH channel, and talks to its current room by
+//! handle. Commands that reach beyond the room (`/join`, `/whois`, ...) it runs itself.
+
+mod beyond;
+mod channel;
+mod exec;
+mod join;
+mod presence;
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use russh::server::Handle;
+use russh::ChannelId;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+pub use exec::run_exec;
+
+use self::channel::Channel;
+use self::presence::Presence;
+use super::{EventReceiver, PtyInfo, SessionDeps, SessionEvent};
+use crate::chat::room_name::RoomName;
+use crate::chat::text::sanitize;
+use crate::room::rate::RateLimiter;
+use crate::room::Delivery;
+use crate::term::editor::EditorAction;
+use crate::term::screen::Screen;
+use crate::term::style::term_has_colour;
+
+/// Most deliveries written in one SSH data packet.
+const BATCH: usize = 64;
+/// Most typed lines waiting to be handed to the room; past it the session stops taking
+/// input (which then piles up against the connection's input bound).
+const MAX_TYPED_LINES: usize = 64;
+
+/// What the handler hands to a new session task.
+pub struct SessionSetup {
+    pub deps: Arc<SessionDeps>,
+    pub handle: Handle,
+    pub channel: ChannelId,
+    pub user: String,
+    pub key: Option<String>,
+    pub addr: Option<SocketAddr>,
+    pub pty: Option<PtyInfo>,
+    pub events: EventReceiver,
+    pub kill: CancellationToken,
+    pub joined: CancellationToken,
+    /// Set when the connection is refused (e.g. too many from one address).
+    pub refusal: Option<String>,
+}
+
+impl SessionSetup {
+    fn channel(&self) -> Channel {
+        Channel {
+            handle: self.handle.clone(),
+            id: self.channel,
+            kill: self.kill.clone(),
+            watch: self.events.write_watch(),
+        }
+    }
+}
+
+/// Runs an interactive session (a shell request, or an exec request naming a room):
+/// join `room` (the default room if `None`), then chat until leaving.
+pub async fn run_shell(setup: SessionSetup, room: Option<RoomName>) {
+    let span = tracing::info_span!("session", peer = ?setup.addr, user = %sanitize(&setup.user));
+    shell(setup, room).instrument(span).await;
+}
+
+async fn shell(mut setup: SessionSetup, room: Option<RoomName>) {
+    let deps = setup.deps.clone();
+    let max_chars = deps.config.max_input_chars;
+    let screen = match &setup.pty {
+        Some(pty) => Screen::pty(pty.cols, term_has_colour(&pty.term), max_chars),
+        None => Screen::plain(max_chars),
+    };
+    let channel = setup.channel();
+    let room = room.unwrap_or_else(|| deps.rooms.default_room().clone());
+    let (outbox, deliveries) = mpsc::channel(deps.config.outbox_size.max(64));
+    let mut session = Session {
+        limiter: RateLimiter::new(deps.config.message_rate, deps.config.message_burst),
+        deps,
+        screen,
+        channel,
+        deliveries,
+        batch: Vec::with_capacity(BATCH),
+        typed: VecDeque::new(),
+        in_room: None,
+        leaving: false,
+    };
+    let joined = join::join(
+        &mut setup,
+        &room,
+        &mut session.screen,
+        &session.channel,
+        outbox,
+    );
+    let Some(mut me) = joined.await else {
+        session.channel.finish(0, &mut setup.events).await;
+        return;
+    };
+    setup.joined.cancel();
+    tracing::debug!(nickname = %me.nickname, "joined");
+    let open = session.start(&mut me).await;
+    if open {
+        session.run(&mut me, &mut setup).await;
+    }
+    me.leave_chat(&session.deps).await;
+    tracing::debug!(nickname = %me.nickname, "left");
+    let end = session.screen.end().to_string();
+    session.channel.write(end).await;
+    session.channel.finish(0, &mut setup.events).await;
+}
+
+/// A joined session's moving parts.
+struct Session {
+    deps: Arc<SessionDeps>,
+    screen: Screen,
+    channel: Channel,
+    deliveries: mpsc::Receiver<Delivery>,
+    /// Reused for every batch of deliveries.
+    batch: Vec<Delivery>,
+    /// Lines typed but not yet handed to the room. They go in one at a time between
+    /// outbox drains, so a big paste never fills our own outbox with its echoes.
+    typed: VecDeque<String>,
+    /// Completes once the room has handled the line handed to it.
+    in_room: Option<oneshot::Receiver<()>>,
+    leaving: bool,
+    /// For the commands the session runs itself.
+    limiter: RateLimiter,
+}
+
+impl Session {
+    /// Bracketed paste on, so a pasted block arrives as one paste, then the welcome the
+    /// room has already queued and the prompt: one write. False if the session is over.
+    async fn start(&mut self, me: &mut Presence) -> bool {
+        let mut start = self.screen.start().to_string();
+        let prompt_row = self.screen.set_prompt(&prompt(&me.nickname));
+        let mut closing = false;
+        match self.deliveries.try_recv() {
+            Ok(first) => {
+                let (text, close) = self.render_batch(first, me);
+                start.push_str(&text);
+                closing = close;
+            }
+            Err(_) => start.push_str(&prompt_row),
+        }
+        self.channel.write(start).await && !closing
+    }
+
+    /// Chats until the user leaves, the room closes the session or the connection ends.
+    async fn run(&mut self, me: &mut Presence, setup: &mut SessionSetup) {
+        // One wait on the kill token for the whole session, not a new one per wake-up.
+        let killed = setup.kill.cancelled();
+        tokio::pin!(killed);
+        let mut open = true;
+        while open && !(self.leaving && self.typed.is_empty() && self.in_room.is_none()) {
+            let idle = self.in_room.is_none();
+            let next_beyond = idle
+                && self
+                    .typed
+                    .front()
+                    .is_some_and(|l| beyond::beyond_the_room(l).is_some());
+            let handle = me.handle.clone();
+            tokio::select! {
+                biased;
+                () = &mut killed => break,
+                delivery = self.deliveries.recv() => {
+                    let Some(first) = delivery else { break };
+                    let (text, closing) = self.render_batch(first, me);
+                    open = self.channel.write(text).await && !closing;
+                }
+                () = std::future::ready(()), if next_beyond => {
+                    let line = self.typed.pop_front().expect("guarded");
+                    let command = beyond::beyond_the_room(&line).expect("guarded");
+                    beyond::run(me, &self.deps, &mut self.limiter, &line, command).await;
+                }
+                Some(slot) = handle.input_slot(), if idle && !next_beyond && !self.typed.is_empty() => {
+                    self.in_room = self.typed.pop_front().map(|line| slot.send(me.id, line));
+                }
+                _ = async { self.in_room.as_mut().expect("guarded").await }, if !idle => {
+                    self.in_room = None;
+                }
+                event = setup.events.recv(), if !self.leaving && self.typed.len() < MAX_TYPED_LINES => {
+                    let Some(event) = event else { break };
+                    open = self.on_event(event, me).await;
+                }
+            }
+        }
+    }
+
+    /// Applies one event from the client: echo, typed lines, Tab completion.
+    async fn on_event(&mut self, event: SessionEvent, me: &Presence) -> bool {
+        let (mut text, input) = handle_event(&mut self.screen, event);
+        self.typed.extend(input.lines);
+        self.leaving = input.leaving;
+        if input.complete {
+            let names = me.handle.names().await.unwrap_or_default();
+            text.push_str(&self.screen.complete(&names));
+        }
+        self.channel.write(text).await
+    }
+
+    /// Renders one delivery and whatever else is already queued, as one write; returns
+    /// the text and whether the room closed the session.
+    fn render_batch(&mut self, first: Delivery, me: &mut Presence) -> (String, bool) {
+        self.batch.push(first);
+        while self.batch.len() < BATCH {
+            match self.deliveries.try_recv() {
+                Ok(d) => self.batch.push(d),
+                Err(_) => break,
+            }
+        }
+        let mut closing = false;
+        for delivery in &self.batch {
+            match delivery {
+                Delivery::Line(_) | Delivery::Lines(_) => {}
+                Delivery::Renamed(nick) => {
+                    self.screen.set_prompt(&prompt(nick));
+                    me.nickname.clone_from(nick);
+                }
+                Delivery::Close => closing = true,
+            }
+        }
+        let lines = self.batch.iter().flat_map(|d| match d {
+            Delivery::Line(line) => std::slice::from_ref(line),
+            Delivery::Lines(lines) => lines.as_slice(),
+            _ => &[],
+        });
+        let text = self.screen.print(lines.map(|line| &**line));
+        self.batch.clear();
+        (text, closing)
+    }
+}
+
+fn prompt(nickname: &str) -> String {
+    format!("{nickname}> ")
+}
+
+/// What the user's input amounts to, for the room.
+#[derive(Default)]
+struct Typed {
+    lines: Vec<String>,
+    leaving: bool,
+    /// Tab was pressed: complete from the room's nicknames.
+    complete: bool,
+}
+
+/// Applies one event from the client; returns the bytes to write (echo) and what was
+/// typed.
+fn handle_event(screen: &mut Screen, event: SessionEvent) -> (String, Typed) {
+    let mut typed = Typed::default();
+    match event {
+        SessionEvent::Data(bytes) => {
+            let mut out = String::new();
+            for action in screen.feed(&bytes) {
+                match action {
+                    EditorAction::Submit(line) => typed.lines.push(line),
+                    EditorAction::Eof => {
+                        typed.leaving = true;
+                        break;
+                    }
+                    EditorAction::ClearScreen => out.push_str(&screen.clear_screen()),
+                    EditorAction::Complete => typed.complete = true,
+                }
+            }
+            out.push_str(&screen.redraw());
+            (out, typed)
+        }
+        SessionEvent::Resize { cols, .. } => (screen.resize(cols), typed),
+        // End of piped input leaves once everything typed is in; a pty never sends EOF
+        // while in use.
+        SessionEvent::Eof | SessionEvent::Close => {
+            typed.leaving = true;
+            (String::new(), typed)
+        }
+    }
+}

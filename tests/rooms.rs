@@ -18,16 +18,20 @@ async fn people_move_between_rooms_and_each_room_keeps_to_itself() {
     let mut bob = joined(&server, "bob").await;
     alice.send_line("/join rust").await;
     bob.expect("[Server]: alice has left the chat.").await;
-    alice.expect("[Server]: Welcome to #rust, alice! Type /help for the list of commands.")
+    alice
+        .expect("[Server]: Welcome to #rust, alice! Type /help for the list of commands.")
         .await;
     alice.expect("[Server]: Users (1/10): alice").await;
-    alice.expect("[Server]: You are the admin of this room.").await;
+    alice
+        .expect("[Server]: You are the admin of this room.")
+        .await;
     // `#` is optional and case does not matter: the same room
     bob.send_line("/join #RUST").await;
     alice.expect("[Server]: bob has joined the chat.").await;
     bob.expect("[Server]: Welcome to #rust, bob!").await;
     bob.send_line("/rooms").await;
-    bob.expect("[Server]: Rooms (2): #rust (2/10), #lobby (0/10)").await;
+    bob.expect("[Server]: Rooms (2): #rust (2/10), #lobby (0/10)")
+        .await;
     bob.send_line("/join rust").await;
     bob.expect("[Server]: You are already in #rust.").await;
     // a line in #rust is not heard in #lobby
@@ -97,7 +101,9 @@ async fn whispers_and_whois_reach_across_rooms() {
     alice.expect("[Server]: bob is in #go; key SHA256:").await;
     alice.expect("; not registered.").await;
     alice.send_line("/whois nobody").await;
-    alice.expect("[Server]: No user named \"nobody\" is online.").await;
+    alice
+        .expect("[Server]: No user named \"nobody\" is online.")
+        .await;
     // a nickname is one person's across rooms
     let mut other = TestClient::join(server.port(), "Bob").await;
     other
@@ -121,9 +127,12 @@ async fn a_kick_bans_from_that_room_by_key() {
     rowdy.send_line("/join rust").await;
     boss.expect("rowdy has joined the chat.").await;
     boss.send_line("/kick rowdy").await;
-    rowdy.expect("[Server]: You have been kicked from the chat.").await;
+    rowdy
+        .expect("[Server]: You have been kicked from the chat.")
+        .await;
     rowdy.expect_closed().await;
-    boss.expect("[Server]: rowdy has been kicked from the chat.").await;
+    boss.expect("[Server]: rowdy has been kicked from the chat.")
+        .await;
     // back in the lobby with the same key, but not into #rust until after 15:42
     let mut again = connect().await;
     again.expect("Welcome to #lobby, rowdy!").await;

@@ -171,7 +171,7 @@ impl NameRegistry {
     /// `/unregister`: frees `raw`, if registered to `key` or asked by a server admin.
     pub fn unregister(&self, raw: &str, key: Option<&str>, server_admin: bool) -> String {
         let Ok(nick) = Nickname::parse(raw) else {
-            return format!("The nickname \"{raw}\" is not registered.");
+            return format!("The nickname \"{}\" is not registered.", shown(raw));
         };
         let mut inner = self.lock();
         let Some(r) = inner.registered.get(nick.key()) else {
@@ -195,7 +195,7 @@ impl NameRegistry {
     /// # Errors
     /// Nobody online or registered has that name.
     pub fn whois(&self, raw: &str) -> Result<String, String> {
-        let unknown = || format!("No user named \"{raw}\" is online.");
+        let unknown = || format!("No user named \"{}\" is online.", shown(raw));
         let nick = Nickname::parse(raw).map_err(|_| unknown())?;
         let inner = self.lock();
         let registered = inner.registered.get(nick.key());
@@ -219,6 +219,11 @@ impl NameRegistry {
             (None, None) => Err(unknown()),
         }
     }
+}
+
+/// A name as typed, made safe to show: no control characters, at most 32 characters.
+fn shown(raw: &str) -> String {
+    crate::chat::text::sanitize(raw).chars().take(32).collect()
 }
 
 impl Inner {

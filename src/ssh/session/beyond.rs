@@ -12,9 +12,11 @@ use crate::ssh::SessionDeps;
 
 use super::presence::Presence;
 
-/// The command in `line`, if it is one the session runs itself.
+/// The command in `line`, if it is one the session runs itself. Its arguments are as
+/// typed, so a room name with a hidden control character is refused, not cleaned into
+/// another name.
 pub(super) fn beyond_the_room(line: &str) -> Option<Command> {
-    match parse_input(&sanitize(line)) {
+    match parse_input(line) {
         Ok(Input::Command(command)) if command.is_beyond_the_room() => Some(command),
         _ => None,
     }
@@ -29,6 +31,7 @@ pub(super) async fn run(
     line: &str,
     command: Command,
 ) {
+    let typed_in = me.room.clone();
     let outcome = match limiter.check() {
         Verdict::Allowed => reply_to(me, deps, command).await,
         Verdict::Refused { notify: false } => return,
@@ -37,7 +40,7 @@ pub(super) async fn run(
         }
     };
     let logged = outcome.as_deref().unwrap_or("done");
-    me.log_command(deps, &sanitize(line), logged);
+    me.log_command(deps, &typed_in, &sanitize(line), logged);
     if let Some(text) = outcome {
         let line = ChatLine::server(text).shared();
         if me.outbox.try_send(Delivery::Line(line.clone())).is_ok() {
@@ -81,7 +84,7 @@ async fn reply_to(me: &mut Presence, deps: &SessionDeps, command: Command) -> Op
 /// were), then leave their old one.
 async fn move_to(me: &mut Presence, deps: &SessionDeps, room: RoomName) -> Option<String> {
     if room.key() == me.room.key() {
-        return Some(format!("You are already in {room}."));
+        return Some(format!("You are already in {}.", me.room));
     }
     match deps.rooms.enter(&room, me.request()).await {
         Ok((handle, _)) => {

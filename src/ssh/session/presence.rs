@@ -46,9 +46,9 @@ impl Presence {
         deps.log.close_transcript(&self.transcript);
     }
 
-    /// Logs a command the session ran itself, in the room's format.
-    pub fn log_command(&self, deps: &SessionDeps, line: &str, outcome: &str) {
-        let text = format!("{} {}: {line} => {outcome}", self.room, self.nickname);
+    /// Logs a command the session ran itself in `room`, in the rooms' format.
+    pub fn log_command(&self, deps: &SessionDeps, room: &RoomName, line: &str, outcome: &str) {
+        let text = format!("{room} {}: {line} => {outcome}", self.nickname);
         deps.log.event("COMMAND", text);
     }
 }

@@ -8,12 +8,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use russh::client;
-use russh::keys::{Algorithm, PrivateKey, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
+use russh::keys::{Algorithm, PrivateKey, PrivateKeyWithHashAlg};
 use russh::ChannelMsg;
 use ssh_chatroom::config::Config;
 use ssh_chatroom::keys::fingerprint;
 use ssh_chatroom::room::Clock;
 use ssh_chatroom::server::{start, RunningServer};
+use testkit::Freezable;
+pub use testkit::{strip_colours, AcceptAll};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// How long any expected text may take to arrive.
@@ -168,25 +170,6 @@ impl Transcript {
     }
 }
 
-/// Removes `ESC [ ... m` sequences.
-pub fn strip_colours(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(at) = rest.find("\x1b[") {
-        out.push_str(&rest[..at]);
-        let seq = &rest[at + 2..];
-        match seq.find(|c: char| !(c.is_ascii_digit() || c == ';')) {
-            Some(end) if seq[end..].starts_with('m') => rest = &seq[end + 1..],
-            _ => {
-                out.push_str("\x1b[");
-                rest = seq;
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
 /// Waits until `transcript` contains `needle` after byte offset `*from`; moves `*from`
 /// past the match and returns the text up to it.
 async fn wait_for(
@@ -210,19 +193,6 @@ async fn wait_for(
                 text.get(*from..).unwrap_or_default()
             );
         }
-    }
-}
-
-pub struct AcceptAll;
-
-impl client::Handler for AcceptAll {
-    type Error = russh::Error;
-
-    async fn check_server_key(
-        &mut self,
-        _key: &PublicKeyOrCertificate,
-    ) -> Result<bool, Self::Error> {
-        Ok(true)
     }
 }
 
@@ -526,49 +496,6 @@ impl OpenSsh {
                 .unwrap();
         }
         status
-    }
-}
-
-/// A TCP stream whose reads can be frozen for good, like a client that was SIGSTOPped.
-struct Freezable {
-    inner: tokio::net::TcpStream,
-    frozen: Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl tokio::io::AsyncRead for Freezable {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        if self.frozen.load(std::sync::atomic::Ordering::SeqCst) {
-            return std::task::Poll::Pending;
-        }
-        std::pin::Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl tokio::io::AsyncWrite for Freezable {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        std::pin::Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_flush(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 

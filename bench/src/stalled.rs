@@ -2,58 +2,18 @@
 //! that was suspended. The server must drop them without slowing anyone else.
 
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use anyhow::Context as _;
+use anyhow::Context;
 use russh::client;
 use russh::keys::{Algorithm, PrivateKey, PrivateKeyWithHashAlg};
 use russh::ChannelMsg;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use testkit::{AcceptAll, Freezable};
 use tokio::net::TcpStream;
 
-use crate::client::{AcceptAll, LineBuf};
-
-/// A TCP stream whose reads can be frozen for good.
-struct Freezable {
-    inner: TcpStream,
-    frozen: Arc<AtomicBool>,
-}
-
-impl AsyncRead for Freezable {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        if self.frozen.load(Ordering::Acquire) {
-            // Never ready again: nothing will ever be read from this socket.
-            return Poll::Pending;
-        }
-        Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for Freezable {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-}
+use crate::client::LineBuf;
 
 /// A joined participant that has stopped reading; dropping it closes the connection.
 pub struct Stalled {

@@ -10,20 +10,6 @@ use russh::client;
 use russh::keys::{Algorithm, PrivateKey, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
 use russh::{ChannelId, ChannelWriteHalf};
 
-/// Trusts any host key: the benchmark talks to a server it just started or was pointed at.
-pub struct AcceptAll;
-
-impl client::Handler for AcceptAll {
-    type Error = russh::Error;
-
-    async fn check_server_key(
-        &mut self,
-        _key: &PublicKeyOrCertificate,
-    ) -> Result<bool, Self::Error> {
-        Ok(true)
-    }
-}
-
 /// The key exchange a client asks for first.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum Kex {
@@ -158,7 +144,7 @@ pub async fn open_shell<O: Output>(
 /// Splits a pty byte stream into lines and hands out what each line shows: the text
 /// after the line's last `\r` (the server prints `\r\x1b[K` before a line, and the
 /// prompt redraws that precede it on the same row end up before that `\r`). Colour
-/// codes stay in; [`strip_escapes`] removes them where needed.
+/// codes stay in; [`testkit::strip_escapes`] removes them where needed.
 #[derive(Default)]
 pub struct LineBuf {
     buf: Vec<u8>,
@@ -183,28 +169,10 @@ impl LineBuf {
     }
 }
 
-/// Removes CSI escape sequences (`ESC [ params final`), e.g. colours and `\x1b[K`.
-pub fn strip_escapes(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\x1b' && chars.peek() == Some(&'[') {
-            chars.next();
-            for c in chars.by_ref() {
-                if ('\x40'..='\x7e').contains(&c) {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use testkit::strip_escapes;
 
     #[test]
     fn lines_are_split_and_prompt_redraws_dropped() {

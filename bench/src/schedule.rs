@@ -10,11 +10,10 @@ use chrono_tz::Tz;
 use clap::Args;
 use russh::{client, ChannelWriteHalf};
 use serde_json::json;
+use testkit::strip_escapes;
 use tokio::sync::mpsc;
 
-use crate::client::{
-    open_shell, ssh_config, strip_escapes, user_key, Client, Kex, LineBuf, Output,
-};
+use crate::client::{open_shell, ssh_config, user_key, Client, Kex, LineBuf, Output};
 use crate::serve::Server;
 use crate::stats::round3;
 use crate::Target;

@@ -1,0 +1,13 @@
+//! Harness pieces shared by ssh-chatroom's end-to-end tests and its load generator.
+//!
+//! - [`accept`]: a russh client handler that trusts any host key.
+//! - [`escapes`]: removing colour codes and other CSI sequences from terminal output.
+//! - [`freeze`]: a TCP stream whose reads can be stopped for good.
+
+pub mod accept;
+pub mod escapes;
+pub mod freeze;
+
+pub use accept::AcceptAll;
+pub use escapes::{strip_colours, strip_escapes};
+pub use freeze::Freezable;

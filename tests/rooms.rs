@@ -149,7 +149,7 @@ async fn a_kick_bans_from_that_room_by_key() {
 async fn a_kick_from_the_lobby_is_said_at_connect_and_closes() {
     let (clock, _hands) = Clock::manual("2026-11-24T09:00:00Z".parse().unwrap());
     let server = TestServer::start_with(|_| {}, clock).await;
-    let mut boss = joined(&server, "boss").await;
+    let boss = joined(&server, "boss").await;
     let key = user_key();
     let connect = || TestClient::connect(server.port(), "victim", Some(key.clone()), Mode::Pty);
     let mut victim = connect().await;

@@ -129,7 +129,8 @@ impl RoomDirectory {
         key.is_some_and(|k| keys.contains(k))
     }
 
-    /// Enters `room`, making it (with the asker as admin) if it does not exist.
+    /// Enters `room`, making it (with the asker as admin) if it does not exist. Returns
+    /// the room's handle, the join, and its name as the room spells it.
     ///
     /// # Errors
     /// The room refused (full, banned, nickname), or there are too many rooms.
@@ -137,7 +138,7 @@ impl RoomDirectory {
         &self,
         room: &RoomName,
         mut request: JoinRequest,
-    ) -> Result<(RoomHandle, Joined), EnterError> {
+    ) -> Result<(RoomHandle, Joined, RoomName), EnterError> {
         let mut rooms = self.rooms.lock().await;
         let made = !rooms.contains_key(room.key());
         if made {
@@ -157,7 +158,7 @@ impl RoomDirectory {
         match entry.handle.join(request).await {
             Ok(joined) => {
                 entry.members += 1;
-                Ok((entry.handle.clone(), joined))
+                Ok((entry.handle.clone(), joined, entry.name.clone()))
             }
             Err(refused) => {
                 if made {

@@ -87,7 +87,7 @@ async fn move_to(me: &mut Presence, deps: &SessionDeps, room: RoomName) -> Optio
         return Some(format!("You are already in {}.", me.room));
     }
     match deps.rooms.enter(&room, me.request()).await {
-        Ok((handle, _)) => {
+        Ok((handle, _, room)) => {
             let old = std::mem::replace(&mut me.room, room);
             me.handle = handle;
             deps.rooms.leave(&old, me.id).await;

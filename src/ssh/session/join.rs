@@ -55,7 +55,7 @@ pub(super) async fn join(
             creator: false,
         };
         match deps.rooms.enter(room, request).await {
-            Ok((handle, joined)) => {
+            Ok((handle, joined, room)) => {
                 return Some(Presence {
                     id,
                     nickname: joined.nickname,
@@ -64,7 +64,7 @@ pub(super) async fn join(
                     outbox,
                     kill: setup.kill.clone(),
                     transcript,
-                    room: room.clone(),
+                    room,
                     handle,
                 });
             }

@@ -6,7 +6,7 @@ mod common;
 
 use std::process::Stdio;
 
-use common::{user_key, write_openssh_key, TestClient, TestServer, WAIT};
+use common::{user_key, write_openssh_key, OpenSsh, TestClient, TestServer, WAIT};
 use tokio::io::AsyncWriteExt;
 
 /// The resident memory of this process (the test and the server in it), in bytes.
@@ -28,26 +28,7 @@ async fn a_client_that_types_without_reading_is_cut_and_memory_stays_flat() {
     let key = write_openssh_key(server.dir.path(), "k", &user_key());
     // A real `ssh -tt` whose output nobody reads: once its window is full, every echo the
     // server owes it waits, while the keystrokes keep coming.
-    let mut flooder = tokio::process::Command::new("ssh")
-        .args(["-tt", "-p", &server.port().to_string()])
-        .args([
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-        ])
-        .args([
-            "-o",
-            "LogLevel=ERROR",
-            "-o",
-            "BatchMode=yes",
-            "-o",
-            "IdentitiesOnly=yes",
-        ])
-        .arg("-i")
-        .arg(&key)
-        .arg("flooder@127.0.0.1")
-        .env("TERM", "xterm")
+    let mut flooder = OpenSsh::command(server.port(), &key, &["-tt"], "flooder", None)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

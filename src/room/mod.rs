@@ -14,6 +14,7 @@ pub mod schedule;
 mod state;
 #[cfg(test)]
 mod tests;
+mod welcome;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -283,7 +284,12 @@ async fn run(mut room: Room, mut rx: mpsc::Receiver<RoomCommand>) {
             }
             _ = summary.tick() => {
                 let stats = room.take_stats();
+                // Quiet rooms say nothing: a thousand of them would flood the log.
+                if stats.messages == 0 && stats.drops == 0 {
+                    continue;
+                }
                 tracing::info!(
+                    room = %room.name(),
                     participants = room.occupancy().0,
                     messages_per_min = stats.messages,
                     drops = stats.drops,

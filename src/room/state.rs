@@ -82,7 +82,7 @@ pub struct Room {
     pub(super) names: NameRegistry,
     /// Who was kicked and may not come back yet.
     pub(super) bans: Vec<Ban>,
-    history: VecDeque<SharedLine>,
+    pub(super) history: VecDeque<SharedLine>,
     pub(super) schedules: ScheduleBook,
     pub(super) log: LogSink,
     clock: Clock,
@@ -128,6 +128,11 @@ impl Room {
 
     pub(super) fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    /// The room's name as shown (`#lobby`).
+    pub fn name(&self) -> &str {
+        &self.config.name
     }
 
     /// (participants, capacity)
@@ -207,66 +212,6 @@ impl Room {
         Ok(Joined { id, nickname: name })
     }
 
-    /// The newcomer's welcome: history, the message of the day, who is here. It goes out
-    /// as one delivery, so however long it is it takes one place in the outbox.
-    fn welcome(&mut self, id: ParticipantId) {
-        let Some(at) = self.position(id) else { return };
-        let me = &self.participants[at];
-        let mut lines: Vec<SharedLine> = self.history.iter().cloned().collect();
-        lines.extend(
-            self.config
-                .motd
-                .iter()
-                .map(|l| ChatLine::server(l).shared()),
-        );
-        lines.push(
-            ChatLine::server(format!(
-                "Welcome to {}, {}! Type /help for the list of commands.",
-                self.config.name, me.nick
-            ))
-            .shared(),
-        );
-        lines.push(self.users_line().shared());
-        if me.admin {
-            lines.push(ChatLine::server("You are the admin of this room.").shared());
-        }
-        let transcript = me.transcript.clone();
-        if self.deliver_at(at, Delivery::Lines(lines.clone())) {
-            for line in &lines {
-                self.log.transcript(&transcript, line);
-            }
-        }
-    }
-
-    /// Every participant's nickname, in join order.
-    pub fn names(&self) -> Vec<String> {
-        self.participants
-            .iter()
-            .map(|p| p.nick.to_string())
-            .collect()
-    }
-
-    /// `[Server]: Users (3/10): Alice, Bob, Charlie`; in a very big room the first
-    /// [`USERS_LISTED`] names and how many more.
-    pub fn users_line(&self) -> ChatLine {
-        let names: Vec<&str> = self
-            .participants
-            .iter()
-            .take(USERS_LISTED)
-            .map(|p| p.nick.as_str())
-            .collect();
-        let count = self.participants.len();
-        let more = match count.saturating_sub(USERS_LISTED) {
-            0 => String::new(),
-            n => format!(" and {n} more"),
-        };
-        ChatLine::server(format!(
-            "Users ({count}/{}): {}{more}",
-            self.config.capacity,
-            names.join(", ")
-        ))
-    }
-
     /// Participant `id` has left; everyone else is told. Unknown ids are ignored (the
     /// room may have removed them already).
     pub fn leave(&mut self, id: ParticipantId) {
@@ -328,7 +273,7 @@ impl Room {
 
     /// A full (or closed) outbox means the participant stopped reading: it gets nothing
     /// more and is marked for removal.
-    fn deliver_at(&mut self, at: usize, delivery: Delivery) -> bool {
+    pub(super) fn deliver_at(&mut self, at: usize, delivery: Delivery) -> bool {
         let p = &mut self.participants[at];
         if p.stalled {
             return false;
@@ -343,7 +288,7 @@ impl Room {
         }
     }
 
-    fn position(&self, id: ParticipantId) -> Option<usize> {
+    pub(super) fn position(&self, id: ParticipantId) -> Option<usize> {
         self.participants.iter().position(|p| p.id == id)
     }
 

@@ -403,14 +403,15 @@ pub fn write_openssh_key(dir: &Path, name: &str, key: &PrivateKey) -> PathBuf {
 }
 
 impl OpenSsh {
-    /// Runs `ssh` with `args` (before the destination) against the test server.
-    pub fn spawn(
+    /// The `ssh` command line for `user` with `key` and `args` (before the destination)
+    /// against the test server, non-interactive about host keys and passwords.
+    pub fn command(
         port: u16,
         key: &Path,
         args: &[&str],
         user: &str,
         command: Option<&str>,
-    ) -> OpenSsh {
+    ) -> tokio::process::Command {
         let mut cmd = tokio::process::Command::new("ssh");
         cmd.args(["-p", &port.to_string()])
             .args([
@@ -434,11 +435,23 @@ impl OpenSsh {
         if let Some(command) = command {
             cmd.arg(command);
         }
+        cmd.env("TERM", "xterm");
+        cmd
+    }
+
+    /// Runs `ssh` with `args` (before the destination) against the test server.
+    pub fn spawn(
+        port: u16,
+        key: &Path,
+        args: &[&str],
+        user: &str,
+        command: Option<&str>,
+    ) -> OpenSsh {
+        let mut cmd = OpenSsh::command(port, key, args, user, command);
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .env("TERM", "xterm");
+            .kill_on_drop(true);
         let mut child = cmd.spawn().expect("ssh runs");
         let transcript = Transcript::default();
         let notify = Arc::new(tokio::sync::Notify::new());

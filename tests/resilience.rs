@@ -61,7 +61,7 @@ async fn logs_keep_one_event_per_line_and_transcripts_per_user() {
     for needle in [
         "JOIN #lobby Alice",
         "MESSAGE #lobby Piped >> evil]0;pwned text",
-        "COMMAND #lobby Alice: /whisper Piped psst => whisper to Piped in #lobby: psst",
+        "COMMAND #lobby Alice: /whisper Piped psst => whisper to Piped: psst",
         "REFUSED",
         "bad\\nname",
         "LEAVE",

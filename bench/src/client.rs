@@ -124,6 +124,19 @@ pub async fn open_shell<O: Output>(
     key: PrivateKey,
     output: O,
 ) -> anyhow::Result<Session<O>> {
+    open_in_room(config, addr, user, key, output, None).await
+}
+
+/// Like [`open_shell`], but into `room` when given: a pty and an exec request naming the
+/// room, as `ssh -t HOST room` does.
+pub async fn open_in_room<O: Output>(
+    config: Arc<client::Config>,
+    addr: SocketAddr,
+    user: &str,
+    key: PrivateKey,
+    output: O,
+    room: Option<&str>,
+) -> anyhow::Result<Session<O>> {
     let mut handle = client::connect(config, addr, Client(output))
         .await
         .with_context(|| format!("connecting to {addr}"))?;
@@ -134,7 +147,10 @@ pub async fn open_shell<O: Output>(
     channel
         .request_pty(true, "xterm", 80, 24, 0, 0, &[])
         .await?;
-    channel.request_shell(true).await?;
+    match room {
+        Some(room) => channel.exec(true, room).await?,
+        None => channel.request_shell(true).await?,
+    }
     // Without its read half the channel's copy of the output is dropped unread (russh
     // hands it to the handler as well), so nothing queues up behind it.
     let (_reader, writer) = channel.split();

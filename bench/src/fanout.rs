@@ -12,7 +12,7 @@ use clap::Args;
 use russh::{client, ChannelWriteHalf};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
-use crate::client::{open_shell, ssh_config, user_key, Client};
+use crate::client::{open_in_room, ssh_config, user_key, Client};
 use crate::connect::{cpu_time, elapsed_cpu, rss_kib, steal_time};
 use crate::participant::{Receiver, Shared};
 use crate::serve::Server;
@@ -28,9 +28,15 @@ use report::{report, CpuUse, Times};
 pub struct FanoutArgs {
     #[command(flatten)]
     pub target: Target,
-    /// Users in the room (all of them receive every line).
+    /// Users in all (in one room, all of them receive every line).
     #[arg(long, default_value_t = 10)]
     pub users: usize,
+    /// Rooms the users are spread over: user i enters room `r<i % rooms>` from the
+    /// command line, as `ssh -t HOST r7` does. Each line reaches its sender's room only,
+    /// so --senders may be at most --rooms (sender k speaks in room k). 1 = everyone in
+    /// the default room.
+    #[arg(long, default_value_t = 1)]
+    pub rooms: usize,
     /// How many of the users send.
     #[arg(long, default_value_t = 1)]
     pub senders: usize,
@@ -60,6 +66,13 @@ pub struct FanoutArgs {
     pub stalled: usize,
 }
 
+impl FanoutArgs {
+    /// How many receive each line: everyone in the sender's room.
+    pub fn room_size(&self) -> usize {
+        self.users / self.rooms.max(1)
+    }
+}
+
 /// The receiving side of a user, shared with its session's client task.
 type SharedReceiver = Arc<Mutex<Receiver>>;
 
@@ -85,6 +98,12 @@ pub async fn run(args: FanoutArgs, nofile: u64) -> anyhow::Result<()> {
         args.rate > 0.0 || args.window > 0,
         "--rate 0 needs --window > 0"
     );
+    anyhow::ensure!(
+        args.rooms >= 1
+            && args.users % args.rooms == 0
+            && (args.rooms == 1 || args.senders <= args.rooms),
+        "--users must be a multiple of --rooms, and --senders at most --rooms"
+    );
     let server = Server::from_target(&args.target, args.users + args.stalled + 16).await?;
     let run_id = format!("{:04x}", rand::random::<u16>());
     let window = if args.rate > 0.0 { 0 } else { args.window };
@@ -98,7 +117,7 @@ pub async fn run(args: FanoutArgs, nofile: u64) -> anyhow::Result<()> {
         stalled.push(join_stalled(server.addr, &nickname).await?);
     }
     let join_time = join_started.elapsed();
-    sync_room(&users, &shared).await?;
+    sync_room(&users, &shared, args.rooms).await?;
 
     let pid = args.server_pid.filter(|_| !server.in_process());
     let (send_time, cpu) = send_and_drain(&args, &mut users, &shared, pid).await?;
@@ -135,7 +154,7 @@ async fn send_and_drain(
     let send_started = Instant::now();
     send_all(args, users, shared).await?;
     let send_time = send_started.elapsed();
-    let expected = (args.messages * args.users) as u64;
+    let expected = (args.messages * args.room_size()) as u64;
     let deadline = Instant::now() + Duration::from_secs(args.drain_timeout);
     while shared.delivered.load(Ordering::Acquire) < expected && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -165,12 +184,21 @@ async fn join_all(
     for index in 0..args.users {
         let (config, gate, shared) = (config.clone(), gate.clone(), shared.clone());
         let nickname = format!("b{run_id}_{index}");
+        let room = (args.rooms > 1).then(|| format!("r{}", index % args.rooms));
         joining.push(tokio::spawn(async move {
             let _permit = gate.acquire_owned().await?;
             let (welcomed, welcome) = oneshot::channel();
             let receiver = Arc::new(Mutex::new(Receiver::new(index, shared, welcomed)));
-            let session =
-                open_shell(config, addr, &nickname, user_key()?, receiver.clone()).await?;
+            let output = receiver.clone();
+            let session = open_in_room(
+                config,
+                addr,
+                &nickname,
+                user_key()?,
+                output,
+                room.as_deref(),
+            )
+            .await?;
             tokio::time::timeout(Duration::from_secs(30), welcome)
                 .await
                 .with_context(|| format!("{nickname} got no welcome within 30 s"))?
@@ -192,12 +220,15 @@ async fn join_all(
     Ok(users)
 }
 
-/// Has user 0 say a sync line and waits until everyone has seen it: the room and each
-/// outbox are FIFO, so after that every join notice has been delivered too.
-async fn sync_room(users: &[User], shared: &Shared) -> anyhow::Result<()> {
-    let line = format!("{}sync\r", shared.tag);
-    let writer = users[0].writer.as_ref().expect("not taken before sending");
-    writer.data_bytes(line.into_bytes()).await?;
+/// Has the first user of each room say a sync line and waits until everyone has seen
+/// theirs: rooms and outboxes are FIFO, so after that every join notice has been
+/// delivered too.
+async fn sync_room(users: &[User], shared: &Shared, rooms: usize) -> anyhow::Result<()> {
+    for user in users.iter().take(rooms) {
+        let line = format!("{}sync\r", shared.tag);
+        let writer = user.writer.as_ref().expect("not taken before sending");
+        writer.data_bytes(line.into_bytes()).await?;
+    }
     let deadline = Instant::now() + Duration::from_secs(60);
     while shared.synced.load(Ordering::Acquire) < users.len() {
         anyhow::ensure!(

@@ -51,6 +51,7 @@ impl Server {
             max_conns_per_ip: 0,
             max_handshakes: 0,
             no_user_logs: true,
+            max_rooms: 100_000,
             ..Config::default()
         };
         let running = start(config, Clock::System).await?;

@@ -121,6 +121,11 @@ impl LogSink {
         }
     }
 
+    /// Whether transcripts are written at all.
+    pub fn keeps_transcripts(&self) -> bool {
+        self.transcripts.is_some()
+    }
+
     /// Appends a line to the transcript `owner` (from [`LogSink::open_transcript`]).
     pub fn transcript(&self, owner: &Arc<str>, line: &SharedLine) {
         if self.transcripts.is_some() {

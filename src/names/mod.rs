@@ -221,6 +221,16 @@ impl NameRegistry {
     }
 }
 
+impl crate::room::NameService for NameRegistry {
+    fn rename(&self, old: &Nickname, raw: &str) -> Result<Nickname, NicknameError> {
+        NameRegistry::rename(self, old, raw)
+    }
+
+    fn find(&self, raw: &str) -> Option<(ParticipantId, String)> {
+        NameRegistry::find(self, raw).map(|o| (o.id, o.nick))
+    }
+}
+
 /// A name as typed, made safe to show: no control characters, at most 32 characters.
 fn shown(raw: &str) -> String {
     crate::chat::text::sanitize(raw).chars().take(32).collect()

@@ -3,11 +3,10 @@
 
 use std::collections::HashSet;
 
-use super::state::{Participant, Room};
-use super::JoinRequest;
+use super::state::{Member, Newcomer, RoomState};
 use crate::chat::line::ChatLine;
 
-impl Room {
+impl RoomState {
     /// Whether this room has an admin of its own (its creator, or with no server admins
     /// configured its first participant) whose role passes on.
     fn has_own_admin(&self) -> bool {
@@ -16,30 +15,30 @@ impl Room {
 
     /// Whether a newcomer is an admin: a server admin's key, the room's creator, or the
     /// first participant of a room with nobody to run it.
-    pub(super) fn admin_at_join(&self, request: &JoinRequest) -> bool {
+    pub(super) fn admin_at_join(&self, request: &Newcomer) -> bool {
         let server_admin = request
             .key
             .as_ref()
             .is_some_and(|k| self.config.admin_keys.contains(k));
-        let first = self.has_own_admin() && !self.participants.iter().any(|p| p.admin);
+        let first = self.has_own_admin() && !self.members.iter().any(|p| p.admin);
         server_admin || (self.config.creator_is_admin && request.creator) || first
     }
 
     /// With no configured admins, a departing admin's role goes to the longest-present
     /// participant.
-    pub(super) fn pass_admin_on(&mut self, gone: &Participant) {
+    pub(super) fn pass_admin_on(&mut self, gone: &Member) {
         if !gone.admin || !self.has_own_admin() {
             return;
         }
-        if self.participants.iter().any(|p| p.admin) {
+        if self.members.iter().any(|p| p.admin) {
             return;
         }
-        let Some(heir) = self.participants.first_mut() else {
+        let Some(heir) = self.members.first_mut() else {
             return;
         };
         heir.admin = true;
         let name = heir.nick.to_string();
-        self.event("ADMIN", &name);
+        self.log("ADMIN", &name);
         let line = ChatLine::server(format!("{name} is now the admin.")).shared();
         self.broadcast(&line);
     }
@@ -51,14 +50,14 @@ impl Room {
         self.config.admin_keys = keys;
         let mut promoted = Vec::new();
         if self.config.admin_keys.is_empty() {
-            if !self.participants.iter().any(|p| p.admin) {
-                if let Some(first) = self.participants.first_mut() {
+            if !self.members.iter().any(|p| p.admin) {
+                if let Some(first) = self.members.first_mut() {
                     first.admin = true;
                     promoted.push(first.nick.to_string());
                 }
             }
         } else {
-            for p in &mut self.participants {
+            for p in &mut self.members {
                 let admin = p
                     .key
                     .as_ref()
@@ -71,10 +70,9 @@ impl Room {
             }
         }
         for name in promoted {
-            self.event("ADMIN", &name);
+            self.log("ADMIN", &name);
             let line = ChatLine::server(format!("{name} is now the admin.")).shared();
             self.broadcast(&line);
         }
-        self.reap_stalled();
     }
 }

@@ -1,12 +1,13 @@
-//! The kick ban of SPEC §8: a kicked participant may not come back into the room for
-//! `--kick-ban`, recognised by their key, or by their address when they had none.
+//! Who may come in: the room's capacity, and the kick ban of SPEC §8 (a kicked
+//! participant may not come back for `--kick-ban`, recognised by their key, or by their
+//! address when they had none).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use chrono::{DateTime, Utc};
 
-use super::state::{Participant, Room};
-use super::JoinRequest;
+use super::state::{Member, RoomState};
+use super::JoinError;
 
 /// Someone who was kicked.
 #[derive(Debug, Clone)]
@@ -16,9 +17,29 @@ pub struct Ban {
     until: DateTime<Utc>,
 }
 
-impl Room {
+impl RoomState {
+    /// Whether someone with `key` from `addr` may come in now; a refusal is logged and
+    /// nobody inside notices it.
+    ///
+    /// # Errors
+    /// [`JoinError::Full`] or [`JoinError::Banned`].
+    pub fn admit(&mut self, key: Option<&str>, addr: Option<SocketAddr>) -> Result<(), JoinError> {
+        let (count, capacity) = self.occupancy();
+        let who = addr.map(|a| a.to_string()).unwrap_or_default();
+        if count >= capacity {
+            self.log("REFUSED", format!("{who} room full ({count}/{capacity})"));
+            return Err(JoinError::Full { count, capacity });
+        }
+        if let Some(until) = self.banned_until(key, addr) {
+            self.log("REFUSED", format!("{who} kicked until {until}"));
+            let room = self.config.name.clone();
+            return Err(JoinError::Banned { room, until });
+        }
+        Ok(())
+    }
+
     /// Bans `p` from this room for the configured time.
-    pub(super) fn ban(&mut self, p: &Participant) {
+    pub(super) fn ban(&mut self, p: &Member) {
         let Ok(length) = chrono::Duration::from_std(self.config.kick_ban) else {
             return;
         };
@@ -32,18 +53,18 @@ impl Room {
         if key.is_none() && ip.is_none() {
             return;
         }
-        let until = self.clock().now() + length;
+        let until = self.now.wall + length;
         self.bans.push(Ban { key, ip, until });
     }
 
-    /// When a ban on the asker ends, as `HH:MM` in the room's time zone (rounded up to
-    /// the minute, so "after 15:42" is true).
-    pub(super) fn banned_until(&mut self, request: &JoinRequest) -> Option<String> {
-        let now = self.clock().now();
+    /// When a ban on `key` or `addr` ends, as `HH:MM` in the room's time zone (rounded up
+    /// to the minute, so "after 15:42" is true).
+    fn banned_until(&mut self, key: Option<&str>, addr: Option<SocketAddr>) -> Option<String> {
+        let now = self.now.wall;
         self.bans.retain(|b| b.until > now);
-        let ip = request.addr.map(|a| a.ip());
+        let ip = addr.map(|a| a.ip());
         let ban = self.bans.iter().find(|b| match &b.key {
-            Some(key) => request.key.as_ref() == Some(key),
+            Some(banned) => key == Some(banned.as_str()),
             None => b.ip.is_some() && b.ip == ip,
         })?;
         let up = ban.until + chrono::Duration::seconds(59);

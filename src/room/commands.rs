@@ -4,50 +4,50 @@
 use chrono::DateTime;
 use chrono_tz::Tz;
 
+use super::event::RoomEvent;
 use super::rate::Verdict;
 use super::schedule::{next_occurrence, ScheduledMessage};
-use super::state::Room;
+use super::state::{NameService, RoomState};
 use super::{Delivery, ParticipantId};
 use crate::chat::command::{parse_input, ClockTime, Command, Input, HELP};
 use crate::chat::line::ChatLine;
 use crate::chat::text::sanitize;
 
-impl Room {
-    /// Handles one line typed by participant `id`.
-    pub fn input(&mut self, id: ParticipantId, raw: &str) {
+impl RoomState {
+    /// Handles one line typed by participant `id`; `names` finds people server-wide.
+    pub fn input(&mut self, id: ParticipantId, raw: &str, names: &dyn NameService) {
         let Some(me) = self.find(id) else { return };
         let nick = me.nick.to_string();
         let line = sanitize(raw);
         if line.trim().is_empty() || !self.within_rate(id, &nick) {
-            self.reap_stalled();
             return;
         }
         match parse_input(&line) {
             Ok(Input::Empty) => {}
             Ok(Input::Message(text)) => self.chat(id, &nick, &text),
             Ok(Input::Command(command)) => {
-                let outcome = self.command(id, command);
-                self.event("COMMAND", format!("{nick}: {line} => {outcome}"));
+                let outcome = self.command(id, command, names);
+                self.log("COMMAND", format!("{nick}: {line} => {outcome}"));
             }
             Err(e) => {
                 let reply = ChatLine::server(e.to_string());
-                self.event("COMMAND", format!("{nick}: {line} => {}", reply.text));
+                self.log("COMMAND", format!("{nick}: {line} => {}", reply.text));
                 self.reply(id, reply);
             }
         }
-        self.reap_stalled();
     }
 
     /// Applies the rate limit to one line; false if the line must be dropped.
     fn within_rate(&mut self, id: ParticipantId, nick: &str) -> bool {
+        let now = self.now.instant;
         let Some(me) = self.find_mut(id) else {
             return false;
         };
-        match me.limiter.check() {
+        match me.limiter.check(now) {
             Verdict::Allowed => true,
             Verdict::Refused { notify } => {
                 if notify {
-                    self.event("REFUSED", format!("{nick}: sending too fast"));
+                    self.log("REFUSED", format!("{nick}: sending too fast"));
                     let text = "You are sending messages too fast. Please wait a moment.";
                     self.reply(id, ChatLine::server(text));
                 }
@@ -64,8 +64,9 @@ impl Room {
         let notice = ChatLine::server("You have been disconnected for flooding.").shared();
         self.send_line(id, &notice);
         let Some(gone) = self.remove(id) else { return };
-        self.close(&gone);
-        self.event("KICK", format!("{} (flooding)", gone.nick));
+        self.close(gone.id);
+        self.emit(RoomEvent::Gone { id });
+        self.log("KICK", format!("{} (flooding)", gone.nick));
         let line = ChatLine::server(format!("{} was disconnected for flooding.", gone.nick));
         self.broadcast(&line.shared());
         self.pass_admin_on(&gone);
@@ -90,7 +91,7 @@ impl Room {
 
     fn chat(&mut self, id: ParticipantId, nick: &str, text: &str) {
         if let Some(error) = self.too_long(text) {
-            self.event(
+            self.log(
                 "REFUSED",
                 format!("{nick}: message of {} bytes", text.len()),
             );
@@ -98,15 +99,15 @@ impl Room {
             return;
         }
         let line = ChatLine::chat(nick, text);
-        self.event("MESSAGE", &line.text);
+        self.log("MESSAGE", &line.text);
         self.broadcast_public(line);
     }
 
     /// Runs a command; returns a short outcome for the server log.
-    fn command(&mut self, id: ParticipantId, command: Command) -> String {
+    fn command(&mut self, id: ParticipantId, command: Command, names: &dyn NameService) -> String {
         match command {
-            Command::Rename { nickname } => self.rename(id, &nickname),
-            Command::Whisper { to, text } => self.whisper(id, &to, &text),
+            Command::Rename { nickname } => self.rename(id, &nickname, names),
+            Command::Whisper { to, text } => self.whisper(id, &to, &text, names),
             Command::Schedule { at, text } => self.schedule(id, at, &text),
             Command::ListSchedules => self.list_schedules(id),
             Command::Unschedule { number } => self.unschedule(id, number),
@@ -139,17 +140,17 @@ impl Room {
     }
 
     fn leave_and_close(&mut self, id: ParticipantId) {
-        if let Some(p) = self.find(id) {
-            self.close(p);
+        if self.find(id).is_some() {
+            self.close(id);
         }
         self.leave(id);
     }
 
-    fn rename(&mut self, id: ParticipantId, wanted: &str) -> String {
+    fn rename(&mut self, id: ParticipantId, wanted: &str, names: &dyn NameService) -> String {
         let Some(me) = self.find(id) else {
             return String::new();
         };
-        let nick = match self.names.rename(&me.nick, wanted) {
+        let nick = match names.rename(&me.nick, wanted) {
             Ok(nick) => nick,
             Err(e) => return self.refuse(id, e.to_string()),
         };
@@ -174,7 +175,7 @@ impl Room {
     }
 
     fn others(&self, id: ParticipantId) -> Vec<ParticipantId> {
-        self.participants
+        self.members
             .iter()
             .map(|p| p.id)
             .filter(|&p| p != id)
@@ -182,14 +183,20 @@ impl Room {
     }
 
     /// Whispers reach their target in whatever room they are (SPEC §8).
-    fn whisper(&mut self, id: ParticipantId, to: &str, text: &str) -> String {
+    fn whisper(
+        &mut self,
+        id: ParticipantId,
+        to: &str,
+        text: &str,
+        names: &dyn NameService,
+    ) -> String {
         if let Some(error) = self.too_long(text) {
             return self.refuse(id, error);
         }
-        let Some(target) = self.names.find(to) else {
+        let Some((target, nick)) = names.find(to) else {
             return self.refuse(id, format!("No user named \"{to}\" is online."));
         };
-        if target.id == id {
+        if target == id {
             return self.refuse(id, "You cannot whisper to yourself.".into());
         }
         let from = self
@@ -197,16 +204,18 @@ impl Room {
             .map(|p| p.nick.to_string())
             .unwrap_or_default();
         let line = ChatLine::whisper_from(&from, text).shared();
-        if self.find(target.id).is_some() {
-            self.send_line(target.id, &line);
-        } else if target.outbox.try_send(Delivery::Line(line.clone())).is_ok() {
-            self.log.transcript(&target.transcript, &line);
+        let here = if self.find(target).is_some() {
+            String::new()
         } else {
-            // Their outbox is full: they stopped reading, and their own room drops them.
-            target.kill.cancel();
-        }
-        self.reply(id, ChatLine::whisper_to(&target.nick, text));
-        format!("whisper to {} in {}: {text}", target.nick, target.room)
+            " in another room".to_string()
+        };
+        self.emit(RoomEvent::Whisper {
+            to: target,
+            nick: nick.clone(),
+            line,
+        });
+        self.reply(id, ChatLine::whisper_to(&nick, text));
+        format!("whisper to {nick}{here}: {text}")
     }
 
     fn kick(&mut self, id: ParticipantId, name: &str) -> String {
@@ -228,7 +237,8 @@ impl Room {
         let Some(gone) = self.remove(target_id) else {
             return String::new();
         };
-        self.close(&gone);
+        self.close(gone.id);
+        self.emit(RoomEvent::Gone { id: gone.id });
         self.ban(&gone);
         let dropped = self
             .schedules
@@ -241,7 +251,7 @@ impl Room {
             .find(id)
             .map(|p| p.nick.to_string())
             .unwrap_or_default();
-        self.event("KICK", format!("{} by {by}", gone.nick));
+        self.log("KICK", format!("{} by {by}", gone.nick));
         self.broadcast(&ChatLine::server(&notice).shared());
         self.pass_admin_on(&gone);
         format!("{notice} ({dropped} scheduled messages dropped)")
@@ -266,7 +276,7 @@ impl Room {
             );
         }
         let tz = self.config.tz;
-        let due = next_occurrence(tz, self.clock().now(), at);
+        let due = next_occurrence(tz, self.now.wall, at);
         self.schedules.add(ScheduledMessage {
             due,
             author,
@@ -338,10 +348,8 @@ impl Room {
         logged
     }
 
-    fn save_schedules(&self) {
-        if let Err(e) = self.schedules.save() {
-            tracing::warn!(%e, "saving the schedule failed");
-        }
+    fn save_schedules(&mut self) {
+        self.emit(RoomEvent::SaveSchedules);
     }
 
     /// When the ticker must wake next.
@@ -351,17 +359,16 @@ impl Room {
 
     /// Sends every scheduled message whose time has come.
     pub fn fire_due(&mut self) {
-        let due = self.schedules.take_due(self.clock().now());
+        let due = self.schedules.take_due(self.now.wall);
         if due.is_empty() {
             return;
         }
         for m in &due {
             let line = ChatLine::scheduled(&m.author, &m.text);
-            self.event("SCHEDULED", &line.text);
+            self.log("SCHEDULED", &line.text);
             self.broadcast_public(line);
         }
         self.save_schedules();
-        self.reap_stalled();
     }
 
     /// The room's time zone.

@@ -3,15 +3,20 @@
 //! awaits a participant: it hands lines to bounded outboxes with `try_send` and drops
 //! whoever has stopped reading.
 
+mod actor;
 mod admin;
 mod ban;
 mod clock;
 mod commands;
 pub mod directory;
+mod event;
+mod members;
 mod notices;
 pub mod rate;
 pub mod schedule;
 mod state;
+#[cfg(test)]
+mod state_tests;
 #[cfg(test)]
 mod tests;
 mod welcome;
@@ -22,9 +27,11 @@ use std::net::SocketAddr;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+pub use actor::Room;
 pub use clock::{Clock, ManualClock};
 pub use directory::{EnterError, RoomDirectory, RoomMaker};
-pub use state::{Room, RoomConfig};
+pub use event::{Now, RoomEvent};
+pub use state::{Member, NameService, Newcomer, RoomConfig, RoomState};
 
 use crate::chat::line::{ChatLine, SharedLine};
 use crate::chat::nickname::NicknameError;
@@ -92,7 +99,7 @@ pub enum JoinError {
     Closed,
 }
 
-enum RoomCommand {
+pub(super) enum RoomCommand {
     Occupancy {
         respond_to: oneshot::Sender<(usize, usize)>,
     },
@@ -136,7 +143,7 @@ impl RoomHandle {
     /// Spawns the actor that owns `room`.
     pub fn spawn(room: Room) -> RoomHandle {
         let (tx, rx) = mpsc::channel(1024);
-        tokio::spawn(run(room, rx));
+        tokio::spawn(actor::run(room, rx));
         RoomHandle { tx }
     }
 
@@ -235,102 +242,4 @@ impl InputSlot<'_> {
         });
         rx
     }
-}
-
-/// Longest single sleep of the ticker, so a wall-clock step is noticed within the hour.
-const MAX_TICK_SLEEP: std::time::Duration = std::time::Duration::from_secs(3600);
-
-/// When the room next has something to do by itself: a scheduled message falls due, or
-/// gathered join and leave notices are to be sent.
-fn next_wake(room: &Room) -> tokio::time::Instant {
-    let clock = room.clock();
-    let schedule = room
-        .next_deadline()
-        .map_or(MAX_TICK_SLEEP, |due| clock.until(due));
-    let notices = room
-        .notices_due()
-        .map_or(MAX_TICK_SLEEP, |due| clock.until_instant(due));
-    tokio::time::Instant::now() + schedule.min(notices).min(MAX_TICK_SLEEP)
-}
-
-/// How often the room logs its one-line summary.
-const SUMMARY_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
-
-async fn run(mut room: Room, mut rx: mpsc::Receiver<RoomCommand>) {
-    let start = tokio::time::Instant::now() + SUMMARY_EVERY;
-    let mut summary = tokio::time::interval_at(start, SUMMARY_EVERY);
-    let timer = tokio::time::sleep(MAX_TICK_SLEEP);
-    tokio::pin!(timer);
-    // A test's manual clock wakes the room whenever it is moved.
-    let mut clock_moves = room.clock().moves();
-    loop {
-        // Re-armed only when it must fire sooner (or has fired): re-arming a timer for
-        // every command costs. Firing early is harmless, nothing is due yet then.
-        let wake = next_wake(&room);
-        if wake < timer.deadline() || timer.is_elapsed() {
-            timer.as_mut().reset(wake);
-        }
-        let command = tokio::select! {
-            command = rx.recv() => command,
-            () = &mut timer => {
-                room.tick();
-                continue;
-            }
-            Ok(()) = async { clock_moves.as_mut().expect("guarded").changed().await },
-                if clock_moves.is_some() =>
-            {
-                room.tick();
-                continue;
-            }
-            _ = summary.tick() => {
-                let stats = room.take_stats();
-                // Quiet rooms say nothing: a thousand of them would flood the log.
-                if stats.messages == 0 && stats.drops == 0 {
-                    continue;
-                }
-                tracing::info!(
-                    room = %room.name(),
-                    participants = room.occupancy().0,
-                    messages_per_min = stats.messages,
-                    drops = stats.drops,
-                    "room summary"
-                );
-                continue;
-            }
-        };
-        // Every handle is gone: the room has ended (it was empty), or the server stopped.
-        let Some(command) = command else { break };
-        match command {
-            RoomCommand::Occupancy { respond_to } => {
-                let _ = respond_to.send(room.occupancy());
-            }
-            RoomCommand::Join {
-                request,
-                respond_to,
-            } => {
-                let result = room.join(request);
-                let _ = respond_to.send(result);
-            }
-            RoomCommand::Input { id, line, handled } => {
-                room.input(id, &line);
-                drop(handled);
-            }
-            RoomCommand::Leave { id } => room.leave(id),
-            RoomCommand::Users { respond_to } => {
-                let _ = respond_to.send(room.users_line());
-            }
-            RoomCommand::Names { respond_to } => {
-                let _ = respond_to.send(room.names());
-            }
-            RoomCommand::SetAdminKeys { keys } => room.set_admin_keys(keys),
-            RoomCommand::Pending { respond_to } => {
-                let _ = respond_to.send(room.schedules.items().len());
-            }
-            RoomCommand::Shutdown { respond_to } => {
-                room.shutdown();
-                let _ = respond_to.send(());
-            }
-        }
-    }
-    room.end();
 }

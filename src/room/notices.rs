@@ -2,12 +2,12 @@
 //! at once; in a crowded room they are gathered for up to a second and sent as one
 //! summary line each, so a thousand people arriving do not cost a million deliveries.
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{ParticipantId, Room};
+use super::state::RoomState;
+use super::ParticipantId;
 use crate::chat::line::ChatLine;
 
 /// How long a crowded room gathers notices before sending them.
@@ -91,33 +91,33 @@ impl PendingNotices {
     }
 }
 
-impl Room {
+impl RoomState {
     /// Announces that participant `id`, `name`, has joined or left the chat: at once, or
     /// gathered if the room is crowded. Called while they are not in the list: before
     /// a newcomer is added, after a leaver is removed.
     pub(super) fn announce(&mut self, notice: Notice, id: ParticipantId, name: &str) {
         let crowd = self.config.batch_notices_above;
-        let count = self.participants.len() + 1;
+        let count = self.members.len() + 1;
         if crowd == 0 || count <= crowd {
-            self.broadcast(&summary(&[name.to_string()], notice).shared());
+            // Not to the newcomer, whose connection may already be among the members'.
+            let line = summary(&[name.to_string()], notice).shared();
+            self.flush_notices();
+            self.send_to_all_but(&line, vec![id]);
         } else if notice == Notice::Joined {
-            let now = self.clock().instant();
-            self.notices.joined(id, name, now);
+            self.notices.joined(id, name, self.now.instant);
         } else {
-            let now = self.clock().instant();
-            self.notices.left(id, name, now);
+            self.notices.left(id, name, self.now.instant);
         }
     }
 
-    /// Does what has fallen due: scheduled messages, gathered notices.
+    /// Does what has fallen due by now: scheduled messages, gathered notices.
     pub fn tick(&mut self) {
         self.fire_due();
         if self
             .notices_due()
-            .is_some_and(|due| due <= self.clock().instant())
+            .is_some_and(|due| due <= self.now.instant)
         {
             self.flush_notices();
-            self.reap_stalled();
         }
     }
 
@@ -133,18 +133,11 @@ impl Room {
             return;
         }
         let taken = self.notices.take();
-        let newcomers: HashSet<ParticipantId> = taken.newcomers.into_iter().collect();
         if let Some(line) = taken.joined.map(ChatLine::shared) {
-            for at in 0..self.participants.len() {
-                if !newcomers.contains(&self.participants[at].id) {
-                    self.deliver_line_at(at, &line);
-                }
-            }
+            self.send_to_all_but(&line, taken.newcomers);
         }
         if let Some(line) = taken.left.map(ChatLine::shared) {
-            for at in 0..self.participants.len() {
-                self.deliver_line_at(at, &line);
-            }
+            self.send_to_all_but(&line, Vec::new());
         }
     }
 }

@@ -1,5 +1,5 @@
-//! The per-participant message rate limit: a token bucket on tokio's clock (so tests can
-//! pause and advance it), plus the rule that turns sustained flooding into a disconnect.
+//! The per-participant message rate limit: a token bucket on the time each line comes
+//! with, plus the rule that turns sustained flooding into a disconnect.
 
 use tokio::time::Instant;
 
@@ -31,23 +31,23 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
-    pub fn new(rate: f64, burst: u32) -> RateLimiter {
+    /// A full bucket at `now`.
+    pub fn new(rate: f64, burst: u32, now: Instant) -> RateLimiter {
         let burst = f64::from(burst.max(1));
         RateLimiter {
             rate,
             burst,
             tokens: burst,
-            last: Instant::now(),
+            last: now,
             strikes: 0,
         }
     }
 
-    /// Decides on one line sent now.
-    pub fn check(&mut self) -> Verdict {
+    /// Decides on one line sent at `now`.
+    pub fn check(&mut self, now: Instant) -> Verdict {
         if self.rate <= 0.0 {
             return Verdict::Allowed;
         }
-        let now = Instant::now();
         let refill = now.duration_since(self.last).as_secs_f64() * self.rate;
         self.tokens = (self.tokens + refill).min(self.burst);
         self.last = now;
@@ -72,25 +72,27 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    #[tokio::test(start_paused = true)]
-    async fn burst_then_one_per_second() {
-        let mut limiter = RateLimiter::new(1.0, 5);
+    #[test]
+    fn burst_then_one_per_second() {
+        let start = Instant::now();
+        let mut limiter = RateLimiter::new(1.0, 5, start);
         for _ in 0..5 {
-            assert_eq!(limiter.check(), Verdict::Allowed);
+            assert_eq!(limiter.check(start), Verdict::Allowed);
         }
-        assert_eq!(limiter.check(), Verdict::Refused { notify: true });
-        assert_eq!(limiter.check(), Verdict::Refused { notify: false });
-        tokio::time::advance(Duration::from_secs(1)).await;
-        assert_eq!(limiter.check(), Verdict::Allowed);
-        assert_eq!(limiter.check(), Verdict::Refused { notify: true });
+        assert_eq!(limiter.check(start), Verdict::Refused { notify: true });
+        assert_eq!(limiter.check(start), Verdict::Refused { notify: false });
+        let later = start + Duration::from_secs(1);
+        assert_eq!(limiter.check(later), Verdict::Allowed);
+        assert_eq!(limiter.check(later), Verdict::Refused { notify: true });
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn sustained_flooding_is_detected_and_zero_rate_is_off() {
-        let mut limiter = RateLimiter::new(1.0, 1);
-        let verdicts: Vec<Verdict> = (0..=FLOOD_STRIKES).map(|_| limiter.check()).collect();
+    #[test]
+    fn sustained_flooding_is_detected_and_zero_rate_is_off() {
+        let now = Instant::now();
+        let mut limiter = RateLimiter::new(1.0, 1, now);
+        let verdicts: Vec<Verdict> = (0..=FLOOD_STRIKES).map(|_| limiter.check(now)).collect();
         assert_eq!(verdicts.last(), Some(&Verdict::Flooding));
-        let mut off = RateLimiter::new(0.0, 1);
-        assert!((0..1000).all(|_| off.check() == Verdict::Allowed));
+        let mut off = RateLimiter::new(0.0, 1, now);
+        assert!((0..1000).all(|_| off.check(now) == Verdict::Allowed));
     }
 }

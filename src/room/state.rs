@@ -1,22 +1,20 @@
-//! A room's state and its membership logic: joining, leaving, delivering lines, admin
-//! succession. Synchronous: unit tests drive it directly with plain channels.
+//! A room's logic as a pure state machine: membership, delivering lines, admin
+//! succession. No channels, files or clock reads inside: each command brings its time,
+//! and what it causes comes out as [`RoomEvent`]s. Unit tests feed it directly.
 
 use std::collections::{HashSet, VecDeque};
-use std::sync::Arc;
+use std::net::SocketAddr;
 
 use chrono_tz::Tz;
-use tokio::sync::mpsc::error::TrySendError;
-use tokio_util::sync::CancellationToken;
 
 use super::ban::Ban;
+use super::event::{Now, RoomEvent};
 use super::notices::{Notice, PendingNotices};
 use super::rate::RateLimiter;
 use super::schedule::ScheduleBook;
-use super::{Clock, Delivery, JoinError, JoinRequest, Joined, Outbox, ParticipantId};
+use super::{Delivery, ParticipantId};
 use crate::chat::line::{ChatLine, SharedLine};
-use crate::chat::nickname::Nickname;
-use crate::log::LogSink;
-use crate::names::{NameRegistry, Online};
+use crate::chat::nickname::{Nickname, NicknameError};
 
 /// Most names the user list shows; a bigger room lists these and counts the rest.
 pub const USERS_LISTED: usize = 100;
@@ -48,21 +46,38 @@ pub struct RoomConfig {
     pub batch_notices_above: usize,
 }
 
-/// Someone in the room.
-#[derive(Debug)]
-pub(super) struct Participant {
+/// Where the room finds people by name, server-wide: renames are claimed there and
+/// whispers look their target up there.
+pub trait NameService {
+    /// Renames `old` to `raw`, if the name is free and allowed.
+    ///
+    /// # Errors
+    /// The rule it breaks, or why it is not free.
+    fn rename(&self, old: &Nickname, raw: &str) -> Result<Nickname, NicknameError>;
+    /// Who is online as `raw`: their id and nickname.
+    fn find(&self, raw: &str) -> Option<(ParticipantId, String)>;
+}
+
+/// Someone entering, as the room sees them (their nickname already claimed).
+#[derive(Debug, Clone)]
+pub struct Newcomer {
     pub id: ParticipantId,
     pub nick: Nickname,
     pub key: Option<String>,
-    pub addr: Option<std::net::SocketAddr>,
+    pub addr: Option<SocketAddr>,
+    /// They made the room.
+    pub creator: bool,
+}
+
+/// Someone in the room.
+#[derive(Debug)]
+pub struct Member {
+    pub id: ParticipantId,
+    pub nick: Nickname,
+    pub key: Option<String>,
+    pub addr: Option<SocketAddr>,
     pub admin: bool,
-    pub(super) outbox: Outbox,
-    kill: CancellationToken,
-    /// The participant's transcript (it follows them from room to room).
-    pub transcript: Arc<str>,
     pub limiter: RateLimiter,
-    /// Its outbox overflowed: it is about to be removed and gets nothing more.
-    stalled: bool,
 }
 
 /// Counts for the periodic summary.
@@ -75,50 +90,54 @@ pub struct RoomStats {
 }
 
 /// All state of one room.
-pub struct Room {
+pub struct RoomState {
     pub(super) config: RoomConfig,
-    pub(super) participants: Vec<Participant>,
-    /// Who is online server-wide: nicknames are claimed here, whispers found here.
-    pub(super) names: NameRegistry,
+    pub(super) members: Vec<Member>,
     /// Who was kicked and may not come back yet.
     pub(super) bans: Vec<Ban>,
     pub(super) history: VecDeque<SharedLine>,
     pub(super) schedules: ScheduleBook,
-    pub(super) log: LogSink,
-    clock: Clock,
-    /// Participants whose outbox overflowed, to be removed when the current operation
-    /// is done.
-    stalled: Vec<ParticipantId>,
-    stats: RoomStats,
+    pub(super) stats: RoomStats,
     /// Join and leave notices a crowded room has not sent yet.
     pub(super) notices: PendingNotices,
-    /// Set by the first shutdown; later ones do nothing.
+    /// The time of the command being applied.
+    pub(super) now: Now,
+    /// What the commands applied so far have caused, not yet taken.
+    events: Vec<RoomEvent>,
+    /// Set by the first shutdown or end; later ones do nothing.
     closed: bool,
 }
 
-impl Room {
-    /// A room with no one in it yet.
-    pub fn new(
-        config: RoomConfig,
-        schedules: ScheduleBook,
-        log: LogSink,
-        clock: Clock,
-        names: NameRegistry,
-    ) -> Room {
-        Room {
+impl RoomState {
+    /// A room with no one in it yet, made at `now`.
+    pub fn new(config: RoomConfig, schedules: ScheduleBook, now: Now) -> RoomState {
+        RoomState {
             config,
-            participants: Vec::new(),
-            names,
+            members: Vec::new(),
             bans: Vec::new(),
             history: VecDeque::new(),
             schedules,
-            log,
-            clock,
-            stalled: Vec::new(),
             stats: RoomStats::default(),
             notices: PendingNotices::default(),
+            now,
+            events: Vec::new(),
             closed: false,
         }
+    }
+
+    /// Sets the time of the next commands.
+    pub fn at(&mut self, now: Now) -> &mut RoomState {
+        self.now = now;
+        self
+    }
+
+    /// Everything caused since the last call, in order.
+    pub fn take_events(&mut self) -> Vec<RoomEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    pub(super) fn emit(&mut self, event: RoomEvent) {
+        self.events.push(event);
     }
 
     /// The counts since the last call, which resets them.
@@ -126,116 +145,115 @@ impl Room {
         std::mem::take(&mut self.stats)
     }
 
-    pub(super) fn clock(&self) -> &Clock {
-        &self.clock
-    }
-
     /// The room's name as shown (`#lobby`).
     pub fn name(&self) -> &str {
         &self.config.name
     }
 
+    /// The room's pending scheduled messages.
+    pub fn schedules(&self) -> &ScheduleBook {
+        &self.schedules
+    }
+
     /// (participants, capacity)
     pub fn occupancy(&self) -> (usize, usize) {
-        (self.participants.len(), self.config.capacity)
+        (self.members.len(), self.config.capacity)
     }
 
-    pub(super) fn find(&self, id: ParticipantId) -> Option<&Participant> {
-        self.participants.iter().find(|p| p.id == id)
+    pub(super) fn find(&self, id: ParticipantId) -> Option<&Member> {
+        self.members.iter().find(|p| p.id == id)
     }
 
-    pub(super) fn find_mut(&mut self, id: ParticipantId) -> Option<&mut Participant> {
-        self.participants.iter_mut().find(|p| p.id == id)
+    pub(super) fn find_mut(&mut self, id: ParticipantId) -> Option<&mut Member> {
+        self.members.iter_mut().find(|p| p.id == id)
     }
 
-    /// The participant whose nickname matches `name` ignoring case.
-    pub(super) fn find_by_name(&self, name: &str) -> Option<&Participant> {
+    /// The member whose nickname matches `name` ignoring case and look-alikes.
+    pub(super) fn find_by_name(&self, name: &str) -> Option<&Member> {
         let wanted = Nickname::parse(name).ok()?;
-        self.participants
-            .iter()
-            .find(|p| p.nick.as_str().to_lowercase() == wanted.as_str().to_lowercase())
+        self.members.iter().find(|p| p.nick.key() == wanted.key())
     }
 
-    /// Lets someone in: checks capacity, bans and nickname (claimed server-wide), sends
-    /// the welcome to the newcomer and the join notice to everyone else.
-    ///
-    /// # Errors
-    /// [`JoinError::Full`], [`JoinError::Banned`] or [`JoinError::Nickname`]; nobody
-    /// inside notices any of them.
-    pub fn join(&mut self, request: JoinRequest) -> Result<Joined, JoinError> {
-        let (count, capacity) = self.occupancy();
-        let who = request.addr.map(|a| a.to_string()).unwrap_or_default();
-        if count >= capacity {
-            self.event("REFUSED", format!("{who} room full ({count}/{capacity})"));
-            return Err(JoinError::Full { count, capacity });
-        }
-        if let Some(until) = self.banned_until(&request) {
-            self.event("REFUSED", format!("{who} kicked until {until}"));
-            let room = self.config.name.clone();
-            return Err(JoinError::Banned { room, until });
-        }
-        let online = Online {
-            id: request.id,
-            nick: String::new(),
-            room: self.config.name.clone(),
-            key: request.key.clone(),
-            outbox: request.outbox.clone(),
-            kill: request.kill.clone(),
-            transcript: request.transcript.clone(),
-        };
-        let nick = self.names.claim(&request.nickname, online).map_err(|e| {
-            let text = format!("{who} nickname \"{}\": {e}", request.nickname);
-            self.event("REFUSED", text);
-            JoinError::Nickname(e)
-        })?;
-        let id = request.id;
-        let admin = self.admin_at_join(&request);
-        let name = nick.as_str().to_string();
-        let key = request.key.as_deref().unwrap_or("none");
-        self.event("JOIN", format!("{name} key={key} from={who} admin={admin}"));
+    /// Logs a room event.
+    pub(super) fn log(&mut self, kind: &'static str, text: impl Into<String>) {
+        let text = text.into();
+        self.emit(RoomEvent::Log { kind, text });
+    }
+
+    /// Lets `who` in, who was already admitted (see [`RoomState::admit`]): the welcome
+    /// to them, the join notice to everyone else.
+    pub fn join(&mut self, who: Newcomer) {
+        let admin = self.admin_at_join(&who);
+        let name = who.nick.to_string();
+        let key = who.key.as_deref().unwrap_or("none");
+        let from = who.addr.map(|a| a.to_string()).unwrap_or_default();
+        self.log(
+            "JOIN",
+            format!("{name} key={key} from={from} admin={admin}"),
+        );
         // Before the newcomer is in: the notice is for everyone else.
-        self.announce(Notice::Joined, id, &name);
-        self.participants.push(Participant {
-            id,
-            transcript: request.transcript,
-            nick,
-            key: request.key,
-            addr: request.addr,
+        self.announce(Notice::Joined, who.id, &name);
+        let limiter = RateLimiter::new(
+            self.config.message_rate,
+            self.config.message_burst,
+            self.now.instant,
+        );
+        self.members.push(Member {
+            id: who.id,
+            nick: who.nick,
+            key: who.key,
+            addr: who.addr,
             admin,
-            outbox: request.outbox,
-            kill: request.kill,
-            limiter: RateLimiter::new(self.config.message_rate, self.config.message_burst),
-            stalled: false,
+            limiter,
         });
-        self.welcome(id);
-        self.reap_stalled();
-        Ok(Joined { id, nickname: name })
+        self.welcome(who.id);
     }
 
     /// Participant `id` has left; everyone else is told. Unknown ids are ignored (the
     /// room may have removed them already).
     pub fn leave(&mut self, id: ParticipantId) {
         if let Some(p) = self.remove(id) {
-            self.event("LEAVE", p.nick.as_str());
+            self.emit(RoomEvent::Gone { id });
+            self.log("LEAVE", p.nick.as_str());
             self.announce(Notice::Left, p.id, p.nick.as_str());
             self.pass_admin_on(&p);
         }
-        self.reap_stalled();
     }
 
-    /// Takes a participant out of the room and closes its transcript.
-    pub(super) fn remove(&mut self, id: ParticipantId) -> Option<Participant> {
-        let at = self.participants.iter().position(|p| p.id == id)?;
-        Some(self.participants.remove(at))
+    /// Participant `id` could not be handed a line: it stopped reading and is cut off,
+    /// or (`session_ended`) its session is already gone and its leave is on the way.
+    pub fn dropped(&mut self, id: ParticipantId, session_ended: bool) {
+        let Some(p) = self.remove(id) else { return };
+        if session_ended {
+            self.log("LEAVE", p.nick.as_str());
+        } else {
+            self.emit(RoomEvent::Cut { to: id });
+            self.stats.drops += 1;
+            self.log("DROPPED", format!("{} (stopped reading)", p.nick));
+        }
+        self.emit(RoomEvent::Gone { id });
+        self.announce(Notice::Left, p.id, p.nick.as_str());
+        self.pass_admin_on(&p);
+    }
+
+    /// Takes a member out of the room's list; the caller says [`RoomEvent::Gone`] once
+    /// whatever was still to reach them (a kick's line, a close) is said.
+    pub(super) fn remove(&mut self, id: ParticipantId) -> Option<Member> {
+        let at = self.members.iter().position(|p| p.id == id)?;
+        Some(self.members.remove(at))
     }
 
     /// Sends `line` to everyone in the room, after any notices still waiting, so that
     /// nobody reads a newcomer's words before their arrival.
     pub(super) fn broadcast(&mut self, line: &SharedLine) {
         self.flush_notices();
-        for at in 0..self.participants.len() {
-            self.deliver_line_at(at, line);
-        }
+        self.send_to_all_but(line, Vec::new());
+    }
+
+    /// Sends `line` to everyone but `except`.
+    pub(super) fn send_to_all_but(&mut self, line: &SharedLine, except: Vec<ParticipantId>) {
+        let line = line.clone();
+        self.emit(RoomEvent::ToAll { line, except });
     }
 
     /// Public lines are also kept for the welcome of later arrivals.
@@ -253,102 +271,40 @@ impl Room {
 
     /// Sends one line to one participant.
     pub(super) fn send_line(&mut self, id: ParticipantId, line: &SharedLine) {
-        if let Some(at) = self.position(id) {
-            self.deliver_line_at(at, line);
-        }
+        self.deliver(id, Delivery::Line(line.clone()));
     }
 
-    /// Sends one line to the participant at `at` and records it in their transcript.
-    pub(super) fn deliver_line_at(&mut self, at: usize, line: &SharedLine) {
-        if self.deliver_at(at, Delivery::Line(line.clone())) {
-            self.log.transcript(&self.participants[at].transcript, line);
-        }
-    }
-
-    /// Hands `delivery` to a participant's outbox without waiting.
-    pub(super) fn deliver(&mut self, id: ParticipantId, delivery: Delivery) -> bool {
-        self.position(id)
-            .is_some_and(|at| self.deliver_at(at, delivery))
-    }
-
-    /// A full (or closed) outbox means the participant stopped reading: it gets nothing
-    /// more and is marked for removal.
-    pub(super) fn deliver_at(&mut self, at: usize, delivery: Delivery) -> bool {
-        let p = &mut self.participants[at];
-        if p.stalled {
-            return false;
-        }
-        match p.outbox.try_send(delivery) {
-            Ok(()) => true,
-            Err(TrySendError::Full(_) | TrySendError::Closed(_)) => {
-                p.stalled = true;
-                self.stalled.push(p.id);
-                false
-            }
-        }
-    }
-
-    pub(super) fn position(&self, id: ParticipantId) -> Option<usize> {
-        self.participants.iter().position(|p| p.id == id)
-    }
-
-    /// Removes participants that could not keep up, cutting their connections.
-    pub(super) fn reap_stalled(&mut self) {
-        while let Some(id) = self.stalled.pop() {
-            if let Some(p) = self.remove(id) {
-                p.kill.cancel();
-                // A closed outbox is a session that already ended: its leave is on the
-                // way, it did not stall.
-                if p.outbox.is_closed() {
-                    self.event("LEAVE", p.nick.as_str());
-                } else {
-                    self.stats.drops += 1;
-                    tracing::info!(nickname = %p.nick, "dropped: stopped reading");
-                    self.event("DROPPED", format!("{} (stopped reading)", p.nick));
-                }
-                self.announce(Notice::Left, p.id, p.nick.as_str());
-                self.pass_admin_on(&p);
-            }
-        }
+    /// Hands `delivery` to one participant.
+    pub(super) fn deliver(&mut self, to: ParticipantId, delivery: Delivery) {
+        self.emit(RoomEvent::ToOne { to, delivery });
     }
 
     /// Ends a participant's session from the room's side (kick, /quit, shutdown).
-    pub(super) fn close(&self, p: &Participant) {
-        if p.outbox.try_send(Delivery::Close).is_err() {
-            p.kill.cancel();
-        }
-    }
-
-    /// Logs a room event: every one names its room (SPEC §8).
-    pub(super) fn event(&self, kind: &str, text: impl AsRef<str>) {
-        self.log
-            .event(kind, format!("{} {}", self.config.name, text.as_ref()));
+    pub(super) fn close(&mut self, to: ParticipantId) {
+        self.emit(RoomEvent::Close { to });
     }
 
     /// The room has ended (empty, nothing pending) or its server has stopped.
     pub fn end(&mut self) {
         if !std::mem::replace(&mut self.closed, true) {
-            self.event("ROOM", "ended");
+            self.log("ROOM", "ended");
         }
     }
 
-    /// Tells everyone the server is stopping, closes every session, saves the schedule
-    /// and flushes the logs.
+    /// Tells everyone the server is stopping, closes every session and asks for the
+    /// schedule to be saved.
     pub fn shutdown(&mut self) {
         if std::mem::replace(&mut self.closed, true) {
             return;
         }
         let line = ChatLine::server("The server is shutting down. Goodbye!").shared();
         self.broadcast(&line);
-        for p in std::mem::take(&mut self.participants) {
-            self.close(&p);
-            self.event("LEAVE", format!("{} (server shutdown)", p.nick));
+        for p in std::mem::take(&mut self.members) {
+            self.close(p.id);
+            self.emit(RoomEvent::Gone { id: p.id });
+            self.log("LEAVE", format!("{} (server shutdown)", p.nick));
         }
-        self.stalled.clear();
-        if let Err(e) = self.schedules.save() {
-            tracing::warn!(%e, "saving the schedule failed");
-        }
-        self.event("SHUTDOWN", "server stopping");
-        self.log.flush();
+        self.emit(RoomEvent::SaveSchedules);
+        self.log("SHUTDOWN", "server stopping");
     }
 }

@@ -176,7 +176,7 @@ fn the_user_list_of_a_huge_room_names_the_first_hundred() {
 #[test]
 fn a_crowded_room_gathers_join_and_leave_notices_into_summary_lines() {
     let mut r = room(10);
-    r.config.batch_notices_above = 2;
+    r.state().config.batch_notices_above = 2;
     let mut a = join(&mut r, "a");
     let mut b = join(&mut r, "b");
     assert_eq!(
@@ -187,11 +187,11 @@ fn a_crowded_room_gathers_join_and_leave_notices_into_summary_lines() {
     let mut c = join(&mut r, "c");
     let mut d = join(&mut r, "d");
     assert!(a.lines().is_empty());
-    let early = r.notices_due().expect("notices are waiting");
+    let early = r.state().notices_due().expect("notices are waiting");
     r.leave(b.id);
     assert!(b.lines().iter().all(|l| !l.contains("joined")));
     assert_eq!(
-        r.notices_due(),
+        r.state().notices_due(),
         Some(early),
         "the first notice sets the time"
     );
@@ -208,13 +208,13 @@ fn a_crowded_room_gathers_join_and_leave_notices_into_summary_lines() {
     // Newcomers are not told about themselves, only about who left.
     assert_eq!(c.lines(), ["[Server]: b has left the chat."]);
     assert_eq!(d.lines(), ["[Server]: b has left the chat."]);
-    assert_eq!(r.notices_due(), None);
+    assert_eq!(r.state().notices_due(), None);
 }
 
 #[test]
 fn waiting_notices_go_out_before_the_next_line_anyone_sees() {
     let mut r = room(10);
-    r.config.batch_notices_above = 1;
+    r.state().config.batch_notices_above = 1;
     let mut a = join(&mut r, "a");
     a.lines();
     let c = join(&mut r, "c");

@@ -1,16 +1,15 @@
 //! What a room tells about itself: the newcomer's welcome, the user list, the names for
 //! Tab completion.
 
-use super::state::{Room, USERS_LISTED};
+use super::state::{RoomState, USERS_LISTED};
 use super::{Delivery, ParticipantId};
 use crate::chat::line::{ChatLine, SharedLine};
 
-impl Room {
+impl RoomState {
     /// The newcomer's welcome: history, the message of the day, who is here. It goes out
     /// as one delivery, so however long it is it takes one place in the outbox.
     pub(super) fn welcome(&mut self, id: ParticipantId) {
-        let Some(at) = self.position(id) else { return };
-        let me = &self.participants[at];
+        let Some(me) = self.find(id) else { return };
         let mut lines: Vec<SharedLine> = self.history.iter().cloned().collect();
         lines.extend(
             self.config
@@ -29,32 +28,24 @@ impl Room {
         if me.admin {
             lines.push(ChatLine::server("You are the admin of this room.").shared());
         }
-        let transcript = me.transcript.clone();
-        if self.deliver_at(at, Delivery::Lines(lines.clone())) {
-            for line in &lines {
-                self.log.transcript(&transcript, line);
-            }
-        }
+        self.deliver(id, Delivery::Lines(lines));
     }
 
     /// Every participant's nickname, in join order.
     pub fn names(&self) -> Vec<String> {
-        self.participants
-            .iter()
-            .map(|p| p.nick.to_string())
-            .collect()
+        self.members.iter().map(|p| p.nick.to_string()).collect()
     }
 
     /// `[Server]: Users (3/10): Alice, Bob, Charlie`; in a very big room the first
     /// [`USERS_LISTED`] names and how many more.
     pub fn users_line(&self) -> ChatLine {
         let names: Vec<&str> = self
-            .participants
+            .members
             .iter()
             .take(USERS_LISTED)
             .map(|p| p.nick.as_str())
             .collect();
-        let count = self.participants.len();
+        let count = self.members.len();
         let more = match count.saturating_sub(USERS_LISTED) {
             0 => String::new(),
             n => format!(" and {n} more"),

@@ -59,7 +59,7 @@ impl Totals {
             _ => Duration::ZERO,
         };
         Totals {
-            expected: args.messages * args.users,
+            expected: args.messages * args.room_size(),
             delivered: results.iter().map(|r| r.count).sum(),
             duplicates: results.iter().map(|r| r.duplicates).sum(),
             unmatched: results.iter().map(|r| r.unmatched).sum(),
@@ -110,8 +110,9 @@ fn print_summary(args: &FanoutArgs, t: &Totals, times: &Times, limits: &str) {
         format!("closed loop, window {}", args.window)
     };
     println!(
-        "fanout: {} users, {} senders, {} lines ({mode}); joined in {:.2} s; sent in {:.2} s",
+        "fanout: {} users in {} room(s), {} senders, {} lines ({mode}); joined in {:.2} s; sent in {:.2} s",
         args.users,
+        args.rooms,
         args.senders,
         args.messages,
         times.join.as_secs_f64(),
@@ -163,6 +164,7 @@ fn json_line(args: &FanoutArgs, t: &Totals, times: &Times, limits: &str, nofile:
     let mut line = json!({
         "bench": "fanout",
         "users": args.users,
+        "rooms": args.rooms,
         "senders": args.senders,
         "messages": args.messages,
         "rate": args.rate,

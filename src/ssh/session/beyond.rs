@@ -32,7 +32,7 @@ pub(super) async fn run(
     command: Command,
 ) {
     let typed_in = me.room.clone();
-    let outcome = match limiter.check() {
+    let outcome = match limiter.check(tokio::time::Instant::now()) {
         Verdict::Allowed => reply_to(me, deps, command).await,
         Verdict::Refused { notify: false } => return,
         Verdict::Refused { notify: true } | Verdict::Flooding => {

@@ -82,7 +82,11 @@ async fn shell(mut setup: SessionSetup, room: Option<RoomName>) {
     let room = room.unwrap_or_else(|| deps.rooms.default_room().clone());
     let (outbox, deliveries) = mpsc::channel(deps.config.outbox_size.max(64));
     let mut session = Session {
-        limiter: RateLimiter::new(deps.config.message_rate, deps.config.message_burst),
+        limiter: RateLimiter::new(
+            deps.config.message_rate,
+            deps.config.message_burst,
+            tokio::time::Instant::now(),
+        ),
         deps,
         screen,
         channel,
@@ -157,15 +161,17 @@ impl Session {
         // One wait on the kill token for the whole session, not a new one per wake-up.
         let killed = setup.kill.cancelled();
         tokio::pin!(killed);
+        // The current room's handle; a move (`/join`) replaces it.
+        let mut room = me.handle.clone();
         let mut open = true;
         while open && !(self.leaving && self.typed.is_empty() && self.in_room.is_none()) {
+            let mut moved = false;
             let idle = self.in_room.is_none();
             let next_beyond = idle
                 && self
                     .typed
                     .front()
                     .is_some_and(|l| beyond::beyond_the_room(l).is_some());
-            let handle = me.handle.clone();
             tokio::select! {
                 biased;
                 () = &mut killed => break,
@@ -178,8 +184,9 @@ impl Session {
                     let line = self.typed.pop_front().expect("guarded");
                     let command = beyond::beyond_the_room(&line).expect("guarded");
                     beyond::run(me, &self.deps, &mut self.limiter, &line, command).await;
+                    moved = true;
                 }
-                Some(slot) = handle.input_slot(), if idle && !next_beyond && !self.typed.is_empty() => {
+                Some(slot) = room.input_slot(), if idle && !next_beyond && !self.typed.is_empty() => {
                     self.in_room = self.typed.pop_front().map(|line| slot.send(me.id, line));
                 }
                 _ = async { self.in_room.as_mut().expect("guarded").await }, if !idle => {
@@ -189,6 +196,9 @@ impl Session {
                     let Some(event) = event else { break };
                     open = self.on_event(event, me).await;
                 }
+            }
+            if moved {
+                room = me.handle.clone();
             }
         }
     }

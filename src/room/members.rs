@@ -1,0 +1,190 @@
+//! Local delivery: the outboxes, kill switches and transcripts of a room's members on
+//! this server, and the turning of [`RoomEvent`]s into `try_send`s. A full outbox means
+//! its reader stopped reading: it gets nothing more, and the room is told to drop it.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc::error::TrySendError;
+use tokio_util::sync::CancellationToken;
+
+use super::event::RoomEvent;
+use super::{Delivery, Outbox, ParticipantId};
+use crate::chat::line::SharedLine;
+use crate::log::LogSink;
+use crate::names::NameRegistry;
+
+/// One member's connection, as far as the room needs it.
+pub(super) struct LocalMember {
+    pub id: ParticipantId,
+    pub outbox: Outbox,
+    pub kill: CancellationToken,
+    pub transcript: Arc<str>,
+    /// Its outbox overflowed or closed: it gets nothing more.
+    stalled: bool,
+}
+
+impl LocalMember {
+    pub fn new(
+        id: ParticipantId,
+        outbox: Outbox,
+        kill: CancellationToken,
+        transcript: Arc<str>,
+    ) -> LocalMember {
+        LocalMember {
+            id,
+            outbox,
+            kill,
+            transcript,
+            stalled: false,
+        }
+    }
+}
+
+/// A member whose outbox refused a delivery; `session_ended` if it was closed rather
+/// than full.
+pub(super) struct Refused {
+    pub id: ParticipantId,
+    pub session_ended: bool,
+}
+
+/// The lines of a delivery, for the transcript.
+enum Logged {
+    One(SharedLine),
+    Many(Vec<SharedLine>),
+    None,
+}
+
+/// The members of one room on this server.
+#[derive(Default)]
+pub(super) struct LocalMembers {
+    members: Vec<LocalMember>,
+}
+
+/// Where events go besides the members: the log, and the registry for whispers to
+/// other rooms.
+pub(super) struct Sinks<'a> {
+    pub log: &'a LogSink,
+    pub room: &'a str,
+    pub names: &'a NameRegistry,
+}
+
+impl LocalMembers {
+    pub fn add(&mut self, member: LocalMember) {
+        self.members.push(member);
+    }
+
+    /// Carries out `events`; returns the members whose outbox refused a delivery and
+    /// whether the schedule is to be saved.
+    pub fn dispatch(&mut self, events: Vec<RoomEvent>, sinks: &Sinks<'_>) -> (Vec<Refused>, bool) {
+        let mut refused = Vec::new();
+        let mut save = false;
+        for event in events {
+            match event {
+                RoomEvent::ToOne { to, delivery } => {
+                    if let Some(at) = self.position(to) {
+                        self.deliver_at(at, delivery, sinks.log, &mut refused);
+                    }
+                }
+                RoomEvent::ToAll { line, except } => {
+                    for at in 0..self.members.len() {
+                        if !except.contains(&self.members[at].id) {
+                            let delivery = Delivery::Line(line.clone());
+                            self.deliver_at(at, delivery, sinks.log, &mut refused);
+                        }
+                    }
+                }
+                RoomEvent::Whisper { to, nick, line } => {
+                    self.whisper(to, &nick, line, sinks, &mut refused);
+                }
+                RoomEvent::Close { to } => {
+                    if let Some(m) = self.find(to) {
+                        if m.outbox.try_send(Delivery::Close).is_err() {
+                            m.kill.cancel();
+                        }
+                    }
+                }
+                RoomEvent::Cut { to } => {
+                    if let Some(m) = self.find(to) {
+                        tracing::info!("dropped: stopped reading");
+                        m.kill.cancel();
+                    }
+                }
+                RoomEvent::Gone { id } => self.members.retain(|m| m.id != id),
+                RoomEvent::Log { kind, text } => {
+                    sinks.log.event(kind, format!("{} {text}", sinks.room));
+                }
+                RoomEvent::SaveSchedules => save = true,
+            }
+        }
+        (refused, save)
+    }
+
+    fn find(&self, id: ParticipantId) -> Option<&LocalMember> {
+        self.members.iter().find(|m| m.id == id)
+    }
+
+    fn position(&self, id: ParticipantId) -> Option<usize> {
+        self.members.iter().position(|m| m.id == id)
+    }
+
+    /// Hands `delivery` to the member at `at` and records its lines in their
+    /// transcript; a refusal marks them stalled.
+    fn deliver_at(
+        &mut self,
+        at: usize,
+        delivery: Delivery,
+        log: &LogSink,
+        refused: &mut Vec<Refused>,
+    ) {
+        let m = &mut self.members[at];
+        if m.stalled {
+            return;
+        }
+        // What goes in the transcript once the delivery is in the outbox.
+        let logged = match &delivery {
+            _ if !log.keeps_transcripts() => Logged::None,
+            Delivery::Line(line) => Logged::One(line.clone()),
+            Delivery::Lines(lines) => Logged::Many(lines.clone()),
+            _ => Logged::None,
+        };
+        match m.outbox.try_send(delivery) {
+            Ok(()) => match logged {
+                Logged::One(line) => log.transcript(&m.transcript, &line),
+                Logged::Many(lines) => lines.iter().for_each(|l| log.transcript(&m.transcript, l)),
+                Logged::None => {}
+            },
+            Err(TrySendError::Full(_) | TrySendError::Closed(_)) => {
+                m.stalled = true;
+                let session_ended = m.outbox.is_closed();
+                refused.push(Refused {
+                    id: m.id,
+                    session_ended,
+                });
+            }
+        }
+    }
+
+    /// A whisper: to a member here, or through the registry to another room.
+    fn whisper(
+        &mut self,
+        to: ParticipantId,
+        nick: &str,
+        line: SharedLine,
+        sinks: &Sinks<'_>,
+        refused: &mut Vec<Refused>,
+    ) {
+        if let Some(at) = self.position(to) {
+            self.deliver_at(at, Delivery::Line(line), sinks.log, refused);
+            return;
+        }
+        let Some(target) = sinks.names.find(nick).filter(|o| o.id == to) else {
+            return;
+        };
+        if target.outbox.try_send(Delivery::Line(line.clone())).is_ok() {
+            sinks.log.transcript(&target.transcript, &line);
+        } else {
+            // Their outbox is full: they stopped reading, and their own room drops them.
+            target.kill.cancel();
+        }
+    }
+}

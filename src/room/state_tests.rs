@@ -1,0 +1,210 @@
+//! Unit tests of the pure room logic: commands in, events out. No channels, no actor,
+//! no clock but the times the tests give.
+
+use std::time::Duration;
+
+use super::event::{Now, RoomEvent};
+use super::schedule::ScheduleBook;
+use super::state::{Newcomer, RoomConfig, RoomState};
+use super::{Delivery, ParticipantId};
+use crate::chat::nickname::Nickname;
+use crate::names::NameRegistry;
+
+fn config() -> RoomConfig {
+    RoomConfig {
+        name: "#rust".into(),
+        capacity: 3,
+        admin_keys: Default::default(),
+        max_message_bytes: 1024,
+        history: 2,
+        max_schedules_per_user: 5,
+        tz: chrono_tz::UTC,
+        message_rate: 1.0,
+        message_burst: 2,
+        motd: Vec::new(),
+        creator_is_admin: true,
+        kick_ban: Duration::from_secs(600),
+        batch_notices_above: 0,
+    }
+}
+
+fn start() -> Now {
+    Now {
+        wall: "2026-11-24T15:00:00Z".parse().unwrap(),
+        instant: tokio::time::Instant::now(),
+    }
+}
+
+fn newcomer(id: ParticipantId, name: &str, creator: bool) -> Newcomer {
+    Newcomer {
+        id,
+        nick: Nickname::parse(name).unwrap(),
+        key: Some(format!("SHA256:{name}")),
+        addr: None,
+        creator,
+    }
+}
+
+/// The text of every line an event hands to participant `id` (everyone in the room is
+/// `everyone`).
+fn lines_for(events: &[RoomEvent], id: ParticipantId, everyone: &[ParticipantId]) -> Vec<String> {
+    let mut out = Vec::new();
+    for event in events {
+        match event {
+            RoomEvent::ToOne { to, delivery } if *to == id => match delivery {
+                Delivery::Line(l) => out.push(l.text.clone()),
+                Delivery::Lines(ls) => out.extend(ls.iter().map(|l| l.text.clone())),
+                _ => {}
+            },
+            RoomEvent::ToAll { line, except }
+                if everyone.contains(&id) && !except.contains(&id) =>
+            {
+                out.push(line.text.clone());
+            }
+            RoomEvent::Whisper { to, line, .. } if *to == id => out.push(line.text.clone()),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn logs(events: &[RoomEvent]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            RoomEvent::Log { kind, text } => Some(format!("{kind} {text}")),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_creator_is_welcomed_as_admin_and_the_next_one_is_announced() {
+    let mut room = RoomState::new(config(), ScheduleBook::default(), start());
+    room.join(newcomer(1, "alice", true));
+    let events = room.take_events();
+    assert_eq!(
+        lines_for(&events, 1, &[1]),
+        [
+            "[Server]: Welcome to #rust, alice! Type /help for the list of commands.",
+            "[Server]: Users (1/3): alice",
+            "[Server]: You are the admin of this room."
+        ]
+    );
+    assert_eq!(
+        logs(&events),
+        ["JOIN alice key=SHA256:alice from= admin=true"]
+    );
+    room.join(newcomer(2, "bob", false));
+    let events = room.take_events();
+    // the notice went out before bob was in: only alice hears it
+    assert_eq!(
+        lines_for(&events, 1, &[1]),
+        ["[Server]: bob has joined the chat."]
+    );
+    assert!(!lines_for(&events, 2, &[2])
+        .iter()
+        .any(|l| l.contains("has joined")));
+}
+
+#[test]
+fn a_full_room_and_a_kicked_key_are_refused_with_no_event_for_anyone_inside() {
+    let mut room = RoomState::new(config(), ScheduleBook::default(), start());
+    let names = NameRegistry::load(None, 3).unwrap();
+    for (id, name) in [(1, "alice"), (2, "bob"), (3, "carol")] {
+        room.join(newcomer(id, name, id == 1));
+    }
+    room.take_events();
+    let full = room.admit(None, None).unwrap_err();
+    assert_eq!(
+        full.to_string(),
+        "The chat room is full (3/3). Please try again later."
+    );
+    room.input(1, "/kick bob", &names);
+    let events = room.take_events();
+    assert!(matches!(
+        events.iter().find(|e| matches!(e, RoomEvent::Close { .. })),
+        Some(RoomEvent::Close { to: 2 })
+    ));
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, RoomEvent::Gone { id: 2 })));
+    assert_eq!(
+        lines_for(&events, 3, &[1, 3]),
+        ["[Server]: bob has been kicked from the chat."]
+    );
+    let banned = room.admit(Some("SHA256:bob"), None).unwrap_err();
+    assert_eq!(
+        banned.to_string(),
+        "You were kicked from #rust; you may come back after 15:10."
+    );
+    // ten minutes later the ban is over
+    let later = Now {
+        wall: "2026-11-24T15:10:01Z".parse().unwrap(),
+        instant: start().instant + Duration::from_secs(601),
+    };
+    assert!(room.at(later).admit(Some("SHA256:bob"), None).is_ok());
+}
+
+#[test]
+fn the_rate_limit_runs_on_the_time_each_line_brings() {
+    let mut room = RoomState::new(config(), ScheduleBook::default(), start());
+    let names = NameRegistry::load(None, 3).unwrap();
+    room.join(newcomer(1, "alice", true));
+    room.take_events();
+    for text in ["one", "two", "three"] {
+        room.input(1, text, &names);
+    }
+    let events = room.take_events();
+    assert_eq!(
+        lines_for(&events, 1, &[1]),
+        [
+            "alice >> one",
+            "alice >> two",
+            "[Server]: You are sending messages too fast. Please wait a moment."
+        ]
+    );
+    let next_second = Now {
+        wall: start().wall + chrono::Duration::seconds(1),
+        instant: start().instant + Duration::from_secs(1),
+    };
+    room.at(next_second).input(1, "four", &names);
+    assert_eq!(lines_for(&room.take_events(), 1, &[1]), ["alice >> four"]);
+}
+
+#[test]
+fn a_stalled_reader_is_cut_and_announced_and_a_whisper_leaves_the_room() {
+    let mut room = RoomState::new(config(), ScheduleBook::default(), start());
+    let names = NameRegistry::load(None, 3).unwrap();
+    room.join(newcomer(1, "alice", true));
+    room.join(newcomer(2, "bob", false));
+    room.take_events();
+    room.dropped(2, false);
+    let events = room.take_events();
+    assert!(events.iter().any(|e| matches!(e, RoomEvent::Cut { to: 2 })));
+    assert_eq!(logs(&events), ["DROPPED bob (stopped reading)"]);
+    assert_eq!(
+        lines_for(&events, 1, &[1]),
+        ["[Server]: bob has left the chat."]
+    );
+    assert_eq!(room.take_stats().drops, 1);
+    // someone in another room, found through the names
+    let (outbox, _inbox) = tokio::sync::mpsc::channel(1);
+    let elsewhere = crate::names::Online {
+        id: 9,
+        nick: String::new(),
+        room: "#go".into(),
+        key: None,
+        outbox,
+        kill: Default::default(),
+        transcript: "dave".into(),
+    };
+    names.claim("dave", elsewhere).unwrap();
+    room.input(1, "/whisper dave psst", &names);
+    let events = room.take_events();
+    assert!(matches!(
+        &events[0],
+        RoomEvent::Whisper { to: 9, nick, line } if nick == "dave" && line.text == "[Whisper from alice] psst"
+    ));
+    assert_eq!(lines_for(&events, 1, &[1]), ["[Whisper to dave] psst"]);
+}

@@ -100,7 +100,7 @@ pub async fn run(args: FanoutArgs, nofile: u64) -> anyhow::Result<()> {
     );
     anyhow::ensure!(
         args.rooms >= 1
-            && args.users % args.rooms == 0
+            && args.users.is_multiple_of(args.rooms)
             && (args.rooms == 1 || args.senders <= args.rooms),
         "--users must be a multiple of --rooms, and --senders at most --rooms"
     );

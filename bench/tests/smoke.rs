@@ -64,6 +64,32 @@ fn fanout_delivers_every_line_and_measures_latency() {
     assert!(report["p50_ms"].as_f64() <= report["p99_ms"].as_f64());
 }
 
+/// Many rooms: each line reaches only its sender's room.
+#[test]
+fn fanout_over_rooms_delivers_each_line_to_its_room_only() {
+    let report = bench(&[
+        "fanout",
+        "--self-serve",
+        "--users",
+        "12",
+        "--rooms",
+        "4",
+        "--senders",
+        "4",
+        "--messages",
+        "40",
+        "--rate",
+        "200",
+        "--drain-timeout",
+        "20",
+    ]);
+    assert_eq!(report["rooms"], 4);
+    assert_eq!(report["expected"], 120, "40 lines × 3 in each room: {report}");
+    assert_eq!(report["delivered"], 120, "{report}");
+    assert_eq!(report["unmatched"], 0, "nothing from another room: {report}");
+    assert_eq!(report["duplicates"], 0, "{report}");
+}
+
 #[test]
 fn connect_opens_every_session() {
     let report = bench(&[

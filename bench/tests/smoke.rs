@@ -84,9 +84,15 @@ fn fanout_over_rooms_delivers_each_line_to_its_room_only() {
         "20",
     ]);
     assert_eq!(report["rooms"], 4);
-    assert_eq!(report["expected"], 120, "40 lines × 3 in each room: {report}");
+    assert_eq!(
+        report["expected"], 120,
+        "40 lines × 3 in each room: {report}"
+    );
     assert_eq!(report["delivered"], 120, "{report}");
-    assert_eq!(report["unmatched"], 0, "nothing from another room: {report}");
+    assert_eq!(
+        report["unmatched"], 0,
+        "nothing from another room: {report}"
+    );
     assert_eq!(report["duplicates"], 0, "{report}");
 }
 

@@ -3,7 +3,6 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -14,12 +13,19 @@ use ssh_chatroom::config::Config;
 use ssh_chatroom::keys::fingerprint;
 use ssh_chatroom::room::Clock;
 use ssh_chatroom::server::{start, RunningServer};
-use testkit::Freezable;
 pub use testkit::{strip_colours, AcceptAll};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// How long any expected text may take to arrive.
 pub const WAIT: Duration = Duration::from_secs(10);
+
+mod openssh;
+mod stalled;
+
+// Each test file uses some of these.
+#[allow(unused_imports)]
+pub use openssh::{write_openssh_key, OpenSsh};
+#[allow(unused_imports)]
+pub use stalled::StalledClient;
 
 /// A server listening on 127.0.0.1:0 with its files in a temp folder.
 pub struct TestServer {
@@ -381,176 +387,5 @@ impl TestClient {
         tokio::time::timeout(WAIT, self.closed.notified())
             .await
             .expect("the server closes the session");
-    }
-}
-
-/// A real OpenSSH `ssh` process with piped stdin and stdout.
-pub struct OpenSsh {
-    pub child: tokio::process::Child,
-    stdin: Option<tokio::process::ChildStdin>,
-    pub transcript: Transcript,
-    seen: usize,
-    notify: Arc<tokio::sync::Notify>,
-    reader: Option<tokio::task::JoinHandle<()>>,
-}
-
-/// Writes `key` where OpenSSH can use it (mode 0600) and returns the path.
-pub fn write_openssh_key(dir: &Path, name: &str, key: &PrivateKey) -> PathBuf {
-    let path = dir.join(name);
-    key.write_openssh_file(&path, russh::keys::ssh_key::LineEnding::LF)
-        .unwrap();
-    path
-}
-
-impl OpenSsh {
-    /// The `ssh` command line for `user` with `key` and `args` (before the destination)
-    /// against the test server, non-interactive about host keys and passwords.
-    pub fn command(
-        port: u16,
-        key: &Path,
-        args: &[&str],
-        user: &str,
-        command: Option<&str>,
-    ) -> tokio::process::Command {
-        let mut cmd = tokio::process::Command::new("ssh");
-        cmd.args(["-p", &port.to_string()])
-            .args([
-                "-o",
-                "StrictHostKeyChecking=no",
-                "-o",
-                "UserKnownHostsFile=/dev/null",
-            ])
-            .args([
-                "-o",
-                "LogLevel=ERROR",
-                "-o",
-                "IdentitiesOnly=yes",
-                "-o",
-                "BatchMode=yes",
-            ])
-            .arg("-i")
-            .arg(key)
-            .args(args)
-            .arg(format!("{user}@127.0.0.1"));
-        if let Some(command) = command {
-            cmd.arg(command);
-        }
-        cmd.env("TERM", "xterm");
-        cmd
-    }
-
-    /// Runs `ssh` with `args` (before the destination) against the test server.
-    pub fn spawn(
-        port: u16,
-        key: &Path,
-        args: &[&str],
-        user: &str,
-        command: Option<&str>,
-    ) -> OpenSsh {
-        let mut cmd = OpenSsh::command(port, key, args, user, command);
-        cmd.stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        let mut child = cmd.spawn().expect("ssh runs");
-        let transcript = Transcript::default();
-        let notify = Arc::new(tokio::sync::Notify::new());
-        let mut stdout = child.stdout.take().unwrap();
-        let (t, n) = (transcript.clone(), notify.clone());
-        let reader = tokio::spawn(async move {
-            let mut buf = [0u8; 4096];
-            while let Ok(len) = stdout.read(&mut buf).await {
-                if len == 0 {
-                    break;
-                }
-                t.push(&buf[..len]);
-                n.notify_waiters();
-            }
-            n.notify_waiters();
-        });
-        let stdin = child.stdin.take();
-        OpenSsh {
-            child,
-            stdin,
-            transcript,
-            seen: 0,
-            notify,
-            reader: Some(reader),
-        }
-    }
-
-    pub async fn send(&mut self, bytes: &[u8]) {
-        let stdin = self.stdin.as_mut().expect("stdin open");
-        stdin.write_all(bytes).await.unwrap();
-        stdin.flush().await.unwrap();
-    }
-
-    /// Closes stdin (end of input).
-    pub fn close_stdin(&mut self) {
-        self.stdin = None;
-    }
-
-    pub async fn expect(&mut self, text: &str) -> String {
-        wait_for(&self.transcript, &mut self.seen, text, &self.notify).await
-    }
-
-    /// Waits for the process to exit and for all its output to be read; returns its
-    /// status code.
-    pub async fn wait_exit(&mut self) -> Option<i32> {
-        let status = tokio::time::timeout(WAIT, self.child.wait())
-            .await
-            .expect("ssh exits")
-            .ok()
-            .and_then(|s| s.code());
-        if let Some(reader) = self.reader.take() {
-            tokio::time::timeout(WAIT, reader)
-                .await
-                .expect("stdout reaches its end")
-                .unwrap();
-        }
-        status
-    }
-}
-
-/// A participant that joins and then never reads another byte from its socket.
-pub struct StalledClient {
-    _session: client::Handle<AcceptAll>,
-    _channel: russh::Channel<client::Msg>,
-}
-
-impl StalledClient {
-    pub async fn join(port: u16, user: &str) -> StalledClient {
-        let config = Arc::new(client::Config {
-            window_size: 4096,
-            ..Default::default()
-        });
-        let frozen = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .unwrap();
-        let stream = Freezable {
-            inner: tcp,
-            frozen: frozen.clone(),
-        };
-        let mut session = client::connect_stream(config, stream, AcceptAll)
-            .await
-            .expect("connects");
-        let key = PrivateKeyWithHashAlg::new(Arc::new(user_key()), None);
-        assert!(session
-            .authenticate_publickey(user, key)
-            .await
-            .unwrap()
-            .success());
-        let channel = session.channel_open_session().await.unwrap();
-        channel
-            .request_pty(true, "xterm", 80, 24, 0, 0, &[])
-            .await
-            .unwrap();
-        channel.request_shell(true).await.unwrap();
-        frozen.store(true, std::sync::atomic::Ordering::SeqCst);
-        StalledClient {
-            _session: session,
-            _channel: channel,
-        }
     }
 }

@@ -21,18 +21,11 @@ pub(super) async fn join(
     outbox: Outbox,
 ) -> Option<Presence> {
     let say = |screen: &Screen, text: String| screen.print([&ChatLine::server(text)]);
-    if let Some(refusal) = &setup.refusal {
-        channel.write(say(screen, refusal.clone())).await;
+    if let Some(refusal) = refused_at_once(setup, room).await {
+        channel.write(say(screen, refusal)).await;
         return None;
     }
     let deps = setup.deps.clone();
-    if let Some((count, capacity)) = deps.rooms.occupancy(room).await {
-        if count >= capacity {
-            let full = JoinError::Full { count, capacity };
-            channel.write(say(screen, full.to_string())).await;
-            return None;
-        }
-    }
     let mut candidate = first_nickname(setup);
     let id = new_participant_id();
     loop {
@@ -80,6 +73,16 @@ pub(super) async fn join(
             }
         }
     }
+}
+
+/// Why the connection may not even ask for a nickname: refused at connect (too many from
+/// one address), or the room is full.
+async fn refused_at_once(setup: &SessionSetup, room: &RoomName) -> Option<String> {
+    if let Some(refusal) = &setup.refusal {
+        return Some(refusal.clone());
+    }
+    let (count, capacity) = setup.deps.rooms.occupancy(room).await?;
+    (count >= capacity).then(|| JoinError::Full { count, capacity }.to_string())
 }
 
 /// The SSH username, unless it is generic: then the first free name registered to the

@@ -69,7 +69,7 @@ async fn full_rooms_the_room_limit_and_rooms_that_end() {
     b.send_line("/join x").await;
     b.expect("Welcome to #x, b!").await;
     let mut d = joined(&server, "d").await;
-    c.send_line("/join x").await;
+    c.send_line("/join X").await;
     c.expect("[Server]: #x is full (2/2).").await;
     c.send_line("/join y").await;
     c.expect("[Server]: There are too many rooms (2). Please join an existing one.")
@@ -163,4 +163,36 @@ async fn a_kick_from_the_lobby_is_said_at_connect_and_closes() {
     // another key is another person
     let mut other = TestClient::connect(server.port(), "victim", Some(user_key()), Mode::Pty).await;
     other.expect("Welcome to #lobby, victim!").await;
+}
+
+/// Server admins (`--admin-key`) are admins in every room, also in one someone else
+/// made; in the lobby with server admins configured, only they are.
+#[tokio::test]
+async fn a_server_admin_is_admin_in_every_room() {
+    let admin_key = user_key();
+    let fingerprint = common::key_fingerprint(&admin_key);
+    let server = TestServer::start_with(|c| c.admin_keys = vec![fingerprint], Clock::System).await;
+    let mut maker = joined(&server, "maker").await;
+    maker.send_line("/kick nobody").await;
+    maker.expect("[Server]: Only an admin can use /kick.").await;
+    maker.send_line("/join den").await;
+    maker
+        .expect("[Server]: You are the admin of this room.")
+        .await;
+    let mut rowdy = joined(&server, "rowdy").await;
+    rowdy.send_line("/join den").await;
+    rowdy.expect("Welcome to #den, rowdy!").await;
+    let mut boss = TestClient::connect(server.port(), "boss", Some(admin_key), Mode::Pty).await;
+    boss.expect("[Server]: You are the admin of this room.")
+        .await;
+    boss.send_line("/join den").await;
+    boss.expect("[Server]: You are the admin of this room.")
+        .await;
+    boss.send_line("/kick rowdy").await;
+    rowdy
+        .expect("[Server]: You have been kicked from the chat.")
+        .await;
+    maker
+        .expect("[Server]: rowdy has been kicked from the chat.")
+        .await;
 }

@@ -51,7 +51,13 @@ impl RoomMaker {
 /// Why someone could not enter a room.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EnterError {
-    /// The room refused them.
+    /// The room is full; `room` as the room spells itself.
+    Full {
+        room: String,
+        count: usize,
+        capacity: usize,
+    },
+    /// The room refused them otherwise.
     Join(JoinError),
     /// The room does not exist and there are already `--max-rooms`.
     TooManyRooms(usize),
@@ -60,6 +66,11 @@ pub enum EnterError {
 impl std::fmt::Display for EnterError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            EnterError::Full {
+                room,
+                count,
+                capacity,
+            } => write!(f, "{room} is full ({count}/{capacity})."),
             EnterError::Join(e) => e.fmt(f),
             EnterError::TooManyRooms(max) => write!(
                 f,
@@ -161,10 +172,18 @@ impl RoomDirectory {
                 Ok((entry.handle.clone(), joined, entry.name.clone()))
             }
             Err(refused) => {
+                let refused = match refused {
+                    JoinError::Full { count, capacity } => EnterError::Full {
+                        room: entry.name.to_string(),
+                        count,
+                        capacity,
+                    },
+                    other => EnterError::Join(other),
+                };
                 if made {
                     rooms.remove(room.key());
                 }
-                Err(EnterError::Join(refused))
+                Err(refused)
             }
         }
     }

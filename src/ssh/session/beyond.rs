@@ -7,7 +7,7 @@ use crate::chat::nickname::Nickname;
 use crate::chat::room_name::RoomName;
 use crate::chat::text::sanitize;
 use crate::room::rate::{RateLimiter, Verdict};
-use crate::room::{Delivery, EnterError, JoinError};
+use crate::room::Delivery;
 use crate::ssh::SessionDeps;
 
 use super::presence::Presence;
@@ -92,9 +92,6 @@ async fn move_to(me: &mut Presence, deps: &SessionDeps, room: RoomName) -> Optio
             me.handle = handle;
             deps.rooms.leave(&old, me.id).await;
             None
-        }
-        Err(EnterError::Join(JoinError::Full { count, capacity })) => {
-            Some(format!("{room} is full ({count}/{capacity})."))
         }
         Err(refused) => Some(refused.to_string()),
     }

@@ -63,12 +63,19 @@ pub(super) async fn join(
             }
             Err(refused) => {
                 deps.log.close_transcript(&transcript);
-                if let EnterError::Join(JoinError::Nickname(reason)) = refused {
-                    let text = format!("{reason} Please choose another nickname.");
-                    channel.write(say(screen, text)).await;
-                    continue;
-                }
-                channel.write(say(screen, refused.to_string())).await;
+                let text = match refused {
+                    EnterError::Join(JoinError::Nickname(reason)) => {
+                        let text = format!("{reason} Please choose another nickname.");
+                        channel.write(say(screen, text)).await;
+                        continue;
+                    }
+                    // The seed's own line, as when the room was full before asking.
+                    EnterError::Full {
+                        count, capacity, ..
+                    } => JoinError::Full { count, capacity }.to_string(),
+                    other => other.to_string(),
+                };
+                channel.write(say(screen, text)).await;
                 return None;
             }
         }

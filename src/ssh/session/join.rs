@@ -63,22 +63,27 @@ pub(super) async fn join(
             }
             Err(refused) => {
                 deps.log.close_transcript(&transcript);
-                let text = match refused {
-                    EnterError::Join(JoinError::Nickname(reason)) => {
-                        let text = format!("{reason} Please choose another nickname.");
-                        channel.write(say(screen, text)).await;
-                        continue;
-                    }
-                    // The seed's own line, as when the room was full before asking.
-                    EnterError::Full {
-                        count, capacity, ..
-                    } => JoinError::Full { count, capacity }.to_string(),
-                    other => other.to_string(),
-                };
+                let (text, ask_again) = refusal(refused);
                 channel.write(say(screen, text)).await;
-                return None;
+                if !ask_again {
+                    return None;
+                }
             }
         }
+    }
+}
+
+/// What to tell someone the room refused, and whether to ask for another nickname.
+fn refusal(refused: EnterError) -> (String, bool) {
+    match refused {
+        EnterError::Join(JoinError::Nickname(reason)) => {
+            (format!("{reason} Please choose another nickname."), true)
+        }
+        // The seed's own line, as when the room was full before asking.
+        EnterError::Full {
+            count, capacity, ..
+        } => (JoinError::Full { count, capacity }.to_string(), false),
+        other => (other.to_string(), false),
     }
 }
 

@@ -53,8 +53,14 @@ impl RoomState {
         if key.is_none() && ip.is_none() {
             return;
         }
-        let until = self.now.wall + length;
-        self.bans.push(Ban { key, ip, until });
+        let now = self.now.wall;
+        // Expired bans go first, so kicking in a loop cannot grow the list.
+        self.bans.retain(|b| b.until > now);
+        self.bans.push(Ban {
+            key,
+            ip,
+            until: now + length,
+        });
     }
 
     /// When a ban on `key` or `addr` ends, as `HH:MM` in the room's time zone (rounded up

@@ -185,3 +185,35 @@ fn the_example_config_lists_valid_defaults() {
         "the example file must hold exactly the defaults"
     );
 }
+
+/// A damaged registrations file is reported by `check` and stops the start, naming the
+/// file; it is never emptied (SPEC §9: registrations survive).
+#[test]
+fn a_damaged_names_file_is_reported_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let names = dir.path().join("data/names.json");
+    std::fs::create_dir_all(names.parent().unwrap()).unwrap();
+    let torn = "[{\"name\": \"alice\", \"name_key\": \"al";
+    std::fs::write(&names, torn).unwrap();
+    for args in [
+        vec!["check".to_string()],
+        vec!["--listen=127.0.0.1:0".to_string()],
+    ] {
+        let out = std::process::Command::new(BIN)
+            .args(base_args(dir.path()))
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} went ahead");
+        assert!(
+            err.contains("names.json is damaged") && err.contains("fix or remove it"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&names).unwrap(),
+            torn,
+            "kept as it was"
+        );
+    }
+}

@@ -96,13 +96,15 @@ async fn shell(mut setup: SessionSetup, room: Option<RoomName>) {
         in_room: None,
         leaving: false,
     };
-    let joined = join::join(
+    // The join and the leave run once per session: boxed, their futures (nickname
+    // prompt, room directory) do not make every idle session's task bigger.
+    let joined = Box::pin(join::join(
         &mut setup,
         &room,
         &mut session.screen,
         &session.channel,
         outbox,
-    );
+    ));
     let Some(mut me) = joined.await else {
         session.channel.finish(0, &mut setup.events).await;
         return;
@@ -113,7 +115,7 @@ async fn shell(mut setup: SessionSetup, room: Option<RoomName>) {
     if open {
         session.run(&mut me, &mut setup).await;
     }
-    me.leave_chat(&session.deps).await;
+    Box::pin(me.leave_chat(&session.deps)).await;
     tracing::debug!(nickname = %me.nickname, "left");
     let end = session.screen.end().to_string();
     session.channel.write(end).await;
@@ -183,7 +185,9 @@ impl Session {
                 () = std::future::ready(()), if next_beyond => {
                     let line = self.typed.pop_front().expect("guarded");
                     let command = beyond::beyond_the_room(&line).expect("guarded");
-                    beyond::run(me, &self.deps, &mut self.limiter, &line, command).await;
+                    // Boxed: a rare path whose future (room directory, registry) would
+                    // otherwise make every idle session's task bigger.
+                    Box::pin(beyond::run(me, &self.deps, &mut self.limiter, &line, command)).await;
                     moved = true;
                 }
                 Some(slot) = room.input_slot(), if idle && !next_beyond && !self.typed.is_empty() => {

@@ -21,7 +21,10 @@ async fn still_chatting(bystander: &mut TestClient, name: &str) {
 
 #[tokio::test]
 async fn rate_limit_refuses_the_excess_with_one_notice() {
-    let server = TestServer::start_with(|c| c.message_rate = 1.0, Clock::System).await;
+    // The room's clock stands still: the bucket cannot refill between the lines however
+    // slowly this machine runs them.
+    let (clock, hands) = Clock::manual("2026-11-24T12:00:00Z".parse().unwrap());
+    let server = TestServer::start_with(|c| c.message_rate = 1.0, clock).await;
     let mut fast = joined(&server, "fast").await;
     let mut calm = joined(&server, "calm").await;
     let burst: String = (1..=7).map(|n| format!("burst {n}\r")).collect();
@@ -39,11 +42,16 @@ async fn rate_limit_refuses_the_excess_with_one_notice() {
     );
     let notices = fast.transcript.text().matches("too fast").count();
     assert_eq!(notices, 1);
+    // a second later there is room for one more line
+    hands.advance(Duration::from_secs(1));
+    fast.send_line("a second later").await;
+    calm.expect("fast >> a second later").await;
 }
 
 #[tokio::test]
 async fn sustained_flooding_disconnects_the_flooder() {
-    let server = TestServer::start_with(|c| c.message_rate = 1.0, Clock::System).await;
+    let (clock, _hands) = Clock::manual("2026-11-24T12:00:00Z".parse().unwrap());
+    let server = TestServer::start_with(|c| c.message_rate = 1.0, clock).await;
     let mut flooder = joined(&server, "flooder").await;
     let mut calm = joined(&server, "calm").await;
     let flood: String = (0..40).map(|n| format!("spam {n}\r")).collect();

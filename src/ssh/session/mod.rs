@@ -169,11 +169,12 @@ impl Session {
         while open && !(self.leaving && self.typed.is_empty() && self.in_room.is_none()) {
             let mut moved = false;
             let idle = self.in_room.is_none();
-            let next_beyond = idle
-                && self
-                    .typed
-                    .front()
-                    .is_some_and(|l| beyond::beyond_the_room(l).is_some());
+            // The next typed line, if it is a command the session runs itself.
+            let mut beyond = match self.typed.front() {
+                Some(line) if idle => beyond::beyond_the_room(line),
+                _ => None,
+            };
+            let next_beyond = beyond.is_some();
             tokio::select! {
                 biased;
                 () = &mut killed => break,
@@ -184,7 +185,7 @@ impl Session {
                 }
                 () = std::future::ready(()), if next_beyond => {
                     let line = self.typed.pop_front().expect("guarded");
-                    let command = beyond::beyond_the_room(&line).expect("guarded");
+                    let command = beyond.take().expect("guarded");
                     // Boxed: a rare path whose future (room directory, registry) would
                     // otherwise make every idle session's task bigger.
                     Box::pin(beyond::run(me, &self.deps, &mut self.limiter, &line, command)).await;
@@ -240,11 +241,7 @@ impl Session {
                 Delivery::Close => closing = true,
             }
         }
-        let lines = self.batch.iter().flat_map(|d| match d {
-            Delivery::Line(line) => std::slice::from_ref(line),
-            Delivery::Lines(lines) => lines.as_slice(),
-            _ => &[],
-        });
+        let lines = self.batch.iter().flat_map(Delivery::lines);
         let text = self.screen.print(lines.map(|line| &**line));
         self.batch.clear();
         (text, closing)

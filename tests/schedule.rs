@@ -39,7 +39,7 @@ async fn ticker_fires_on_the_minute_with_a_paused_clock() {
     };
     let room = RoomHandle::spawn(Room::new(
         config,
-        ScheduleBook::load(None).unwrap(),
+        ScheduleBook::default(),
         LogSink::disabled(),
         clock.clone(),
         NameRegistry::load(None, 3).unwrap(),

@@ -46,10 +46,11 @@ impl Room {
 
     /// Applies `change` to the state at the current time and carries out what it
     /// causes.
-    fn apply(&mut self, change: impl FnOnce(&mut RoomState, &NameRegistry)) {
+    fn apply<T>(&mut self, change: impl FnOnce(&mut RoomState, &NameRegistry) -> T) -> T {
         let now = now(&self.clock);
-        change(self.state.at(now), &self.names);
+        let out = change(self.state.at(now), &self.names);
         self.settle();
+        out
     }
 
     /// Carries out the state's events, and what dropping any reader they found stalled
@@ -84,15 +85,8 @@ impl Room {
     /// [`JoinError::Full`], [`JoinError::Banned`] or [`JoinError::Nickname`]; nobody
     /// inside notices any of them.
     pub fn join(&mut self, request: JoinRequest) -> Result<Joined, JoinError> {
-        let now = now(&self.clock);
-        let admitted = self
-            .state
-            .at(now)
-            .admit(request.key.as_deref(), request.addr);
-        if let Err(refused) = admitted {
-            self.settle();
-            return Err(refused);
-        }
+        let (key, addr) = (request.key.as_deref(), request.addr);
+        self.apply(|state, _| state.admit(key, addr))?;
         let online = Online {
             id: request.id,
             nick: String::new(),
@@ -102,27 +96,23 @@ impl Room {
             kill: request.kill.clone(),
             transcript: request.transcript.clone(),
         };
-        let nick = match self.names.claim(&request.nickname, online) {
-            Ok(nick) => nick,
-            Err(e) => {
-                let who = request.addr.map(|a| a.to_string()).unwrap_or_default();
-                let text = format!("{who} nickname \"{}\": {e}", request.nickname);
-                self.log
-                    .event("REFUSED", format!("{} {text}", self.state.name()));
-                return Err(JoinError::Nickname(e));
-            }
-        };
+        let nick = self.names.claim(&request.nickname, online).map_err(|e| {
+            let who = addr.map(|a| a.to_string()).unwrap_or_default();
+            let text = format!("{who} nickname \"{}\": {e}", request.nickname);
+            self.apply(|state, _| state.log("REFUSED", text));
+            JoinError::Nickname(e)
+        })?;
         let member = LocalMember::new(request.id, request.outbox, request.kill, request.transcript);
         self.local.add(member);
         let nickname = nick.to_string();
-        self.state.join(Newcomer {
+        let newcomer = Newcomer {
             id: request.id,
             nick,
             key: request.key,
             addr: request.addr,
             creator: request.creator,
-        });
-        self.settle();
+        };
+        self.apply(|state, _| state.join(newcomer));
         Ok(Joined {
             id: request.id,
             nickname,

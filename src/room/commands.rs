@@ -61,11 +61,10 @@ impl RoomState {
     }
 
     fn disconnect_flooder(&mut self, id: ParticipantId) {
-        let notice = ChatLine::server("You have been disconnected for flooding.").shared();
-        self.send_line(id, &notice);
-        let Some(gone) = self.remove(id) else { return };
-        self.close(gone.id);
-        self.emit(RoomEvent::Gone { id });
+        let notice = ChatLine::server("You have been disconnected for flooding.");
+        let Some(gone) = self.expel(id, notice) else {
+            return;
+        };
         self.log("KICK", format!("{} (flooding)", gone.nick));
         let line = ChatLine::server(format!("{} was disconnected for flooding.", gone.nick));
         self.broadcast(&line.shared());
@@ -230,15 +229,10 @@ impl RoomState {
         }
         let target_id = target.id;
         let target_key = target.key.clone();
-        self.send_line(
-            target_id,
-            &ChatLine::server("You have been kicked from the chat.").shared(),
-        );
-        let Some(gone) = self.remove(target_id) else {
+        let told = ChatLine::server("You have been kicked from the chat.");
+        let Some(gone) = self.expel(target_id, told) else {
             return String::new();
         };
-        self.close(gone.id);
-        self.emit(RoomEvent::Gone { id: gone.id });
         self.ban(&gone);
         let dropped = self
             .schedules

@@ -102,7 +102,7 @@ impl RoomDirectory {
     /// from before a restart.
     pub fn start(maker: RoomMaker, max_rooms: usize, default_room: RoomName) -> Arc<Self> {
         let mut rooms = HashMap::new();
-        let mut open = |name: RoomName, maker: &RoomMaker| {
+        let mut open = |name: RoomName| {
             let handle = maker.make(&name, false);
             let key = name.key().to_string();
             rooms.entry(key).or_insert(Entry {
@@ -111,10 +111,10 @@ impl RoomDirectory {
                 members: 0,
             });
         };
-        open(default_room.clone(), &maker);
+        open(default_room.clone());
         for saved in maker.schedules.rooms() {
             if let Ok(name) = RoomName::parse(&saved) {
-                open(name, &maker);
+                open(name);
             }
         }
         let admin_keys = RwLock::new(maker.template.admin_keys.clone());
@@ -197,10 +197,7 @@ impl RoomDirectory {
         };
         entry.handle.leave(id).await;
         entry.members = entry.members.saturating_sub(1);
-        if entry.members == 0
-            && room.key() != self.default_room.key()
-            && entry.handle.pending_schedules().await == Some(0)
-        {
+        if self.is_over(room.key(), entry).await {
             rooms.remove(room.key());
         }
     }
@@ -244,24 +241,30 @@ impl RoomDirectory {
     /// New server admin keys, for every room.
     pub async fn set_admin_keys(&self, keys: HashSet<String>) {
         *self.admin_keys.write().unwrap_or_else(|e| e.into_inner()) = keys.clone();
-        let handles: Vec<RoomHandle> = {
-            let rooms = self.rooms.lock().await;
-            rooms.values().map(|e| e.handle.clone()).collect()
-        };
-        for handle in handles {
+        for handle in self.handles().await {
             handle.set_admin_keys(keys.clone()).await;
         }
     }
 
     /// Tells everyone in every room that the server stops, and saves what is pending.
     pub async fn shutdown(&self) {
-        let handles: Vec<RoomHandle> = {
-            let rooms = self.rooms.lock().await;
-            rooms.values().map(|e| e.handle.clone()).collect()
-        };
-        for handle in handles {
+        for handle in self.handles().await {
             handle.shutdown().await;
         }
+    }
+
+    /// Every room's handle, taken without holding the lock while they are used.
+    async fn handles(&self) -> Vec<RoomHandle> {
+        let rooms = self.rooms.lock().await;
+        rooms.values().map(|e| e.handle.clone()).collect()
+    }
+
+    /// Whether the room `key` is over: not the default room, nobody in it, nothing
+    /// scheduled.
+    async fn is_over(&self, key: &str, entry: &Entry) -> bool {
+        entry.members == 0
+            && key != self.default_room.key()
+            && entry.handle.pending_schedules().await == Some(0)
     }
 
     /// Ends the rooms that are empty and have nothing scheduled any more.
@@ -269,10 +272,7 @@ impl RoomDirectory {
         let mut rooms = self.rooms.lock().await;
         let mut ended = Vec::new();
         for (key, entry) in rooms.iter() {
-            if entry.members == 0
-                && key != self.default_room.key()
-                && entry.handle.pending_schedules().await == Some(0)
-            {
+            if self.is_over(key, entry).await {
                 ended.push(key.clone());
             }
         }

@@ -47,13 +47,6 @@ pub(super) struct Refused {
     pub session_ended: bool,
 }
 
-/// The lines of a delivery, for the transcript.
-enum Logged {
-    One(SharedLine),
-    Many(Vec<SharedLine>),
-    None,
-}
-
 /// The members of one room on this server.
 #[derive(Default)]
 pub(super) struct LocalMembers {
@@ -141,18 +134,13 @@ impl LocalMembers {
             return;
         }
         // What goes in the transcript once the delivery is in the outbox.
-        let logged = match &delivery {
-            _ if !log.keeps_transcripts() => Logged::None,
-            Delivery::Line(line) => Logged::One(line.clone()),
-            Delivery::Lines(lines) => Logged::Many(lines.clone()),
-            _ => Logged::None,
-        };
+        let logged = log.keeps_transcripts().then(|| delivery.clone());
         match m.outbox.try_send(delivery) {
-            Ok(()) => match logged {
-                Logged::One(line) => log.transcript(&m.transcript, &line),
-                Logged::Many(lines) => lines.iter().for_each(|l| log.transcript(&m.transcript, l)),
-                Logged::None => {}
-            },
+            Ok(()) => {
+                for line in logged.as_ref().map_or(&[][..], Delivery::lines) {
+                    log.transcript(&m.transcript, line);
+                }
+            }
             Err(TrySendError::Full(_) | TrySendError::Closed(_)) => {
                 m.stalled = true;
                 let session_ended = m.outbox.is_closed();

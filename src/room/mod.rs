@@ -58,6 +58,17 @@ pub enum Delivery {
     Close,
 }
 
+impl Delivery {
+    /// The lines this delivery shows, in order (none for a rename or a close).
+    pub fn lines(&self) -> &[SharedLine] {
+        match self {
+            Delivery::Line(line) => std::slice::from_ref(line),
+            Delivery::Lines(lines) => lines,
+            Delivery::Renamed(_) | Delivery::Close => &[],
+        }
+    }
+}
+
 /// The sending side of a participant's bounded outbox.
 pub type Outbox = mpsc::Sender<Delivery>;
 

@@ -101,8 +101,7 @@ impl RoomState {
         if crowd == 0 || count <= crowd {
             // Not to the newcomer, whose connection may already be among the members'.
             let line = summary(&[name.to_string()], notice).shared();
-            self.flush_notices();
-            self.send_to_all_but(&line, vec![id]);
+            self.broadcast_but(&line, vec![id]);
         } else if notice == Notice::Joined {
             self.notices.joined(id, name, self.now.instant);
         } else {

@@ -67,7 +67,7 @@ fn resolve_local(tz: Tz, naive: NaiveDateTime) -> Option<DateTime<Utc>> {
 }
 
 /// The pending messages of a room, sorted by due time, mirrored to the server's
-/// [`ScheduleStore`].
+/// [`ScheduleStore`] (the default book is kept in memory only).
 #[derive(Debug, Default)]
 pub struct ScheduleBook {
     items: Vec<ScheduledMessage>,
@@ -75,18 +75,6 @@ pub struct ScheduleBook {
 }
 
 impl ScheduleBook {
-    /// The book of the one room of a `--data-dir` at `path` (missing file = empty);
-    /// `None` keeps it in memory only.
-    ///
-    /// # Errors
-    /// The file exists but cannot be read or parsed.
-    pub fn load(path: Option<PathBuf>) -> anyhow::Result<ScheduleBook> {
-        match path {
-            Some(path) => Ok(ScheduleStore::load(Some(path), "#lobby")?.book("#lobby")),
-            None => Ok(ScheduleBook::default()),
-        }
-    }
-
     /// Every pending message, soonest first.
     pub fn items(&self) -> &[ScheduledMessage] {
         &self.items
@@ -263,7 +251,12 @@ mod tests {
     fn book_orders_takes_due_and_round_trips() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("schedules.json");
-        let mut book = ScheduleBook::load(Some(path.clone())).unwrap();
+        let load = |path| {
+            ScheduleStore::load(Some(path), "#lobby")
+                .unwrap()
+                .book("#lobby")
+        };
+        let mut book = load(path.clone());
         let msg = |due: &str, text: &str| ScheduledMessage {
             due: utc(due),
             author: "Charlie".into(),
@@ -275,7 +268,7 @@ mod tests {
         book.add(msg("2026-11-24T15:31:00Z", "second"));
         book.add(msg("2026-11-24T15:30:00Z", "first"));
         book.save().unwrap();
-        let loaded = ScheduleBook::load(Some(path)).unwrap();
+        let loaded = load(path);
         assert_eq!(loaded.items().len(), 2);
         assert_eq!(loaded.items()[0].text, "first");
         assert_eq!(loaded.items()[0].author_session, None);

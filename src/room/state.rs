@@ -243,11 +243,26 @@ impl RoomState {
         Some(self.members.remove(at))
     }
 
+    /// Tells member `id` `why`, closes their session and takes them out of the room
+    /// (kick, flooding); the caller announces it.
+    pub(super) fn expel(&mut self, id: ParticipantId, why: ChatLine) -> Option<Member> {
+        self.send_line(id, &why.shared());
+        let gone = self.remove(id)?;
+        self.close(id);
+        self.emit(RoomEvent::Gone { id });
+        Some(gone)
+    }
+
     /// Sends `line` to everyone in the room, after any notices still waiting, so that
     /// nobody reads a newcomer's words before their arrival.
     pub(super) fn broadcast(&mut self, line: &SharedLine) {
+        self.broadcast_but(line, Vec::new());
+    }
+
+    /// [`RoomState::broadcast`] to everyone but `except`.
+    pub(super) fn broadcast_but(&mut self, line: &SharedLine, except: Vec<ParticipantId>) {
         self.flush_notices();
-        self.send_to_all_but(line, Vec::new());
+        self.send_to_all_but(line, except);
     }
 
     /// Sends `line` to everyone but `except`.

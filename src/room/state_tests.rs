@@ -6,7 +6,7 @@ use std::time::Duration;
 use super::event::{Now, RoomEvent};
 use super::schedule::ScheduleBook;
 use super::state::{Newcomer, RoomConfig, RoomState};
-use super::{Delivery, ParticipantId};
+use super::ParticipantId;
 use crate::chat::nickname::Nickname;
 use crate::names::NameRegistry;
 
@@ -51,11 +51,9 @@ fn lines_for(events: &[RoomEvent], id: ParticipantId, everyone: &[ParticipantId]
     let mut out = Vec::new();
     for event in events {
         match event {
-            RoomEvent::ToOne { to, delivery } if *to == id => match delivery {
-                Delivery::Line(l) => out.push(l.text.clone()),
-                Delivery::Lines(ls) => out.extend(ls.iter().map(|l| l.text.clone())),
-                _ => {}
-            },
+            RoomEvent::ToOne { to, delivery } if *to == id => {
+                out.extend(delivery.lines().iter().map(|l| l.text.clone()));
+            }
             RoomEvent::ToAll { line, except }
                 if everyone.contains(&id) && !except.contains(&id) =>
             {

@@ -35,7 +35,7 @@ fn room(capacity: usize) -> Room {
     };
     Room::new(
         config,
-        ScheduleBook::load(None).unwrap(),
+        ScheduleBook::default(),
         LogSink::disabled(),
         clock,
         NameRegistry::load(None, 3).unwrap(),
@@ -54,11 +54,7 @@ impl Member {
     fn lines(&mut self) -> Vec<String> {
         let mut out = Vec::new();
         while let Ok(d) = self.inbox.try_recv() {
-            match d {
-                Delivery::Line(l) => out.push(l.text.clone()),
-                Delivery::Lines(ls) => out.extend(ls.iter().map(|l| l.text.clone())),
-                _ => {}
-            }
+            out.extend(d.lines().iter().map(|l| l.text.clone()));
         }
         out
     }

@@ -8,11 +8,14 @@
 //! - [`chat`]: pure rules and formats: nicknames, the command parser, the lines.
 //! - [`term`]: pure terminal handling: key decoding, the line editor, colours.
 //! - [`log`]: `server.txt` and the per-user transcripts, written off the hot path.
+//! - [`names`]: nicknames and registrations, chat-wide.
+//! - [`cluster`]: the NATS sides of the seams, for several servers serving one chat.
 #![forbid(unsafe_code)]
 
 pub mod admission;
 pub mod chat;
 pub mod check;
+pub mod cluster;
 pub mod config;
 pub mod keys;
 pub mod log;

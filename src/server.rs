@@ -14,6 +14,7 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::admission::{Admission, Ticket};
+use crate::cluster::{Cluster, ClusterNames, ClusterRooms};
 use crate::config::Config;
 use crate::keys::{admin_keys, fingerprint, load_or_generate_host_key};
 use crate::log::{LogConfig, LogSink};
@@ -99,8 +100,21 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
         queue_records: crate::log::LOG_QUEUE_RECORDS,
     })
     .with_context(|| format!("opening logs in {}", config.log_dir.display()))?;
-    let schedules = ScheduleStore::load(Some(config.schedules_file()), &default_room.to_string())?;
-    let names = NameRegistry::load(Some(config.names_file()), config.max_names_per_key)?;
+    let cluster = match config.cluster.is_empty() {
+        true => None,
+        false => Some(Cluster::connect(&config).await?),
+    };
+    let (schedules, names) = match &cluster {
+        // A cluster keeps both in its buckets.
+        Some(cluster) => (
+            ScheduleStore::default(),
+            NameRegistry::clustered(ClusterNames::open(cluster).await?, config.max_names_per_key),
+        ),
+        None => (
+            ScheduleStore::load(Some(config.schedules_file()), &default_room.to_string())?,
+            NameRegistry::load(Some(config.names_file()), config.max_names_per_key)?,
+        ),
+    };
     let maker = RoomMaker {
         template: room_template(&config)?,
         log: log.clone(),
@@ -109,7 +123,15 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
         schedules,
     };
     log.event("START", format!("listening on {}", config.listen));
-    let rooms = RoomDirectory::start(maker, config.max_rooms.max(1), default_room);
+    let max_rooms = config.max_rooms.max(1);
+    let rooms = match cluster {
+        Some(cluster) => {
+            log.event("CLUSTER", format!("joined as {}", cluster.node));
+            let placed = ClusterRooms::start(cluster, maker.clone(), default_room.clone()).await?;
+            RoomDirectory::start_clustered(maker, max_rooms, default_room, placed)
+        }
+        None => RoomDirectory::start(maker, max_rooms, default_room),
+    };
     let ssh = Arc::new(ssh_config(host_key));
     let listener = TcpListener::bind(config.listen)
         .await

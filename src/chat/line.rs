@@ -4,7 +4,7 @@
 use std::sync::{Arc, OnceLock};
 
 /// What a line is, so a terminal can style it; the text itself is already final.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum LineKind {
     /// `Alice >> Hello`; the first `nick_len` bytes are the sender's nickname.
     Chat { nick_len: usize },
@@ -16,13 +16,15 @@ pub enum LineKind {
     Scheduled,
 }
 
-/// One finished line of room output (without a line ending).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One finished line of room output (without a line ending). Between servers it
+/// travels as its kind and text; the colours are made again where it is shown.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ChatLine {
     pub kind: LineKind,
     pub text: String,
     /// The line with colours, made once by the first recipient that needs it and
     /// shared by the rest.
+    #[serde(skip)]
     coloured: OnceLock<String>,
 }
 

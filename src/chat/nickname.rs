@@ -19,8 +19,12 @@ pub struct Nickname {
     key: String,
 }
 
+/// What a user is told when the cluster's shared state cannot be reached.
+pub const UNREACHABLE: &str =
+    "The chat servers cannot reach each other right now. Please try again in a moment.";
+
 /// Why a nickname was refused; `Display` is the text after `[Server]: `.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum NicknameError {
     Empty,
     TooLong,
@@ -31,6 +35,8 @@ pub enum NicknameError {
     Taken(String),
     /// Registered (SPEC §9) to a key other than the asker's.
     RegisteredToOther(String),
+    /// The cluster's name store cannot be reached (SPEC §10: a NATS outage).
+    Unavailable,
 }
 
 impl fmt::Display for NicknameError {
@@ -58,6 +64,7 @@ impl fmt::Display for NicknameError {
             NicknameError::RegisteredToOther(name) => {
                 write!(f, "The nickname \"{name}\" is registered to another key.")
             }
+            NicknameError::Unavailable => write!(f, "{UNREACHABLE}"),
         }
     }
 }

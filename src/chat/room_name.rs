@@ -46,6 +46,7 @@ impl fmt::Display for RoomNameError {
             NicknameError::Taken(name) | NicknameError::RegisteredToOther(name) => {
                 write!(f, "The room name \"{name}\" is taken.")
             }
+            NicknameError::Unavailable => self.0.fmt(f),
         }
     }
 }

@@ -164,6 +164,28 @@ pub struct Config {
     /// Do not write the per-user transcripts.
     #[arg(long, env = "SSH_CHATROOM_NO_USER_LOGS")]
     pub no_user_logs: bool,
+
+    /// Join a cluster (SPEC §10): the NATS servers with JetStream, comma-separated
+    /// (`nats://HOST:4222,...`; `tls://` for TLS). Empty: run alone.
+    #[arg(
+        long,
+        value_name = "URLS",
+        value_delimiter = ',',
+        env = "SSH_CHATROOM_CLUSTER"
+    )]
+    pub cluster: Vec<String>,
+
+    /// NATS credentials file (`.creds`, NKEY and JWT) for the cluster.
+    #[arg(long, value_name = "FILE", env = "SSH_CHATROOM_CLUSTER_CREDS")]
+    pub cluster_creds: Option<PathBuf>,
+
+    /// This server's name in the cluster [default: the host name and a random suffix].
+    #[arg(long, env = "SSH_CHATROOM_NODE_NAME")]
+    pub node_name: Option<String>,
+
+    /// Copies JetStream keeps of the cluster's state (3 on a three-server NATS cluster).
+    #[arg(long, default_value_t = 1, env = "SSH_CHATROOM_CLUSTER_REPLICAS")]
+    pub cluster_replicas: usize,
 }
 
 impl Cli {
@@ -188,6 +210,18 @@ impl Default for Config {
 }
 
 impl Config {
+    /// This server's name in the cluster: `--node-name`, else the host name and a random
+    /// suffix (so a restarted node is a new node).
+    pub fn node(&self) -> String {
+        if let Some(name) = &self.node_name {
+            return name.clone();
+        }
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| "node".into());
+        format!("{host}-{:04x}", rand::random::<u16>())
+    }
+
     /// The time zone for schedules: the flag, else `$TZ`, else the system's, else UTC.
     pub fn time_zone(&self) -> Tz {
         if let Some(tz) = self.timezone {

@@ -1,192 +1,324 @@
-//! Nicknames across the whole server, the in-process side of the name registry seam:
-//! who is online under which name (unique ignoring case and look-alikes across every
-//! room at once, SPEC §2) and which names are registered to which key (SPEC §9).
+//! Nicknames across the whole chat: who is online under which name (unique ignoring
+//! case and look-alikes across every room, and every server of a cluster, SPEC §2, §10)
+//! and which names are registered to which key (SPEC §9). The store is in this process
+//! for a lone server, or the cluster's key-value buckets; the rules and replies are the
+//! same for both.
 
+mod memory;
 mod registrations;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
+use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
+pub use memory::MemoryNames;
 pub use registrations::{Registration, Registrations};
 
 use crate::chat::nickname::{Nickname, NicknameError};
+use crate::cluster::ClusterNames;
 use crate::room::{Outbox, ParticipantId};
 
-/// Someone online: where to reach them from any room.
-#[derive(Debug, Clone)]
-pub struct Online {
+/// Someone online, as every server of the chat can know them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claim {
     pub id: ParticipantId,
     pub nick: String,
     /// The room they are in, as shown (`#rust`).
     pub room: String,
     pub key: Option<String>,
+    /// The server holding their connection (empty for a lone server).
+    pub node: String,
+}
+
+/// How to reach a participant connected to this server, from any room.
+#[derive(Debug, Clone)]
+pub struct Reach {
     pub outbox: Outbox,
     pub kill: CancellationToken,
     pub transcript: Arc<str>,
 }
 
-/// The names of one server; clones share them.
+/// The shared store could not be reached (a cluster's NATS outage).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unavailable;
+
+impl From<Unavailable> for NicknameError {
+    fn from(_: Unavailable) -> Self {
+        NicknameError::Unavailable
+    }
+}
+
+#[derive(Clone)]
+enum Store {
+    Memory(MemoryNames),
+    Cluster(ClusterNames),
+}
+
+/// The names of the chat; clones share them.
 #[derive(Clone)]
 pub struct NameRegistry {
-    inner: Arc<Mutex<Inner>>,
+    store: Store,
+    /// This server's participants, by id.
+    reach: Arc<Mutex<HashMap<ParticipantId, Reach>>>,
     max_per_key: usize,
 }
 
-struct Inner {
-    /// By look-alike key.
-    online: HashMap<String, Online>,
-    registered: Registrations,
-}
-
 impl NameRegistry {
-    /// A registry whose registrations live in `path` (`None`: memory only), at most
-    /// `max_per_key` names per key (0 = no limit).
+    /// A lone server's registry, its registrations in `path` (`None`: memory only), at
+    /// most `max_per_key` names per key (0 = no limit).
     ///
     /// # Errors
     /// The registrations file is unreadable or damaged.
     pub fn load(path: Option<PathBuf>, max_per_key: usize) -> anyhow::Result<NameRegistry> {
-        let registered = Registrations::load(path)?;
-        let inner = Inner {
-            online: HashMap::new(),
-            registered,
-        };
-        Ok(NameRegistry {
-            inner: Arc::new(Mutex::new(inner)),
+        let store = Store::Memory(MemoryNames::new(Registrations::load(path)?));
+        Ok(NameRegistry::with_store(store, max_per_key))
+    }
+
+    /// A cluster node's registry, kept in the cluster's buckets.
+    pub fn clustered(names: ClusterNames, max_per_key: usize) -> NameRegistry {
+        NameRegistry::with_store(Store::Cluster(names), max_per_key)
+    }
+
+    fn with_store(store: Store, max_per_key: usize) -> NameRegistry {
+        NameRegistry {
+            store,
+            reach: Arc::default(),
             max_per_key,
-        })
+        }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    async fn online(&self, name_key: &str) -> Result<Option<Claim>, Unavailable> {
+        match &self.store {
+            Store::Memory(m) => Ok(m.online(name_key)),
+            Store::Cluster(c) => c.online(name_key).await,
+        }
     }
 
-    /// Takes `raw` as `who`'s nickname, if the rules allow it, nobody else online has it
-    /// and it is not registered to another key.
+    async fn registration(&self, name_key: &str) -> Result<Option<Registration>, Unavailable> {
+        match &self.store {
+            Store::Memory(m) => Ok(m.registration(name_key)),
+            Store::Cluster(c) => c.registration(name_key).await,
+        }
+    }
+
+    async fn registrations_of(&self, key: &str) -> Result<Vec<Registration>, Unavailable> {
+        match &self.store {
+            Store::Memory(m) => Ok(m.registrations_of(key)),
+            Store::Cluster(c) => c.registrations_of(key).await,
+        }
+    }
+
+    /// Refuses `nick` to someone with `key` if it is registered to another key.
+    async fn check_registered(
+        &self,
+        nick: &Nickname,
+        key: Option<&str>,
+    ) -> Result<(), NicknameError> {
+        match self.registration(nick.key()).await? {
+            Some(r) if Some(r.key.as_str()) != key => {
+                Err(NicknameError::RegisteredToOther(nick.to_string()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Takes `raw` as the nickname of `who` (whose `nick` is filled in), if the rules
+    /// allow it, nobody else online has it and it is not registered to another key.
+    /// Returns the name and whether it was newly taken (not already theirs).
     ///
     /// # Errors
-    /// The rule it breaks, [`NicknameError::Taken`] or
-    /// [`NicknameError::RegisteredToOther`].
-    pub fn claim(&self, raw: &str, mut who: Online) -> Result<Nickname, NicknameError> {
+    /// The rule it breaks, [`NicknameError::Taken`], [`NicknameError::RegisteredToOther`]
+    /// or [`NicknameError::Unavailable`].
+    pub async fn claim(
+        &self,
+        raw: &str,
+        mut who: Claim,
+    ) -> Result<(Nickname, bool), NicknameError> {
         let nick = Nickname::parse(raw)?;
-        let mut inner = self.lock();
-        inner.check_free(&nick, who.id, who.key.as_deref())?;
+        self.check_registered(&nick, who.key.as_deref()).await?;
         who.nick = nick.to_string();
-        inner.online.insert(nick.key().to_string(), who);
-        Ok(nick)
+        let taken = match &self.store {
+            Store::Memory(m) => m.take(nick.key(), who).map_err(|_| ()),
+            Store::Cluster(c) => c.take(nick.key(), who).await?,
+        };
+        match taken {
+            Ok(fresh) => Ok((nick, fresh)),
+            Err(()) => Err(NicknameError::Taken(nick.to_string())),
+        }
     }
 
     /// Renames participant `id` from `old` to `raw` under the same rules as a claim.
     ///
     /// # Errors
     /// As [`NameRegistry::claim`].
-    pub fn rename(&self, old: &Nickname, raw: &str) -> Result<Nickname, NicknameError> {
-        let nick = Nickname::parse(raw)?;
-        let mut inner = self.lock();
-        let Some(me) = inner.online.get(old.key()) else {
-            return Err(NicknameError::Taken(nick.to_string()));
+    pub async fn rename(
+        &self,
+        id: ParticipantId,
+        old: &Nickname,
+        raw: &str,
+    ) -> Result<Nickname, NicknameError> {
+        let Some(mine) = self.online(old.key()).await?.filter(|c| c.id == id) else {
+            return Err(NicknameError::Taken(raw.to_string()));
         };
-        let (id, key) = (me.id, me.key.clone());
-        inner.check_free(&nick, id, key.as_deref())?;
-        if let Some(mut me) = inner.online.remove(old.key()) {
-            me.nick = nick.to_string();
-            inner.online.insert(nick.key().to_string(), me);
+        let (nick, _) = self.claim(raw, mine).await?;
+        if nick.key() != old.key() {
+            self.free(old.key(), id).await;
         }
         Ok(nick)
     }
 
+    async fn free(&self, name_key: &str, id: ParticipantId) {
+        match &self.store {
+            Store::Memory(m) => m.free(name_key, id),
+            Store::Cluster(c) => c.free(name_key, id).await,
+        }
+    }
+
     /// Participant `id` no longer uses `name` (they left).
-    pub fn release(&self, name: &str, id: ParticipantId) {
-        let Ok(nick) = Nickname::parse(name) else {
-            return;
-        };
-        let mut inner = self.lock();
-        if inner.online.get(nick.key()).is_some_and(|o| o.id == id) {
-            inner.online.remove(nick.key());
+    pub async fn release(&self, name: &str, id: ParticipantId) {
+        if let Ok(nick) = Nickname::parse(name) {
+            self.free(nick.key(), id).await;
         }
     }
 
     /// Participant `id`, online as `nick`, is now in `room`.
-    pub fn moved(&self, nick: &Nickname, id: ParticipantId, room: &str) {
-        let mut inner = self.lock();
-        if let Some(me) = inner.online.get_mut(nick.key()).filter(|o| o.id == id) {
-            me.room = room.to_string();
+    pub async fn moved(&self, nick: &Nickname, id: ParticipantId, room: &str) {
+        if let Ok(Some(mut mine)) = self.online(nick.key()).await {
+            if mine.id == id {
+                mine.room = room.to_string();
+                let _ = match &self.store {
+                    Store::Memory(m) => m.take(nick.key(), mine).map(|_| ()).map_err(|_| ()),
+                    Store::Cluster(c) => c.take(nick.key(), mine).await.map(|_| ()).map_err(|_| ()),
+                };
+            }
         }
     }
 
     /// Whoever is online as `raw` (ignoring case and look-alikes).
-    pub fn find(&self, raw: &str) -> Option<Online> {
+    pub async fn find(&self, raw: &str) -> Option<Claim> {
         let nick = Nickname::parse(raw).ok()?;
-        self.lock().online.get(nick.key()).cloned()
+        self.online(nick.key()).await.ok().flatten()
+    }
+
+    /// Participant `id` is connected to this server and reachable so.
+    pub fn add_reach(&self, id: ParticipantId, reach: Reach) {
+        self.reach
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, reach);
+    }
+
+    /// Participant `id` has left this server.
+    pub fn remove_reach(&self, id: ParticipantId) {
+        self.reach
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
+    }
+
+    /// How to reach participant `id`, if they are connected here.
+    pub fn reach(&self, id: ParticipantId) -> Option<Reach> {
+        self.reach
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+            .cloned()
+    }
+
+    /// Everyone connected here.
+    pub fn everyone_here(&self) -> Vec<Reach> {
+        let reach = self.reach.lock().unwrap_or_else(|e| e.into_inner());
+        reach.values().cloned().collect()
     }
 
     /// The first name registered to `key` that nobody is using, for a generic login.
-    pub fn free_registered_name(&self, key: &str) -> Option<String> {
-        let inner = self.lock();
-        let names = inner.registered.names_of(key);
-        names
-            .into_iter()
-            .find(|r| !inner.online.contains_key(&r.name_key))
-            .map(|r| r.name.clone())
+    pub async fn free_registered_name(&self, key: &str) -> Option<String> {
+        for r in self.registrations_of(key).await.ok()? {
+            if matches!(self.online(&r.name_key).await, Ok(None)) {
+                return Some(r.name);
+            }
+        }
+        None
     }
 
     /// `/register`: registers `nick` to `key`. Returns the reply.
-    pub fn register(&self, nick: &Nickname, key: Option<&str>) -> String {
+    pub async fn register(&self, nick: &Nickname, key: Option<&str>) -> String {
         let Some(key) = key else {
             return "/register needs an SSH key (connect with one, e.g. after ssh-keygen -t ed25519).".into();
         };
-        let mut inner = self.lock();
-        if let Some(r) = inner.registered.get(nick.key()) {
-            return if r.key == key {
+        self.try_register(nick, key)
+            .await
+            .unwrap_or_else(|Unavailable| {
+                "The registration could not be saved. Please try again later.".into()
+            })
+    }
+
+    async fn try_register(&self, nick: &Nickname, key: &str) -> Result<String, Unavailable> {
+        let taken = |r: &Registration| {
+            if r.key == key {
                 format!("The nickname \"{nick}\" is already registered to your key.")
             } else {
                 NicknameError::RegisteredToOther(nick.to_string()).to_string()
-            };
+            }
+        };
+        if let Some(r) = self.registration(nick.key()).await? {
+            return Ok(taken(&r));
         }
-        let mine = inner.registered.names_of(key);
+        let mine = self.registrations_of(key).await?;
         if self.max_per_key > 0 && mine.len() >= self.max_per_key {
             let names: Vec<&str> = mine.iter().map(|r| r.name.as_str()).collect();
-            return format!(
+            return Ok(format!(
                 "Your key already has {} registered nicknames ({}). /unregister one first.",
                 names.len(),
                 names.join(", ")
-            );
+            ));
         }
         let registration = Registration {
             name: nick.to_string(),
             name_key: nick.key().to_string(),
             key: key.to_string(),
         };
-        match inner.registered.add(registration) {
-            Ok(()) => format!("The nickname \"{nick}\" is now registered to your key ({key})."),
-            Err(error) => {
-                tracing::warn!(%error, "saving the registrations failed");
-                "The registration could not be saved. Please try again later.".into()
-            }
+        let added = match &self.store {
+            Store::Memory(m) => m.register(registration)?,
+            Store::Cluster(c) => c.register(registration).await?,
+        };
+        if !added {
+            let r = self.registration(nick.key()).await?;
+            return Ok(r.map_or_else(
+                || NicknameError::Taken(nick.to_string()).to_string(),
+                |r| taken(&r),
+            ));
         }
+        Ok(format!(
+            "The nickname \"{nick}\" is now registered to your key ({key})."
+        ))
     }
 
     /// `/unregister`: frees `raw`, if registered to `key` or asked by a server admin.
-    pub fn unregister(&self, raw: &str, key: Option<&str>, server_admin: bool) -> String {
+    pub async fn unregister(&self, raw: &str, key: Option<&str>, server_admin: bool) -> String {
         let Ok(nick) = Nickname::parse(raw) else {
             return format!("The nickname \"{}\" is not registered.", shown(raw));
         };
-        let mut inner = self.lock();
-        let Some(r) = inner.registered.get(nick.key()) else {
+        let registration = match self.registration(nick.key()).await {
+            Ok(r) => r,
+            Err(Unavailable) => return NicknameError::Unavailable.to_string(),
+        };
+        let Some(r) = registration else {
             return format!("The nickname \"{nick}\" is not registered.");
         };
         if Some(r.key.as_str()) != key && !server_admin {
-            return NicknameError::RegisteredToOther(r.name.clone()).to_string();
+            return NicknameError::RegisteredToOther(r.name).to_string();
         }
-        let name = r.name.clone();
-        match inner.registered.remove(nick.key()) {
-            Ok(()) => format!("The nickname \"{name}\" is no longer registered."),
-            Err(error) => {
-                tracing::warn!(%error, "saving the registrations failed");
-                "The change could not be saved. Please try again later.".into()
-            }
+        let removed = match &self.store {
+            Store::Memory(m) => m.unregister(nick.key()),
+            Store::Cluster(c) => c.unregister(nick.key()).await,
+        };
+        match removed {
+            Ok(()) => format!("The nickname \"{}\" is no longer registered.", r.name),
+            Err(Unavailable) => "The change could not be saved. Please try again later.".into(),
         }
     }
 
@@ -194,12 +326,15 @@ impl NameRegistry {
     ///
     /// # Errors
     /// Nobody online or registered has that name.
-    pub fn whois(&self, raw: &str) -> Result<String, String> {
+    pub async fn whois(&self, raw: &str) -> Result<String, String> {
         let unknown = || format!("No user named \"{}\" is online.", shown(raw));
         let nick = Nickname::parse(raw).map_err(|_| unknown())?;
-        let inner = self.lock();
-        let registered = inner.registered.get(nick.key());
-        match (inner.online.get(nick.key()), registered) {
+        let online = self.online(nick.key()).await;
+        let registered = self.registration(nick.key()).await;
+        let (Ok(online), Ok(registered)) = (online, registered) else {
+            return Err(NicknameError::Unavailable.to_string());
+        };
+        match (online, registered) {
             (Some(o), r) => {
                 let key = o
                     .key
@@ -221,38 +356,9 @@ impl NameRegistry {
     }
 }
 
-impl crate::room::NameService for NameRegistry {
-    fn rename(&self, old: &Nickname, raw: &str) -> Result<Nickname, NicknameError> {
-        NameRegistry::rename(self, old, raw)
-    }
-
-    fn find(&self, raw: &str) -> Option<(ParticipantId, String)> {
-        NameRegistry::find(self, raw).map(|o| (o.id, o.nick))
-    }
-}
-
 /// A name as typed, made safe to show: no control characters, at most 32 characters.
 fn shown(raw: &str) -> String {
     crate::chat::text::sanitize(raw).chars().take(32).collect()
-}
-
-impl Inner {
-    fn check_free(
-        &self,
-        nick: &Nickname,
-        id: ParticipantId,
-        key: Option<&str>,
-    ) -> Result<(), NicknameError> {
-        if let Some(r) = self.registered.get(nick.key()) {
-            if Some(r.key.as_str()) != key {
-                return Err(NicknameError::RegisteredToOther(nick.to_string()));
-            }
-        }
-        if self.online.get(nick.key()).is_some_and(|o| o.id != id) {
-            return Err(NicknameError::Taken(nick.to_string()));
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]

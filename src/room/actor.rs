@@ -4,17 +4,33 @@
 
 use std::collections::HashSet;
 
+use futures_util::future::BoxFuture;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::event::Now;
+use super::event::{Now, RoomEvent};
 use super::members::{LocalMember, LocalMembers, Sinks};
-use super::schedule::ScheduleBook;
+use super::resolve::Resolved;
+use super::schedule::{ScheduleBook, ScheduledMessage};
+use super::snapshot::RoomSnapshot;
 use super::state::{Newcomer, RoomConfig, RoomState, RoomStats};
-use super::{Clock, JoinError, JoinRequest, Joined, ParticipantId, RoomCommand};
+use super::{Clock, Entrant, JoinError, Joined, ParticipantId, RoomCommand};
 use crate::chat::line::ChatLine;
+use crate::chat::nickname::Nickname;
 use crate::log::LogSink;
-use crate::names::{NameRegistry, Online};
+use crate::names::NameRegistry;
+
+/// Where a room run for a cluster sends what it causes: its members are connected to
+/// any server, so their deliveries travel, and its state is kept for a next owner.
+pub trait RoomLink: Send + Sync + 'static {
+    /// Carries `events` (deliveries, closes, departures) to every server, in order.
+    fn carry(&mut self, events: Vec<RoomEvent>) -> BoxFuture<'_, ()>;
+    /// Keeps `snapshot` for whoever runs the room next.
+    fn keep(&mut self, snapshot: RoomSnapshot);
+    /// Claims scheduled message `id` for sending: `Some(true)` this room sends it,
+    /// `Some(false)` it was sent already, `None` nobody can tell now (try again later).
+    fn claim(&self, id: u64) -> BoxFuture<'_, Option<bool>>;
+}
 
 /// A room as its actor runs it.
 pub struct Room {
@@ -23,6 +39,14 @@ pub struct Room {
     log: LogSink,
     clock: Clock,
     names: NameRegistry,
+    /// Set when the room is run for a cluster.
+    link: Option<Box<dyn RoomLink>>,
+    /// Events for the link, not yet carried.
+    outgoing: Vec<RoomEvent>,
+    /// The state changed since the link last kept it.
+    dirty: bool,
+    /// Scheduled messages due whose claim could not be made yet (NATS unreachable).
+    held: Vec<ScheduledMessage>,
 }
 
 impl Room {
@@ -35,20 +59,40 @@ impl Room {
         names: NameRegistry,
     ) -> Room {
         let now = now(&clock);
+        Room::with_state(RoomState::new(config, schedules, now), log, clock, names)
+    }
+
+    /// A room carrying on from `state` (rebuilt from a snapshot).
+    pub fn with_state(state: RoomState, log: LogSink, clock: Clock, names: NameRegistry) -> Room {
         Room {
-            state: RoomState::new(config, schedules, now),
+            state,
             local: LocalMembers::default(),
             log,
             clock,
             names,
+            link: None,
+            outgoing: Vec::new(),
+            dirty: true,
+            held: Vec::new(),
         }
+    }
+
+    /// Runs the room for a cluster: its events go through `link`.
+    pub fn linked(mut self, link: Box<dyn RoomLink>) -> Room {
+        self.link = Some(link);
+        self
+    }
+
+    /// The room's state at this moment, for the caller to change.
+    pub fn state_now(&mut self) -> &mut RoomState {
+        let now = now(&self.clock);
+        self.state.at(now)
     }
 
     /// Applies `change` to the state at the current time and carries out what it
     /// causes.
-    fn apply<T>(&mut self, change: impl FnOnce(&mut RoomState, &NameRegistry) -> T) -> T {
-        let now = now(&self.clock);
-        let out = change(self.state.at(now), &self.names);
+    fn apply<T>(&mut self, change: impl FnOnce(&mut RoomState) -> T) -> T {
+        let out = change(self.state_now());
         self.settle();
         out
     }
@@ -60,6 +104,10 @@ impl Room {
             let events = self.state.take_events();
             if events.is_empty() {
                 return;
+            }
+            if self.link.is_some() {
+                self.route(events);
+                continue;
             }
             let sinks = Sinks {
                 log: &self.log,
@@ -78,76 +126,135 @@ impl Room {
         }
     }
 
-    /// Lets someone in: capacity and bans, then their nickname claimed server-wide,
-    /// then the welcome.
+    /// A linked room logs here and hands the rest to the link (a member who cannot be
+    /// handed a line is reported back by their server as a [`RoomCommand::Dropped`]).
+    fn route(&mut self, events: Vec<RoomEvent>) {
+        self.dirty = true;
+        for event in events {
+            match event {
+                RoomEvent::Log { kind, text } => {
+                    self.log
+                        .event(kind, format!("{} {text}", self.state.name()));
+                }
+                RoomEvent::SaveSchedules => {}
+                other => self.outgoing.push(other),
+            }
+        }
+    }
+
+    /// Hands the link what the last commands caused, and the state if it changed.
+    async fn flush(&mut self) {
+        let Some(link) = self.link.as_mut() else {
+            return;
+        };
+        let events = std::mem::take(&mut self.outgoing);
+        if !events.is_empty() {
+            link.carry(events).await;
+        }
+        if std::mem::take(&mut self.dirty) {
+            let mut snapshot = self.state.snapshot();
+            snapshot.schedules.extend(self.held.iter().cloned());
+            link.keep(snapshot);
+        }
+    }
+
+    /// Lets `entrant` in (their nickname already claimed): capacity and bans, then the
+    /// welcome. `local` is their connection when the room delivers to it itself.
     ///
     /// # Errors
     /// [`JoinError::Full`], [`JoinError::Banned`] or [`JoinError::Nickname`]; nobody
     /// inside notices any of them.
-    pub fn join(&mut self, request: JoinRequest) -> Result<Joined, JoinError> {
-        let (key, addr) = (request.key.as_deref(), request.addr);
-        self.apply(|state, _| state.admit(key, addr))?;
-        let online = Online {
-            id: request.id,
-            nick: String::new(),
-            room: self.state.name().to_string(),
-            key: request.key.clone(),
-            outbox: request.outbox.clone(),
-            kill: request.kill.clone(),
-            transcript: request.transcript.clone(),
-        };
-        let nick = self.names.claim(&request.nickname, online).map_err(|e| {
-            let who = addr.map(|a| a.to_string()).unwrap_or_default();
-            let text = format!("{who} nickname \"{}\": {e}", request.nickname);
-            self.apply(|state, _| state.log("REFUSED", text));
-            JoinError::Nickname(e)
-        })?;
-        let member = LocalMember::new(request.id, request.outbox, request.kill, request.transcript);
-        self.local.add(member);
+    pub fn join(
+        &mut self,
+        entrant: Entrant,
+        local: Option<LocalMember>,
+    ) -> Result<Joined, JoinError> {
+        let (key, addr) = (entrant.key.as_deref(), entrant.addr);
+        self.apply(|state| state.admit(key, addr))?;
+        let nick = Nickname::parse(&entrant.nick).map_err(JoinError::Nickname)?;
+        if let Some(member) = local {
+            self.local.add(member);
+        }
         let nickname = nick.to_string();
         let newcomer = Newcomer {
-            id: request.id,
+            id: entrant.id,
             nick,
-            key: request.key,
-            addr: request.addr,
-            creator: request.creator,
+            key: entrant.key,
+            addr: entrant.addr,
+            creator: entrant.creator,
+            node: entrant.node,
         };
-        self.apply(|state, _| state.join(newcomer));
+        self.apply(|state| state.join(newcomer));
         Ok(Joined {
-            id: request.id,
+            id: entrant.id,
             nickname,
         })
     }
 
-    /// One line typed by participant `id`.
-    pub fn input(&mut self, id: ParticipantId, line: &str) {
-        self.apply(|state, names| state.input(id, line, names));
+    /// One line typed by participant `id`; the names it needs are looked up first.
+    pub async fn input(&mut self, id: ParticipantId, line: &str) {
+        let resolved = Resolved::for_line(&self.state, &self.names, id, line).await;
+        self.apply(|state| state.input(id, line, &resolved));
+        resolved.undo_unused(&self.state, &self.names, id).await;
+    }
+
+    /// This node has taken the room over from a snapshot.
+    pub fn took_over(&mut self, node: &str) {
+        self.apply(|state| state.log("ROOM", format!("taken over by {node}")));
+    }
+
+    /// Server `node` has died: its participants have left.
+    pub fn node_gone(&mut self, node: &str) {
+        self.apply(|state| state.node_gone(node));
     }
 
     /// Participant `id` has gone.
     pub fn leave(&mut self, id: ParticipantId) {
-        self.apply(|state, _| state.leave(id));
+        self.apply(|state| state.leave(id));
     }
 
-    /// Does what has fallen due: scheduled messages, gathered notices.
-    pub fn tick(&mut self) {
-        self.apply(|state, _| state.tick());
+    /// Does what has fallen due: scheduled messages, gathered notices. A linked room
+    /// first claims each due message, so that it goes out once however often the room
+    /// moves between servers.
+    pub async fn tick(&mut self) {
+        let due = self.state_now().due_schedules();
+        if let Some(link) = self.link.as_ref().filter(|_| !due.is_empty()) {
+            let (mut sent, mut unsure) = (Vec::new(), Vec::new());
+            for id in due {
+                match link.claim(id).await {
+                    Some(true) => {}
+                    Some(false) => sent.push(id),
+                    None => unsure.push(id),
+                }
+            }
+            self.apply(|state| state.forget_schedules(&sent));
+            let held = self.state.hold_schedules(&unsure);
+            self.held.extend(held);
+        }
+        self.apply(RoomState::tick);
+    }
+
+    /// Puts back the scheduled messages held for want of a claim, to try again.
+    fn retry_held(&mut self) {
+        for m in std::mem::take(&mut self.held) {
+            self.state.add_schedule(m);
+        }
     }
 
     /// Replaces the server admins' keys.
     pub fn set_admin_keys(&mut self, keys: HashSet<String>) {
-        self.apply(|state, _| state.set_admin_keys(keys));
+        self.apply(|state| state.set_admin_keys(keys));
     }
 
     /// Tells everyone the server stops, saves the schedule and flushes the logs.
     pub fn shutdown(&mut self) {
-        self.apply(|state, _| state.shutdown());
+        self.apply(RoomState::shutdown);
         self.log.flush();
     }
 
     /// The room has ended.
     pub fn end(&mut self) {
-        self.apply(|state, _| state.end());
+        self.apply(RoomState::end);
     }
 
     /// (participants, capacity)
@@ -180,7 +287,7 @@ impl Room {
 
     /// Sends the gathered notices now.
     pub(super) fn flush_notices(&mut self) {
-        self.apply(|state, _| state.flush_notices());
+        self.apply(RoomState::flush_notices);
     }
 }
 
@@ -212,14 +319,17 @@ fn next_wake(room: &Room) -> Instant {
 }
 
 /// The actor's loop: commands in order, the ticker, the minute's summary.
-pub(super) async fn run(mut room: Room, mut rx: mpsc::Receiver<RoomCommand>) {
+pub async fn run(mut room: Room, mut rx: mpsc::Receiver<RoomCommand>) {
     let start = Instant::now() + SUMMARY_EVERY;
     let mut summary = tokio::time::interval_at(start, SUMMARY_EVERY);
+    let mut retry = tokio::time::interval(RETRY_CLAIMS_EVERY);
     let timer = tokio::time::sleep(MAX_TICK_SLEEP);
     tokio::pin!(timer);
     // A test's manual clock wakes the room whenever it is moved.
     let mut clock_moves = room.clock.moves();
+    let mut abandoned = false;
     loop {
+        room.flush().await;
         // Re-armed only when it must fire sooner (or has fired): re-arming a timer for
         // every command costs. Firing early is harmless, nothing is due yet then.
         let wake = next_wake(&room);
@@ -229,13 +339,18 @@ pub(super) async fn run(mut room: Room, mut rx: mpsc::Receiver<RoomCommand>) {
         let command = tokio::select! {
             command = rx.recv() => command,
             () = &mut timer => {
-                room.tick();
+                room.tick().await;
                 continue;
             }
             Ok(()) = async { clock_moves.as_mut().expect("guarded").changed().await },
                 if clock_moves.is_some() =>
             {
-                room.tick();
+                room.tick().await;
+                continue;
+            }
+            _ = retry.tick(), if !room.held.is_empty() => {
+                room.retry_held();
+                room.tick().await;
                 continue;
             }
             _ = summary.tick() => {
@@ -245,10 +360,20 @@ pub(super) async fn run(mut room: Room, mut rx: mpsc::Receiver<RoomCommand>) {
         };
         // Every handle is gone: the room has ended (it was empty), or the server stopped.
         let Some(command) = command else { break };
-        handle(&mut room, command);
+        if matches!(command, RoomCommand::Abandon) {
+            abandoned = true;
+            break;
+        }
+        handle(&mut room, command).await;
     }
-    room.end();
+    if !abandoned {
+        room.end();
+        room.flush().await;
+    }
 }
+
+/// How often scheduled messages held for want of a claim are tried again.
+const RETRY_CLAIMS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The minute's summary; quiet rooms say nothing (a thousand of them would flood the
 /// log).
@@ -266,22 +391,29 @@ fn log_summary(room: &mut Room) {
     );
 }
 
-fn handle(room: &mut Room, command: RoomCommand) {
+async fn handle(room: &mut Room, command: RoomCommand) {
     match command {
         RoomCommand::Occupancy { respond_to } => {
             let _ = respond_to.send(room.occupancy());
         }
         RoomCommand::Join {
-            request,
+            entrant,
+            local,
             respond_to,
         } => {
-            let _ = respond_to.send(room.join(request));
+            let _ = respond_to.send(room.join(entrant, local));
         }
         RoomCommand::Input { id, line, handled } => {
-            room.input(id, &line);
+            room.input(id, &line).await;
+            // Carried before the typist may send more, so their next line waits for it.
+            room.flush().await;
             drop(handled);
         }
         RoomCommand::Leave { id } => room.leave(id),
+        RoomCommand::Dropped { id, session_ended } => {
+            room.apply(|state| state.dropped(id, session_ended));
+        }
+        RoomCommand::NodeGone { node } => room.apply(|state| state.node_gone(&node)),
         RoomCommand::Users { respond_to } => {
             let _ = respond_to.send(room.users_line());
         }
@@ -290,11 +422,14 @@ fn handle(room: &mut Room, command: RoomCommand) {
         }
         RoomCommand::SetAdminKeys { keys } => room.set_admin_keys(keys),
         RoomCommand::Pending { respond_to } => {
-            let _ = respond_to.send(room.state.schedules().items().len());
+            let pending = room.state.schedules().items().len() + room.held.len();
+            let _ = respond_to.send(pending);
         }
         RoomCommand::Shutdown { respond_to } => {
             room.shutdown();
+            room.flush().await;
             let _ = respond_to.send(());
         }
+        RoomCommand::Abandon => {}
     }
 }

@@ -10,7 +10,7 @@ use super::state::{Member, RoomState};
 use super::JoinError;
 
 /// Someone who was kicked.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Ban {
     key: Option<String>,
     ip: Option<IpAddr>,

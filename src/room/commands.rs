@@ -272,6 +272,7 @@ impl RoomState {
         let tz = self.config.tz;
         let due = next_occurrence(tz, self.now.wall, at);
         self.schedules.add(ScheduledMessage {
+            id: rand::random(),
             due,
             author,
             author_key: key,

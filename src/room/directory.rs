@@ -1,7 +1,8 @@
 //! The rooms of a server (SPEC §8): the default room always exists, any other is made by
 //! its first `/join` and ends when it is empty with nothing scheduled, at most
-//! `--max-rooms` in all. Every room's actor runs in this process (the in-process side of
-//! room placement).
+//! `--max-rooms` in all. A lone server runs every room's actor in this process (the
+//! in-process side of room placement); a cluster node hands placement to
+//! [`ClusterRooms`], which runs each room on one node of the cluster.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock, Weak};
@@ -9,12 +10,13 @@ use std::time::Duration;
 
 use tokio::sync::Mutex;
 
-use super::schedule::ScheduleStore;
+use super::schedule::{ScheduleBook, ScheduleStore};
 use super::{Clock, JoinError, JoinRequest, Joined, ParticipantId, Room, RoomConfig, RoomHandle};
 use crate::chat::line::ChatLine;
 use crate::chat::room_name::RoomName;
+use crate::cluster::ClusterRooms;
 use crate::log::LogSink;
-use crate::names::NameRegistry;
+use crate::names::{Claim, NameRegistry, Reach};
 
 /// Most rooms `/rooms` names before it counts the rest.
 pub const ROOMS_LISTED: usize = 20;
@@ -22,6 +24,7 @@ pub const ROOMS_LISTED: usize = 20;
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 /// What every new room is made from.
+#[derive(Clone)]
 pub struct RoomMaker {
     /// Settings shared by every room (the name and `creator_is_admin` are set per room).
     pub template: RoomConfig,
@@ -33,18 +36,22 @@ pub struct RoomMaker {
 
 impl RoomMaker {
     fn make(&self, name: &RoomName, made_by_join: bool) -> RoomHandle {
+        let schedules = self.schedules.book(&name.to_string());
+        RoomHandle::spawn(self.room(name, made_by_join, schedules))
+    }
+
+    /// A new room `name`, not yet running, with `schedules` as its pending messages.
+    pub fn room(&self, name: &RoomName, made_by_join: bool, schedules: ScheduleBook) -> Room {
         let mut config = self.template.clone();
         config.name = name.to_string();
         config.creator_is_admin = made_by_join;
-        let schedules = self.schedules.book(&config.name);
-        let room = Room::new(
+        Room::new(
             config,
             schedules,
             self.log.clone(),
             self.clock.clone(),
             self.names.clone(),
-        );
-        RoomHandle::spawn(room)
+        )
     }
 }
 
@@ -61,6 +68,20 @@ pub enum EnterError {
     Join(JoinError),
     /// The room does not exist and there are already `--max-rooms`.
     TooManyRooms(usize),
+}
+
+impl EnterError {
+    /// `refused` as said when entering the room shown as `room`.
+    pub fn refused(refused: JoinError, room: &str) -> EnterError {
+        match refused {
+            JoinError::Full { count, capacity } => EnterError::Full {
+                room: room.to_string(),
+                count,
+                capacity,
+            },
+            other => EnterError::Join(other),
+        }
+    }
 }
 
 impl std::fmt::Display for EnterError {
@@ -95,12 +116,33 @@ pub struct RoomDirectory {
     default_room: RoomName,
     /// Server admins' key fingerprints, admins in every room.
     admin_keys: RwLock<HashSet<String>>,
+    /// Set on a cluster node: rooms are placed across the cluster.
+    cluster: Option<Arc<ClusterRooms>>,
 }
 
 impl RoomDirectory {
     /// The directory with its default room, and every room that has messages pending
     /// from before a restart.
     pub fn start(maker: RoomMaker, max_rooms: usize, default_room: RoomName) -> Arc<Self> {
+        RoomDirectory::start_with(maker, max_rooms, default_room, None)
+    }
+
+    /// The directory of a cluster node: `cluster` places the rooms.
+    pub fn start_clustered(
+        maker: RoomMaker,
+        max_rooms: usize,
+        default_room: RoomName,
+        cluster: Arc<ClusterRooms>,
+    ) -> Arc<Self> {
+        RoomDirectory::start_with(maker, max_rooms, default_room, Some(cluster))
+    }
+
+    fn start_with(
+        maker: RoomMaker,
+        max_rooms: usize,
+        default_room: RoomName,
+        cluster: Option<Arc<ClusterRooms>>,
+    ) -> Arc<Self> {
         let mut rooms = HashMap::new();
         let mut open = |name: RoomName| {
             let handle = maker.make(&name, false);
@@ -111,10 +153,12 @@ impl RoomDirectory {
                 members: 0,
             });
         };
-        open(default_room.clone());
-        for saved in maker.schedules.rooms() {
-            if let Ok(name) = RoomName::parse(&saved) {
-                open(name);
+        if cluster.is_none() {
+            open(default_room.clone());
+            for saved in maker.schedules.rooms() {
+                if let Ok(name) = RoomName::parse(&saved) {
+                    open(name);
+                }
             }
         }
         let admin_keys = RwLock::new(maker.template.admin_keys.clone());
@@ -124,6 +168,7 @@ impl RoomDirectory {
             max_rooms,
             default_room,
             admin_keys,
+            cluster,
         });
         tokio::spawn(sweep_now_and_then(Arc::downgrade(&directory)));
         directory
@@ -140,12 +185,69 @@ impl RoomDirectory {
         key.is_some_and(|k| keys.contains(k))
     }
 
-    /// Enters `room`, making it (with the asker as admin) if it does not exist. Returns
-    /// the room's handle, the join, and its name as the room spells it.
+    /// Enters `room`, making it (with the asker as admin) if it does not exist: claims
+    /// the nickname chat-wide first (kept on a move, freed again if the room refuses a
+    /// newcomer). Returns the room's handle, the join, and its name as the room spells
+    /// it.
     ///
     /// # Errors
-    /// The room refused (full, banned, nickname), or there are too many rooms.
+    /// The nickname is refused, the room refused (full, banned), or there are too many
+    /// rooms.
     pub async fn enter(
+        &self,
+        room: &RoomName,
+        mut request: JoinRequest,
+    ) -> Result<(RoomHandle, Joined, RoomName), EnterError> {
+        let names = &self.maker.names;
+        let claim = Claim {
+            id: request.id,
+            nick: String::new(),
+            room: room.to_string(),
+            key: request.key.clone(),
+            node: self.node().to_string(),
+        };
+        let (nick, fresh) = match names.claim(&request.nickname, claim).await {
+            Ok(claimed) => claimed,
+            Err(e) => {
+                let who = request.addr.map(|a| a.to_string()).unwrap_or_default();
+                let text = format!("{room} {who} nickname \"{}\": {e}", request.nickname);
+                self.maker.log.event("REFUSED", text);
+                return Err(EnterError::Join(JoinError::Nickname(e)));
+            }
+        };
+        request.nickname = nick.to_string();
+        let reach = Reach {
+            outbox: request.outbox.clone(),
+            kill: request.kill.clone(),
+            transcript: request.transcript.clone(),
+        };
+        let id = request.id;
+        let entered = match &self.cluster {
+            Some(cluster) => cluster.enter(room, request, self.max_rooms).await,
+            None => self.enter_here(room, request).await,
+        };
+        match &entered {
+            Ok((_, _, shown)) => {
+                if fresh {
+                    names.add_reach(id, reach);
+                }
+                if shown.to_string() != room.to_string() {
+                    names.moved(&nick, id, &shown.to_string()).await;
+                }
+            }
+            Err(_) if fresh => names.release(nick.as_str(), id).await,
+            Err(_) => {}
+        }
+        entered
+    }
+
+    /// This server's name in the cluster (empty for a lone server).
+    pub fn node(&self) -> &str {
+        self.cluster.as_ref().map_or("", |c| c.node())
+    }
+
+    /// Enters a room run in this process.
+    async fn enter_here(
         &self,
         room: &RoomName,
         mut request: JoinRequest,
@@ -172,14 +274,7 @@ impl RoomDirectory {
                 Ok((entry.handle.clone(), joined, entry.name.clone()))
             }
             Err(refused) => {
-                let refused = match refused {
-                    JoinError::Full { count, capacity } => EnterError::Full {
-                        room: entry.name.to_string(),
-                        count,
-                        capacity,
-                    },
-                    other => EnterError::Join(other),
-                };
+                let refused = EnterError::refused(refused, &entry.name.to_string());
                 if made {
                     rooms.remove(room.key());
                 }
@@ -191,6 +286,9 @@ impl RoomDirectory {
     /// Participant `id` leaves `room`; a room other than the default one ends when the
     /// last member has left and nothing is scheduled in it.
     pub async fn leave(&self, room: &RoomName, id: ParticipantId) {
+        if let Some(cluster) = &self.cluster {
+            return cluster.leave(room, id).await;
+        }
         let mut rooms = self.rooms.lock().await;
         let Some(entry) = rooms.get_mut(room.key()) else {
             return;
@@ -204,12 +302,18 @@ impl RoomDirectory {
 
     /// `(participants, capacity)` of `room`, if it exists.
     pub async fn occupancy(&self, room: &RoomName) -> Option<(usize, usize)> {
+        if let Some(cluster) = &self.cluster {
+            return cluster.occupancy(room).await;
+        }
         let handle = self.handle(room).await?;
         handle.occupancy().await
     }
 
     /// The handle of `room`, if it exists.
     pub async fn handle(&self, room: &RoomName) -> Option<RoomHandle> {
+        if let Some(cluster) = &self.cluster {
+            return cluster.handle(room);
+        }
         let rooms = self.rooms.lock().await;
         rooms.get(room.key()).map(|e| e.handle.clone())
     }
@@ -217,12 +321,16 @@ impl RoomDirectory {
     /// `[Server]: Rooms (3): #lobby (4/10), #rust (2/10), #go (1/10)`: fullest first,
     /// then by name; past [`ROOMS_LISTED`] the rest are counted.
     pub async fn rooms_line(&self) -> ChatLine {
-        let rooms = self.rooms.lock().await;
-        let mut list: Vec<(usize, String)> = rooms
-            .values()
-            .map(|e| (e.members, e.name.to_string()))
-            .collect();
-        drop(rooms);
+        let mut list: Vec<(usize, String)> = match &self.cluster {
+            Some(cluster) => cluster.rooms(),
+            None => {
+                let rooms = self.rooms.lock().await;
+                rooms
+                    .values()
+                    .map(|e| (e.members, e.name.to_string()))
+                    .collect()
+            }
+        };
         list.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         let capacity = self.maker.template.capacity;
         let shown: Vec<String> = list
@@ -241,6 +349,9 @@ impl RoomDirectory {
     /// New server admin keys, for every room.
     pub async fn set_admin_keys(&self, keys: HashSet<String>) {
         *self.admin_keys.write().unwrap_or_else(|e| e.into_inner()) = keys.clone();
+        if let Some(cluster) = &self.cluster {
+            cluster.set_admin_keys(keys.clone()).await;
+        }
         for handle in self.handles().await {
             handle.set_admin_keys(keys.clone()).await;
         }
@@ -248,6 +359,9 @@ impl RoomDirectory {
 
     /// Tells everyone in every room that the server stops, and saves what is pending.
     pub async fn shutdown(&self) {
+        if let Some(cluster) = &self.cluster {
+            cluster.shutdown().await;
+        }
         for handle in self.handles().await {
             handle.shutdown().await;
         }

@@ -14,7 +14,7 @@ use crate::log::LogSink;
 use crate::names::NameRegistry;
 
 /// One member's connection, as far as the room needs it.
-pub(super) struct LocalMember {
+pub struct LocalMember {
     pub id: ParticipantId,
     pub outbox: Outbox,
     pub kill: CancellationToken,
@@ -24,6 +24,7 @@ pub(super) struct LocalMember {
 }
 
 impl LocalMember {
+    /// A member reached through `outbox`, cut off with `kill`, logged to `transcript`.
     pub fn new(
         id: ParticipantId,
         outbox: Outbox,
@@ -42,20 +43,20 @@ impl LocalMember {
 
 /// A member whose outbox refused a delivery; `session_ended` if it was closed rather
 /// than full.
-pub(super) struct Refused {
+pub struct Refused {
     pub id: ParticipantId,
     pub session_ended: bool,
 }
 
 /// The members of one room on this server.
 #[derive(Default)]
-pub(super) struct LocalMembers {
+pub struct LocalMembers {
     members: Vec<LocalMember>,
 }
 
 /// Where events go besides the members: the log, and the registry for whispers to
 /// other rooms.
-pub(super) struct Sinks<'a> {
+pub struct Sinks<'a> {
     pub log: &'a LogSink,
     pub room: &'a str,
     pub names: &'a NameRegistry,
@@ -64,6 +65,16 @@ pub(super) struct Sinks<'a> {
 impl LocalMembers {
     pub fn add(&mut self, member: LocalMember) {
         self.members.push(member);
+    }
+
+    /// Takes member `id` out (they left this room).
+    pub fn remove(&mut self, id: ParticipantId) {
+        self.members.retain(|m| m.id != id);
+    }
+
+    /// Whether no member is left.
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
     }
 
     /// Carries out `events`; returns the members whose outbox refused a delivery and
@@ -86,8 +97,8 @@ impl LocalMembers {
                         }
                     }
                 }
-                RoomEvent::Whisper { to, nick, line } => {
-                    self.whisper(to, &nick, line, sinks, &mut refused);
+                RoomEvent::Whisper { to, line, .. } => {
+                    self.whisper(to, line, sinks, &mut refused);
                 }
                 RoomEvent::Close { to } => {
                     if let Some(m) = self.find(to) {
@@ -156,7 +167,6 @@ impl LocalMembers {
     fn whisper(
         &mut self,
         to: ParticipantId,
-        nick: &str,
         line: SharedLine,
         sinks: &Sinks<'_>,
         refused: &mut Vec<Refused>,
@@ -165,14 +175,20 @@ impl LocalMembers {
             self.deliver_at(at, Delivery::Line(line), sinks.log, refused);
             return;
         }
-        let Some(target) = sinks.names.find(nick).filter(|o| o.id == to) else {
-            return;
-        };
-        if target.outbox.try_send(Delivery::Line(line.clone())).is_ok() {
-            sinks.log.transcript(&target.transcript, &line);
-        } else {
-            // Their outbox is full: they stopped reading, and their own room drops them.
-            target.kill.cancel();
-        }
+        whisper_here(sinks.names, sinks.log, to, &line);
+    }
+}
+
+/// Hands a whisper to participant `to` if they are connected to this server, in
+/// whatever room they are.
+pub fn whisper_here(names: &NameRegistry, log: &LogSink, to: ParticipantId, line: &SharedLine) {
+    let Some(target) = names.reach(to) else {
+        return;
+    };
+    if target.outbox.try_send(Delivery::Line(line.clone())).is_ok() {
+        log.transcript(&target.transcript, line);
+    } else {
+        // Their outbox is full: they stopped reading, and their own room drops them.
+        target.kill.cancel();
     }
 }

@@ -13,7 +13,9 @@ mod event;
 mod members;
 mod notices;
 pub mod rate;
+mod resolve;
 pub mod schedule;
+mod snapshot;
 mod state;
 #[cfg(test)]
 mod state_tests;
@@ -27,10 +29,12 @@ use std::net::SocketAddr;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-pub use actor::Room;
+pub use actor::{run as run_actor, Room, RoomLink};
 pub use clock::{Clock, ManualClock};
 pub use directory::{EnterError, RoomDirectory, RoomMaker};
 pub use event::{Now, RoomEvent};
+pub use members::{whisper_here, LocalMember, LocalMembers, Refused, Sinks};
+pub use snapshot::RoomSnapshot;
 pub use state::{Member, NameService, Newcomer, RoomConfig, RoomState};
 
 use crate::chat::line::{ChatLine, SharedLine};
@@ -46,7 +50,7 @@ pub fn new_participant_id() -> ParticipantId {
 }
 
 /// What a participant's session receives from the room, in order.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Delivery {
     /// A line to show.
     Line(SharedLine),
@@ -73,7 +77,7 @@ impl Delivery {
 pub type Outbox = mpsc::Sender<Delivery>;
 
 /// Everything the room needs to let someone in.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct JoinRequest {
     /// The participant's id, the same in every room they visit.
     pub id: ParticipantId,
@@ -90,15 +94,50 @@ pub struct JoinRequest {
     pub creator: bool,
 }
 
+impl JoinRequest {
+    /// The entrant as every server can know them, connected to `node`.
+    pub fn entrant(&self, node: &str) -> Entrant {
+        Entrant {
+            id: self.id,
+            nick: self.nickname.clone(),
+            key: self.key.clone(),
+            addr: self.addr,
+            creator: self.creator,
+            node: node.to_string(),
+        }
+    }
+
+    /// Their connection, as the room delivers to it.
+    pub fn local_member(&self) -> LocalMember {
+        LocalMember::new(
+            self.id,
+            self.outbox.clone(),
+            self.kill.clone(),
+            self.transcript.clone(),
+        )
+    }
+}
+
+/// Someone entering a room, their nickname already claimed: what any server can send.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Entrant {
+    pub id: ParticipantId,
+    pub nick: String,
+    pub key: Option<String>,
+    pub addr: Option<SocketAddr>,
+    pub creator: bool,
+    pub node: String,
+}
+
 /// A successful join.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Joined {
     pub id: ParticipantId,
     pub nickname: String,
 }
 
 /// Why a join was refused; `Display` is the text after `[Server]: `.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum JoinError {
     #[error("The chat room is full ({count}/{capacity}). Please try again later.")]
     Full { count: usize, capacity: usize },
@@ -108,15 +147,29 @@ pub enum JoinError {
     Banned { room: String, until: String },
     #[error("The server is shutting down.")]
     Closed,
+    #[error("{}", crate::chat::nickname::UNREACHABLE)]
+    Unreachable,
 }
 
-pub(super) enum RoomCommand {
+/// What a room's actor is asked to do.
+pub enum RoomCommand {
     Occupancy {
         respond_to: oneshot::Sender<(usize, usize)>,
     },
     Join {
-        request: JoinRequest,
+        entrant: Entrant,
+        /// Their connection, when it is on this server and the room delivers to it.
+        local: Option<LocalMember>,
         respond_to: oneshot::Sender<Result<Joined, JoinError>>,
+    },
+    /// A member's server could not hand them a line: they are gone, or cut off.
+    Dropped {
+        id: ParticipantId,
+        session_ended: bool,
+    },
+    /// A server of the cluster died: its participants have left.
+    NodeGone {
+        node: String,
     },
     Input {
         id: ParticipantId,
@@ -142,12 +195,16 @@ pub(super) enum RoomCommand {
     Shutdown {
         respond_to: oneshot::Sender<()>,
     },
+    /// The room carries on elsewhere: stop without a word to anyone.
+    Abandon,
 }
 
-/// A cloneable handle to a running room; the room stops when every handle is gone.
+/// A cloneable handle to a room: its actor in this process, or (in a cluster) the room
+/// wherever its actor runs. A local room stops when every handle is gone.
 #[derive(Clone)]
-pub struct RoomHandle {
-    tx: mpsc::Sender<RoomCommand>,
+pub enum RoomHandle {
+    Local(mpsc::Sender<RoomCommand>),
+    Remote(crate::cluster::RemoteRoom),
 }
 
 impl RoomHandle {
@@ -155,65 +212,97 @@ impl RoomHandle {
     pub fn spawn(room: Room) -> RoomHandle {
         let (tx, rx) = mpsc::channel(1024);
         tokio::spawn(actor::run(room, rx));
-        RoomHandle { tx }
+        RoomHandle::Local(tx)
     }
 
     async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> RoomCommand) -> Option<T> {
+        let RoomHandle::Local(tx) = self else {
+            return None;
+        };
         let (respond_to, rx) = oneshot::channel();
-        self.tx.send(make(respond_to)).await.ok()?;
+        tx.send(make(respond_to)).await.ok()?;
         rx.await.ok()
+    }
+
+    async fn tell(&self, command: RoomCommand) {
+        if let RoomHandle::Local(tx) = self {
+            let _ = tx.send(command).await;
+        }
     }
 
     /// How many are in the room, and how many fit.
     pub async fn occupancy(&self) -> Option<(usize, usize)> {
-        self.ask(|respond_to| RoomCommand::Occupancy { respond_to })
-            .await
+        match self {
+            RoomHandle::Remote(r) => r.occupancy().await,
+            RoomHandle::Local(_) => {
+                self.ask(|respond_to| RoomCommand::Occupancy { respond_to })
+                    .await
+            }
+        }
     }
 
-    /// Asks to join; the welcome arrives in the request's outbox.
+    /// Asks a room in this process to let `request` in; the welcome arrives in the
+    /// request's outbox.
     ///
     /// # Errors
     /// The room is full, the nickname is refused, or the room has stopped.
     pub async fn join(&self, request: JoinRequest) -> Result<Joined, JoinError> {
+        let entrant = request.entrant("");
+        let local = Some(request.local_member());
         self.ask(|respond_to| RoomCommand::Join {
-            request,
+            entrant,
+            local,
             respond_to,
         })
         .await
         .unwrap_or(Err(JoinError::Closed))
     }
 
-    /// One line typed by participant `id` (a message or a command).
-    pub async fn input(&self, id: ParticipantId, line: String) {
-        let command = RoomCommand::Input {
-            id,
-            line,
-            handled: None,
-        };
-        let _ = self.tx.send(command).await;
-    }
-
     /// Waits for room in the room's queue; the slot then takes one typed line without
     /// waiting, so a session can keep draining its outbox while it has input to hand in.
     pub async fn input_slot(&self) -> Option<InputSlot<'_>> {
-        self.tx.reserve().await.ok().map(InputSlot)
+        match self {
+            RoomHandle::Local(tx) => tx.reserve().await.ok().map(InputSlot::Local),
+            RoomHandle::Remote(r) => Some(InputSlot::Remote(r)),
+        }
+    }
+
+    /// One line typed by participant `id` (a message or a command); returns once the
+    /// room has handled it.
+    pub async fn input(&self, id: ParticipantId, line: String) {
+        if let Some(slot) = self.input_slot().await {
+            let _ = slot.send(id, line).await;
+        }
     }
 
     /// Participant `id` has gone (Ctrl-D, end of input, lost connection).
     pub async fn leave(&self, id: ParticipantId) {
-        let _ = self.tx.send(RoomCommand::Leave { id }).await;
+        match self {
+            RoomHandle::Remote(r) => r.leave(id),
+            RoomHandle::Local(_) => self.tell(RoomCommand::Leave { id }).await,
+        }
     }
 
     /// The `/user` line, for the `users` exec command.
     pub async fn users(&self) -> Option<ChatLine> {
-        self.ask(|respond_to| RoomCommand::Users { respond_to })
-            .await
+        match self {
+            RoomHandle::Remote(r) => r.users().await,
+            RoomHandle::Local(_) => {
+                self.ask(|respond_to| RoomCommand::Users { respond_to })
+                    .await
+            }
+        }
     }
 
     /// Everyone's nickname, for Tab completion.
     pub async fn names(&self) -> Option<Vec<String>> {
-        self.ask(|respond_to| RoomCommand::Names { respond_to })
-            .await
+        match self {
+            RoomHandle::Remote(r) => r.names().await,
+            RoomHandle::Local(_) => {
+                self.ask(|respond_to| RoomCommand::Names { respond_to })
+                    .await
+            }
+        }
     }
 
     /// How many scheduled messages wait to be sent in this room.
@@ -224,7 +313,7 @@ impl RoomHandle {
 
     /// Replaces the configured admin keys (SIGHUP re-read the admins file).
     pub async fn set_admin_keys(&self, keys: HashSet<String>) {
-        let _ = self.tx.send(RoomCommand::SetAdminKeys { keys }).await;
+        self.tell(RoomCommand::SetAdminKeys { keys }).await;
     }
 
     /// Tells everyone the server is stopping, closes their sessions, saves the schedule
@@ -237,20 +326,26 @@ impl RoomHandle {
 }
 
 /// A reserved place in the room's queue for one typed line.
-pub struct InputSlot<'a>(mpsc::Permit<'a, RoomCommand>);
+pub enum InputSlot<'a> {
+    Local(mpsc::Permit<'a, RoomCommand>),
+    Remote(&'a crate::cluster::RemoteRoom),
+}
 
 impl InputSlot<'_> {
     /// Hands the line `line` typed by participant `id` to the room; the receiver
-    /// completes once the room has handled it. A session waits for that before handing
-    /// in its next line, so one typist can never flood the others' outboxes faster than
-    /// their sessions get to run.
+    /// completes once the room has handled it (or refused it, saying so). A session
+    /// waits for that before handing in its next line, so one typist can never flood
+    /// the others' outboxes faster than their sessions get to run.
     pub fn send(self, id: ParticipantId, line: String) -> oneshot::Receiver<()> {
         let (handled, rx) = oneshot::channel();
-        self.0.send(RoomCommand::Input {
-            id,
-            line,
-            handled: Some(handled),
-        });
+        match self {
+            InputSlot::Local(permit) => permit.send(RoomCommand::Input {
+                id,
+                line,
+                handled: Some(handled),
+            }),
+            InputSlot::Remote(room) => room.input(id, line, handled),
+        }
         rx
     }
 }

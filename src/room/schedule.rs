@@ -16,6 +16,9 @@ use crate::chat::command::ClockTime;
 /// One pending message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScheduledMessage {
+    /// Names this message wherever it goes, so a cluster sends it exactly once.
+    #[serde(default = "rand::random")]
+    pub id: u64,
     pub due: DateTime<Utc>,
     pub author: String,
     /// The author's key fingerprint, when they signed in with a key.
@@ -95,6 +98,18 @@ impl ScheduleBook {
     pub fn take_due(&mut self, now: DateTime<Utc>) -> Vec<ScheduledMessage> {
         let n = self.items.partition_point(|m| m.due <= now);
         self.items.drain(..n).collect()
+    }
+
+    /// Takes out the messages for which `take` is true.
+    pub fn take_where(
+        &mut self,
+        mut take: impl FnMut(&ScheduledMessage) -> bool,
+    ) -> Vec<ScheduledMessage> {
+        let (taken, kept) = std::mem::take(&mut self.items)
+            .into_iter()
+            .partition(|m| take(m));
+        self.items = kept;
+        taken
     }
 
     /// Removes the messages for which `drop` is true; returns how many went.
@@ -258,6 +273,7 @@ mod tests {
         };
         let mut book = load(path.clone());
         let msg = |due: &str, text: &str| ScheduledMessage {
+            id: 7,
             due: utc(due),
             author: "Charlie".into(),
             author_key: None,

@@ -67,6 +67,8 @@ pub struct Newcomer {
     pub addr: Option<SocketAddr>,
     /// They made the room.
     pub creator: bool,
+    /// The server holding their connection (empty for a lone server).
+    pub node: String,
 }
 
 /// Someone in the room.
@@ -78,6 +80,8 @@ pub struct Member {
     pub addr: Option<SocketAddr>,
     pub admin: bool,
     pub limiter: RateLimiter,
+    /// The server holding their connection (empty for a lone server).
+    pub node: String,
 }
 
 /// Counts for the periodic summary.
@@ -205,6 +209,7 @@ impl RoomState {
             addr: who.addr,
             admin,
             limiter,
+            node: who.node,
         });
         self.welcome(who.id);
     }

@@ -5,10 +5,9 @@ use std::time::Duration;
 
 use super::event::{Now, RoomEvent};
 use super::schedule::ScheduleBook;
-use super::state::{Newcomer, RoomConfig, RoomState};
+use super::state::{NameService, Newcomer, RoomConfig, RoomState};
 use super::ParticipantId;
-use crate::chat::nickname::Nickname;
-use crate::names::NameRegistry;
+use crate::chat::nickname::{Nickname, NicknameError};
 
 fn config() -> RoomConfig {
     RoomConfig {
@@ -42,6 +41,7 @@ fn newcomer(id: ParticipantId, name: &str, creator: bool) -> Newcomer {
         key: Some(format!("SHA256:{name}")),
         addr: None,
         creator,
+        node: String::new(),
     }
 }
 
@@ -108,7 +108,7 @@ fn the_creator_is_welcomed_as_admin_and_the_next_one_is_announced() {
 #[test]
 fn a_full_room_and_a_kicked_key_are_refused_with_no_event_for_anyone_inside() {
     let mut room = RoomState::new(config(), ScheduleBook::default(), start());
-    let names = NameRegistry::load(None, 3).unwrap();
+    let names = Online::default();
     for (id, name) in [(1, "alice"), (2, "bob"), (3, "carol")] {
         room.join(newcomer(id, name, id == 1));
     }
@@ -147,7 +147,7 @@ fn a_full_room_and_a_kicked_key_are_refused_with_no_event_for_anyone_inside() {
 #[test]
 fn the_rate_limit_runs_on_the_time_each_line_brings() {
     let mut room = RoomState::new(config(), ScheduleBook::default(), start());
-    let names = NameRegistry::load(None, 3).unwrap();
+    let names = Online::default();
     room.join(newcomer(1, "alice", true));
     room.take_events();
     for text in ["one", "two", "three"] {
@@ -173,7 +173,6 @@ fn the_rate_limit_runs_on_the_time_each_line_brings() {
 #[test]
 fn a_stalled_reader_is_cut_and_announced_and_a_whisper_leaves_the_room() {
     let mut room = RoomState::new(config(), ScheduleBook::default(), start());
-    let names = NameRegistry::load(None, 3).unwrap();
     room.join(newcomer(1, "alice", true));
     room.join(newcomer(2, "bob", false));
     room.take_events();
@@ -187,17 +186,7 @@ fn a_stalled_reader_is_cut_and_announced_and_a_whisper_leaves_the_room() {
     );
     assert_eq!(room.take_stats().drops, 1);
     // someone in another room, found through the names
-    let (outbox, _inbox) = tokio::sync::mpsc::channel(1);
-    let elsewhere = crate::names::Online {
-        id: 9,
-        nick: String::new(),
-        room: "#go".into(),
-        key: None,
-        outbox,
-        kill: Default::default(),
-        transcript: "dave".into(),
-    };
-    names.claim("dave", elsewhere).unwrap();
+    let names = Online(vec![(9, "dave")]);
     room.input(1, "/whisper dave psst", &names);
     let events = room.take_events();
     assert!(matches!(
@@ -205,4 +194,20 @@ fn a_stalled_reader_is_cut_and_announced_and_a_whisper_leaves_the_room() {
         RoomEvent::Whisper { to: 9, nick, line } if nick == "dave" && line.text == "[Whisper from alice] psst"
     ));
     assert_eq!(lines_for(&events, 1, &[1]), ["[Whisper to dave] psst"]);
+}
+
+/// The name store as the room's logic sees it: who is online elsewhere; renames are
+/// granted when the name is valid.
+#[derive(Default)]
+struct Online(Vec<(ParticipantId, &'static str)>);
+
+impl NameService for Online {
+    fn rename(&self, _old: &Nickname, raw: &str) -> Result<Nickname, NicknameError> {
+        Nickname::parse(raw)
+    }
+
+    fn find(&self, raw: &str) -> Option<(ParticipantId, String)> {
+        let (id, nick) = self.0.iter().find(|(_, n)| n.eq_ignore_ascii_case(raw))?;
+        Some((*id, nick.to_string()))
+    }
 }

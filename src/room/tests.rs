@@ -63,7 +63,7 @@ impl Member {
 fn join_with(room: &mut Room, name: &str, outbox: usize) -> Result<Member, JoinError> {
     let (tx, inbox) = mpsc::channel(outbox);
     let kill = CancellationToken::new();
-    let joined = room.join(JoinRequest {
+    let request = JoinRequest {
         id: new_participant_id(),
         nickname: name.into(),
         key: None,
@@ -72,7 +72,8 @@ fn join_with(room: &mut Room, name: &str, outbox: usize) -> Result<Member, JoinE
         kill: kill.clone(),
         transcript: Arc::from(name),
         creator: false,
-    })?;
+    };
+    let joined = room.join(request.entrant(""), Some(request.local_member()))?;
     Ok(Member {
         id: joined.id,
         inbox,
@@ -98,25 +99,25 @@ fn full_room_refuses_without_telling_anyone() {
     assert!(a.lines().is_empty());
 }
 
-#[test]
-fn history_keeps_the_last_public_lines() {
+#[tokio::test]
+async fn history_keeps_the_last_public_lines() {
     let mut r = room(10);
     let a = join(&mut r, "a");
     for text in ["one", "two", "three"] {
-        r.input(a.id, text);
+        r.input(a.id, text).await;
     }
     let mut late = join(&mut r, "late");
     let welcome = late.lines();
     assert_eq!(welcome[..2], ["a >> two", "a >> three"]);
 }
 
-#[test]
-fn a_participant_with_a_full_outbox_is_dropped_and_cut() {
+#[tokio::test]
+async fn a_participant_with_a_full_outbox_is_dropped_and_cut() {
     let mut r = room(10);
     let mut a = join(&mut r, "a");
     let slow = join_with(&mut r, "slow", 8).unwrap();
     for n in 0..20 {
-        r.input(a.id, &format!("line {n}"));
+        r.input(a.id, &format!("line {n}")).await;
     }
     assert!(slow.kill.is_cancelled());
     let lines = a.lines();
@@ -127,13 +128,13 @@ fn a_participant_with_a_full_outbox_is_dropped_and_cut() {
     assert_eq!(r.take_stats().messages, 0, "the summary counts reset");
 }
 
-#[test]
-fn control_characters_never_reach_other_participants() {
+#[tokio::test]
+async fn control_characters_never_reach_other_participants() {
     let mut r = room(10);
     let a = join(&mut r, "a");
     let mut b = join(&mut r, "b");
     b.lines();
-    r.input(a.id, "hi\x1b[2J\x07\u{202E}there");
+    r.input(a.id, "hi\x1b[2J\x07\u{202E}there").await;
     assert_eq!(b.lines(), ["a >> hi[2Jthere"]);
 }
 
@@ -207,15 +208,15 @@ fn a_crowded_room_gathers_join_and_leave_notices_into_summary_lines() {
     assert_eq!(r.state().notices_due(), None);
 }
 
-#[test]
-fn waiting_notices_go_out_before_the_next_line_anyone_sees() {
+#[tokio::test]
+async fn waiting_notices_go_out_before_the_next_line_anyone_sees() {
     let mut r = room(10);
     r.state().config.batch_notices_above = 1;
     let mut a = join(&mut r, "a");
     a.lines();
     let c = join(&mut r, "c");
     assert!(a.lines().is_empty());
-    r.input(c.id, "hello");
+    r.input(c.id, "hello").await;
     assert_eq!(
         a.lines(),
         ["[Server]: c has joined the chat.", "c >> hello"]

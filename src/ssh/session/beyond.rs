@@ -65,15 +65,15 @@ async fn reply_to(me: &mut Presence, deps: &SessionDeps, command: Command) -> Op
         }
         Command::Rooms => Some(strip_server(deps.rooms.rooms_line().await)),
         Command::Register => Some(match Nickname::parse(&me.nickname) {
-            Ok(nick) => deps.names.register(&nick, me.key.as_deref()),
+            Ok(nick) => deps.names.register(&nick, me.key.as_deref()).await,
             Err(e) => e.to_string(),
         }),
         Command::Unregister { nickname } => {
             let name = nickname.unwrap_or_else(|| me.nickname.clone());
             let admin = deps.rooms.is_server_admin(me.key.as_deref());
-            Some(deps.names.unregister(&name, me.key.as_deref(), admin))
+            Some(deps.names.unregister(&name, me.key.as_deref(), admin).await)
         }
-        Command::Whois { nickname } => Some(match deps.names.whois(&nickname) {
+        Command::Whois { nickname } => Some(match deps.names.whois(&nickname).await {
             Ok(text) | Err(text) => text,
         }),
         _ => None,

@@ -26,7 +26,7 @@ pub(super) async fn join(
         return None;
     }
     let deps = setup.deps.clone();
-    let mut candidate = first_nickname(setup);
+    let mut candidate = first_nickname(setup).await;
     let id = new_participant_id();
     loop {
         let nickname = match candidate.take() {
@@ -99,13 +99,13 @@ async fn refused_at_once(setup: &SessionSetup, room: &RoomName) -> Option<String
 
 /// The SSH username, unless it is generic: then the first free name registered to the
 /// user's key, else nothing (the prompt asks).
-fn first_nickname(setup: &SessionSetup) -> Option<String> {
+async fn first_nickname(setup: &SessionSetup) -> Option<String> {
     let deps = &setup.deps;
     if !deps.config.is_generic_user(&setup.user) {
         return Some(setup.user.clone());
     }
     let key = setup.key.as_deref()?;
-    deps.names.free_registered_name(key)
+    deps.names.free_registered_name(key).await
 }
 
 /// Reads one line before joining (the nickname answer), echoing in pty mode.

@@ -42,7 +42,8 @@ impl Presence {
     /// Leaves the chat for good: their room, their name, their transcript.
     pub async fn leave_chat(&self, deps: &SessionDeps) {
         deps.rooms.leave(&self.room, self.id).await;
-        deps.names.release(&self.nickname, self.id);
+        deps.names.release(&self.nickname, self.id).await;
+        deps.names.remove_reach(self.id);
         deps.log.close_transcript(&self.transcript);
     }
 

@@ -1,0 +1,161 @@
+//! The cluster (SPEC §10): several servers serving one chat over NATS with JetStream.
+//! This module holds the NATS sides of the seams the room core names: the name store
+//! ([`ClusterNames`]), room placement by lease and the bus between sessions and a room's
+//! actor ([`ClusterRooms`]), and node presence. A lone server never touches it.
+
+mod bucket;
+mod mirror;
+mod names;
+mod nodes;
+mod owner;
+mod remote;
+mod rooms;
+mod wire;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use async_nats::jetstream::{self, kv};
+use tokio::sync::watch;
+
+pub use bucket::Mirror;
+pub use names::ClusterNames;
+pub use remote::RemoteRoom;
+pub use rooms::ClusterRooms;
+
+use crate::config::Config;
+
+/// How long a room's lease and a node's presence last without renewal: a dead node's
+/// rooms and people are taken over and seen to leave this long after its last renewal.
+pub const LEASE: Duration = Duration::from_secs(3);
+/// How often leases and presence are renewed.
+pub const RENEW_EVERY: Duration = Duration::from_secs(1);
+/// How long a request to a room may take before the asker is told it failed.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A node's connection to the cluster and its buckets.
+#[derive(Clone)]
+pub struct Cluster {
+    pub client: async_nats::Client,
+    pub js: jetstream::Context,
+    pub node: Arc<str>,
+    /// Who is online under which name: look-alike key → [`crate::names::Claim`].
+    pub online: kv::Store,
+    /// Registered names: look-alike key → [`crate::names::Registration`].
+    pub registered: kv::Store,
+    /// Room leases: room key → which node runs the room (with a TTL).
+    pub leases: kv::Store,
+    /// What a room's next owner needs: room key → its snapshot.
+    pub snapshots: kv::Store,
+    /// Scheduled messages already sent: schedule id → room (so each goes once).
+    pub fired: kv::Store,
+    /// Live nodes: node name → since when (with a TTL).
+    pub nodes: kv::Store,
+    connected: watch::Receiver<bool>,
+}
+
+impl Cluster {
+    /// Connects to the NATS servers in `config.cluster` and opens (or makes) the
+    /// buckets.
+    ///
+    /// # Errors
+    /// No NATS server answers, the credentials are refused, or JetStream is off.
+    pub async fn connect(config: &Config) -> anyhow::Result<Cluster> {
+        let urls = config.cluster.join(",");
+        let node: Arc<str> = config.node().into();
+        let (tx, connected) = watch::channel(true);
+        let tx = Arc::new(tx);
+        let mut options = async_nats::ConnectOptions::new()
+            .name(format!("ssh-chatroom {node}"))
+            // Back within a fraction of a second of NATS returning (the default backoff
+            // grows to 4 s), so every node is back well inside a lease.
+            .reconnect_delay_callback(|_| Duration::from_millis(100))
+            .ping_interval(Duration::from_secs(2))
+            .connection_timeout(Duration::from_secs(3))
+            .request_timeout(Some(REQUEST_TIMEOUT))
+            .event_callback(move |event| {
+                let tx = tx.clone();
+                async move {
+                    match event {
+                        async_nats::Event::Connected => tx.send_replace(true),
+                        async_nats::Event::Disconnected => tx.send_replace(false),
+                        _ => return,
+                    };
+                }
+            });
+        if let Some(creds) = &config.cluster_creds {
+            options = options
+                .credentials_file(creds)
+                .await
+                .with_context(|| format!("reading NATS credentials {}", creds.display()))?;
+        }
+        let client = options
+            .connect(urls.as_str())
+            .await
+            .with_context(|| format!("connecting to NATS at {urls}"))?;
+        let js = jetstream::ContextBuilder::new()
+            .timeout(REQUEST_TIMEOUT)
+            .build(client.clone());
+        let replicas = config.cluster_replicas.max(1);
+        let bucket = |name: &'static str, ttl: Option<Duration>, max_age: Duration| {
+            let js = js.clone();
+            let config = kv::Config {
+                bucket: name.to_string(),
+                history: 1,
+                max_age,
+                limit_markers: ttl,
+                num_replicas: replicas,
+                ..Default::default()
+            };
+            async move {
+                js.create_or_update_key_value(config)
+                    .await
+                    .with_context(|| format!("opening the JetStream bucket {name}"))
+            }
+        };
+        let forever = Duration::ZERO;
+        let day = Duration::from_secs(24 * 3600);
+        Ok(Cluster {
+            online: bucket("chat_online", None, forever).await?,
+            registered: bucket("chat_registered", None, forever).await?,
+            leases: bucket("chat_leases", Some(LEASE), forever).await?,
+            snapshots: bucket("chat_rooms", None, forever).await?,
+            fired: bucket("chat_fired", None, 2 * day).await?,
+            nodes: bucket("chat_nodes", Some(LEASE), forever).await?,
+            client,
+            js,
+            node,
+            connected,
+        })
+    }
+
+    /// Whether NATS is reachable now (lines typed while it is not are refused).
+    pub fn is_connected(&self) -> bool {
+        *self.connected.borrow()
+            && self.client.connection_state() == async_nats::connection::State::Connected
+    }
+
+    /// Wakes at every change of [`Cluster::is_connected`].
+    pub fn connection_changes(&self) -> watch::Receiver<bool> {
+        self.connected.clone()
+    }
+}
+
+/// A bucket key for any name: its UTF-8 in hex (NATS keys allow only a few characters).
+pub fn key_of(name: &str) -> String {
+    use std::fmt::Write;
+    name.bytes().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// The name a [`key_of`] key stands for.
+pub fn name_of(key: &str) -> Option<String> {
+    let bytes: Option<Vec<u8>> = (0..key.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(key.get(i..i + 2)?, 16).ok())
+        .collect();
+    String::from_utf8(bytes?).ok()
+}

@@ -1,0 +1,156 @@
+//! The cluster's side of the name store: claims and registrations in JetStream KV
+//! buckets, each claim one compare-and-set (`create`, or `update` at a revision), so of
+//! any number of servers asking at once exactly one wins.
+
+use async_nats::jetstream::kv::{self, CreateErrorKind, Operation};
+
+use super::{key_of, Mirror};
+use crate::names::{Claim, Registration, Unavailable};
+use crate::room::ParticipantId;
+
+/// Names in the cluster's buckets; clones share them.
+#[derive(Clone)]
+pub struct ClusterNames {
+    online: kv::Store,
+    registered: kv::Store,
+    /// A live copy of the registrations, for listing a key's names without a scan.
+    registrations: Mirror,
+}
+
+fn unavailable(error: impl std::fmt::Display) -> Unavailable {
+    tracing::warn!(%error, "the cluster's name store did not answer");
+    Unavailable
+}
+
+impl ClusterNames {
+    /// The names of `cluster`.
+    ///
+    /// # Errors
+    /// The registrations bucket cannot be watched.
+    pub async fn open(cluster: &super::Cluster) -> anyhow::Result<ClusterNames> {
+        Ok(ClusterNames {
+            online: cluster.online.clone(),
+            registered: cluster.registered.clone(),
+            registrations: Mirror::watch(&cluster.registered, None).await?,
+        })
+    }
+
+    async fn entry(&self, key: &str) -> Result<Option<(Claim, u64)>, Unavailable> {
+        let entry = self.online.entry(key).await.map_err(unavailable)?;
+        Ok(entry
+            .filter(|e| e.operation == Operation::Put)
+            .and_then(|e| Some((serde_json::from_slice(&e.value).ok()?, e.revision))))
+    }
+
+    /// Who is online as `name_key`.
+    pub async fn online(&self, name_key: &str) -> Result<Option<Claim>, Unavailable> {
+        Ok(self.entry(&key_of(name_key)).await?.map(|(c, _)| c))
+    }
+
+    /// Takes `name_key` for `claim` unless someone else holds it; `Ok(false)` when it
+    /// was already theirs (and is updated).
+    pub async fn take(
+        &self,
+        name_key: &str,
+        claim: Claim,
+    ) -> Result<Result<bool, ()>, Unavailable> {
+        let key = key_of(name_key);
+        let value = serde_json::to_vec(&claim).map_err(unavailable)?;
+        // A holder may leave between two steps: try again a few times.
+        for _ in 0..5 {
+            match self.online.create(&key, value.clone().into()).await {
+                Ok(_) => return Ok(Ok(true)),
+                Err(e) if e.kind() == CreateErrorKind::AlreadyExists => {}
+                Err(e) => return Err(unavailable(e)),
+            }
+            let Some((holder, revision)) = self.entry(&key).await? else {
+                continue;
+            };
+            if holder.id != claim.id {
+                return Ok(Err(()));
+            }
+            if self
+                .online
+                .update(&key, value.clone().into(), revision)
+                .await
+                .is_ok()
+            {
+                return Ok(Ok(false));
+            }
+        }
+        Ok(Err(()))
+    }
+
+    /// Frees `name_key` if participant `id` holds it.
+    pub async fn free(&self, name_key: &str, id: ParticipantId) {
+        let key = key_of(name_key);
+        if let Ok(Some((holder, revision))) = self.entry(&key).await {
+            if holder.id == id {
+                let _ = self
+                    .online
+                    .purge_expect_revision(&key, Some(revision))
+                    .await;
+            }
+        }
+    }
+
+    /// Frees every name held by participants connected to `node` (it died).
+    pub async fn free_node(&self, node: &str, online: &Mirror) {
+        for (key, claim) in online.values::<Claim>() {
+            if claim.node == node {
+                if let Ok(Some((holder, revision))) = self.entry(&key).await {
+                    if holder.node == node {
+                        let _ = self
+                            .online
+                            .purge_expect_revision(&key, Some(revision))
+                            .await;
+                    }
+                }
+            }
+        }
+    }
+
+    pub async fn registration(&self, name_key: &str) -> Result<Option<Registration>, Unavailable> {
+        let value = self
+            .registered
+            .get(key_of(name_key))
+            .await
+            .map_err(unavailable)?;
+        Ok(value.and_then(|v| serde_json::from_slice(&v).ok()))
+    }
+
+    /// The names registered to `key`, oldest first.
+    pub async fn registrations_of(&self, key: &str) -> Result<Vec<Registration>, Unavailable> {
+        let mut mine: Vec<(u64, Registration)> = Vec::new();
+        for (name_key, r) in self.registrations.values::<Registration>() {
+            if r.key == key {
+                // The live copy may lag a moment behind: the bucket has the last word.
+                if let Ok(Some(e)) = self.registered.entry(&name_key).await {
+                    if e.operation == Operation::Put {
+                        mine.push((e.revision, r));
+                    }
+                }
+            }
+        }
+        mine.sort_by_key(|(revision, _)| *revision);
+        Ok(mine.into_iter().map(|(_, r)| r).collect())
+    }
+
+    /// Registers, unless the name was taken meanwhile; `Ok(false)` if it was.
+    pub async fn register(&self, registration: Registration) -> Result<bool, Unavailable> {
+        let key = key_of(&registration.name_key);
+        let value = serde_json::to_vec(&registration).map_err(unavailable)?;
+        match self.registered.create(&key, value.into()).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == CreateErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    pub async fn unregister(&self, name_key: &str) -> Result<(), Unavailable> {
+        self.registered
+            .purge(key_of(name_key))
+            .await
+            .map_err(unavailable)
+    }
+}

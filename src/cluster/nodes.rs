@@ -1,0 +1,171 @@
+//! Node presence and what follows a node's death: each node keeps a key in `chat_nodes`
+//! alive (renewed every second, lapsing after [`LEASE`]); when one lapses, the others
+//! take its participants out of their rooms and free their names, and a room whose
+//! lease lapsed is taken over from its snapshot.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::context::PublishErrorKind;
+use async_nats::jetstream::message::PublishMessage;
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+
+use super::bucket::Removed;
+use super::rooms::Shared;
+use super::wire::{Lease, Presence};
+use super::{key_of, name_of, owner, LEASE, RENEW_EVERY};
+use crate::room::RoomCommand;
+
+/// How long a vanished node or lease may take to come back before the others act: the
+/// time for everyone to reconnect after a NATS outage (the reconnect delay is 100 ms).
+const GRACE: Duration = Duration::from_secs(1);
+
+/// Starts presence and the watches for dead nodes and lapsed rooms; takes over the
+/// rooms left without a node (a cluster restarted with messages pending).
+///
+/// # Errors
+/// The presence key cannot be made.
+pub(super) async fn start(
+    shared: &Arc<Shared>,
+    leases: mpsc::Receiver<Removed>,
+    nodes: mpsc::Receiver<Removed>,
+) -> anyhow::Result<()> {
+    let key = key_of(&shared.cluster.node);
+    let store = &shared.cluster.nodes;
+    let presence = presence_value();
+    // A node restarted under the same name finds its old key, or its lapse marker.
+    let _ = store.purge(&key).await;
+    let revision = store.create_with_ttl(&key, presence, LEASE).await?;
+    tokio::spawn(keep_present(shared.clone(), revision));
+    tokio::spawn(on_lapsed_nodes(shared.clone(), nodes));
+    tokio::spawn(on_lapsed_leases(shared.clone(), leases));
+    tokio::spawn(adopt_orphans(shared.clone()));
+    Ok(())
+}
+
+fn presence_value() -> bytes::Bytes {
+    let presence = Presence {
+        since: chrono::Utc::now().to_rfc3339(),
+        connections: 0,
+    };
+    serde_json::to_vec(&presence).unwrap_or_default().into()
+}
+
+/// Renews this node's presence every second; after an outage longer than the lease it
+/// is made again.
+async fn keep_present(shared: Arc<Shared>, mut revision: u64) {
+    let key = key_of(&shared.cluster.node);
+    let subject = format!("$KV.chat_nodes.{key}");
+    let value = presence_value();
+    let mut every = tokio::time::interval(RENEW_EVERY);
+    let mut connection = shared.cluster.connection_changes();
+    loop {
+        // Renewed at once on reconnecting, so that the others' grace covers an outage.
+        tokio::select! {
+            _ = every.tick() => {}
+            Ok(()) = connection.changed() => {}
+        }
+        let renewal = PublishMessage::build()
+            .payload(value.clone())
+            .ttl(LEASE)
+            .expected_last_subject_sequence(revision);
+        let acked = match shared
+            .cluster
+            .js
+            .send_publish(subject.clone(), renewal)
+            .await
+        {
+            Ok(ack) => ack.await,
+            Err(e) => Err(e),
+        };
+        match acked {
+            Ok(ack) => revision = ack.sequence,
+            Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => {
+                let store = &shared.cluster.nodes;
+                if let Ok(r) = store.create_with_ttl(&key, value.clone(), LEASE).await {
+                    revision = r;
+                }
+            }
+            Err(error) => tracing::debug!(%error, "presence renewal failed"),
+        }
+    }
+}
+
+/// A node whose presence lapsed and did not come back within [`GRACE`] is dead: its
+/// participants leave the rooms this node runs, and its names are freed.
+async fn on_lapsed_nodes(shared: Arc<Shared>, mut lapsed: mpsc::Receiver<Removed>) {
+    while let Some((key, _)) = lapsed.recv().await {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(GRACE).await;
+            if shared.nodes.contains(&key) {
+                return;
+            }
+            let Some(node) = name_of(&key) else { return };
+            if node == *shared.cluster.node {
+                return;
+            }
+            shared
+                .maker
+                .log
+                .event("CLUSTER", format!("node {node} lost"));
+            let actors: Vec<_> = shared.owned().values().map(|o| o.actor.clone()).collect();
+            for actor in actors {
+                let gone = RoomCommand::NodeGone { node: node.clone() };
+                let _ = actor.send(gone).await;
+            }
+            shared.names.free_node(&node, &shared.online).await;
+        });
+    }
+}
+
+/// A room whose lease lapsed is taken over by one of the others: at once when its node
+/// is dead, after [`GRACE`] when it is alive (an outage: it renews first if it can). The
+/// node that ran it renews it itself.
+async fn on_lapsed_leases(shared: Arc<Shared>, mut lapsed: mpsc::Receiver<Removed>) {
+    while let Some((key, last)) = lapsed.recv().await {
+        let holder = last
+            .and_then(|v| serde_json::from_slice::<Lease>(&v).ok())
+            .map(|l| l.node);
+        if holder.as_deref() == Some(&*shared.cluster.node) {
+            continue;
+        }
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            if holder.is_some_and(|n| shared.nodes.contains(&key_of(&n))) {
+                tokio::time::sleep(GRACE).await;
+            }
+            // Spread the contenders a little: one wins, the others find the lease taken.
+            let jitter = Duration::from_millis(rand::random::<u64>() % 200);
+            tokio::time::sleep(jitter).await;
+            if shared.leases.contains(&key) {
+                return;
+            }
+            if let Some(room_key) = name_of(&key) {
+                if !shared.owned().contains_key(&room_key) {
+                    owner::take_over(&shared, &room_key).await;
+                }
+            }
+        });
+    }
+}
+
+/// Rooms with a snapshot and no lease (every node was down) are taken over at start.
+async fn adopt_orphans(shared: Arc<Shared>) {
+    tokio::time::sleep(GRACE).await;
+    let Ok(mut keys) = shared.cluster.snapshots.keys().await else {
+        return;
+    };
+    let mut orphans = Vec::new();
+    while let Some(Ok(key)) = keys.next().await {
+        if !shared.leases.contains(&key) {
+            orphans.push(key);
+        }
+    }
+    for key in orphans {
+        if let Some(room_key) = name_of(&key) {
+            owner::take_over(&shared, &room_key).await;
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! A room as a session on any node sees it in a cluster: requests to whichever node
+//! runs the room's actor, over `chat.room.<key>.in`. A typed line that cannot reach the
+//! room (NATS unreachable, the room moving between nodes for too long) is refused with a
+//! `[Server]:` line, never lost silently (SPEC §10).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::RequestErrorKind;
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+use super::rooms::Shared;
+use super::wire::{room_in, RoomReply, RoomRequest};
+use super::REQUEST_TIMEOUT;
+use crate::chat::line::ChatLine;
+use crate::chat::room_name::RoomName;
+use crate::room::{Delivery, Entrant, JoinError, Joined, ParticipantId};
+
+/// What someone whose line could not reach its room is told.
+pub const NOT_SENT: &str =
+    "Your line was not sent: the chat servers cannot reach each other right now. Please try again in a moment.";
+/// How long a departure keeps being retried while its room moves between nodes.
+const LEAVE_FOR: Duration = Duration::from_secs(10);
+/// Pause between tries while nobody runs the room.
+const RETRY_EVERY: Duration = Duration::from_millis(100);
+
+/// A room of the cluster, wherever its actor runs.
+#[derive(Clone)]
+pub struct RemoteRoom {
+    shared: Arc<Shared>,
+    room: RoomName,
+    subject: Arc<str>,
+}
+
+/// The room could not be reached.
+#[derive(Debug)]
+pub struct Unreachable;
+
+impl RemoteRoom {
+    pub(super) fn new(shared: Arc<Shared>, room: RoomName) -> RemoteRoom {
+        let subject = room_in(room.key()).into();
+        RemoteRoom {
+            shared,
+            room,
+            subject,
+        }
+    }
+
+    /// Asks the room, trying again for `patience` while nobody runs it (it is moving
+    /// to another node, or has just been made).
+    async fn ask(
+        &self,
+        request: &RoomRequest,
+        patience: Duration,
+    ) -> Result<RoomReply, Unreachable> {
+        let payload: bytes::Bytes = serde_json::to_vec(request).map_err(|_| Unreachable)?.into();
+        let give_up = Instant::now() + patience;
+        loop {
+            if !self.shared.cluster.is_connected() {
+                return Err(Unreachable);
+            }
+            let asked = self
+                .shared
+                .cluster
+                .client
+                .request(self.subject.to_string(), payload.clone())
+                .await;
+            match asked {
+                Ok(reply) => {
+                    return serde_json::from_slice(&reply.payload).map_err(|_| Unreachable)
+                }
+                Err(e)
+                    if e.kind() == RequestErrorKind::NoResponders && Instant::now() < give_up =>
+                {
+                    self.shared.ensure_running(&self.room).await;
+                    tokio::time::sleep(RETRY_EVERY).await;
+                }
+                Err(error) => {
+                    tracing::debug!(%error, room = %self.room, "a room request failed");
+                    return Err(Unreachable);
+                }
+            }
+        }
+    }
+
+    /// How many are in the room, and how many fit.
+    pub async fn occupancy(&self) -> Option<(usize, usize)> {
+        match self.ask(&RoomRequest::Occupancy, REQUEST_TIMEOUT).await {
+            Ok(RoomReply::Occupancy(n, capacity)) => Some((n, capacity)),
+            _ => None,
+        }
+    }
+
+    /// Asks to join.
+    ///
+    /// # Errors
+    /// The room refused, or could not be reached ([`JoinError::Unreachable`]).
+    pub async fn join(&self, entrant: Entrant) -> Result<Joined, JoinError> {
+        match self.ask(&RoomRequest::Join(entrant), REQUEST_TIMEOUT).await {
+            Ok(RoomReply::Joined(joined)) => joined,
+            _ => Err(JoinError::Unreachable),
+        }
+    }
+
+    /// One typed line; `handled` is dropped once the room has taken it, or the typist
+    /// has been told it was not sent.
+    pub fn input(&self, id: ParticipantId, line: String, handled: oneshot::Sender<()>) {
+        let room = self.clone();
+        tokio::spawn(async move {
+            let request = RoomRequest::Input { id, line };
+            if room.ask(&request, REQUEST_TIMEOUT).await.is_err() {
+                room.shared.tell(id, NOT_SENT);
+            }
+            drop(handled);
+        });
+    }
+
+    /// Participant `id` has gone; said until the room hears it, even while it moves.
+    pub fn leave(&self, id: ParticipantId) {
+        self.tell_room(RoomRequest::Leave { id });
+    }
+
+    /// Participant `id` could not be handed a line on this node.
+    pub fn dropped(&self, id: ParticipantId, session_ended: bool) {
+        self.tell_room(RoomRequest::Dropped { id, session_ended });
+    }
+
+    fn tell_room(&self, request: RoomRequest) {
+        let room = self.clone();
+        tokio::spawn(async move {
+            let give_up = Instant::now() + LEAVE_FOR;
+            while room.ask(&request, LEAVE_FOR).await.is_err() && Instant::now() < give_up {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        });
+    }
+
+    /// The `/user` line.
+    pub async fn users(&self) -> Option<ChatLine> {
+        match self.ask(&RoomRequest::Users, REQUEST_TIMEOUT).await {
+            Ok(RoomReply::Users(line)) => Some(line),
+            _ => None,
+        }
+    }
+
+    /// Everyone's nickname, for Tab completion.
+    pub async fn names(&self) -> Option<Vec<String>> {
+        match self.ask(&RoomRequest::Names, REQUEST_TIMEOUT).await {
+            Ok(RoomReply::Names(names)) => Some(names),
+            _ => None,
+        }
+    }
+}
+
+/// A line for one participant of this node, outside any room's order.
+pub(super) fn server_line(text: &str) -> Delivery {
+    Delivery::Line(ChatLine::server(text).shared())
+}

@@ -1,0 +1,265 @@
+//! Room placement across the cluster: a room's actor runs on the node holding its lease
+//! (`chat_leases`, renewed every second, lapsing after [`LEASE`](super::LEASE)); every
+//! node keeps a mirror of its own members per room and carries out the room's events
+//! for them. A room whose node dies is taken over from its snapshot.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+
+use super::mirror::RoomMirror;
+use super::owner::{self, Owned};
+use super::remote::{server_line, RemoteRoom};
+use super::wire::{Lease, Whisper, WHISPERS};
+use super::{key_of, Cluster, ClusterNames, Mirror};
+use crate::chat::room_name::RoomName;
+use crate::room::directory::RoomMaker;
+use crate::room::{
+    whisper_here, EnterError, JoinRequest, Joined, ParticipantId, RoomCommand, RoomHandle,
+};
+
+/// What a node's rooms share.
+pub(super) struct Shared {
+    pub cluster: Cluster,
+    pub maker: RoomMaker,
+    pub default_room: RoomName,
+    pub names: ClusterNames,
+    /// Live copies of the leases, the nodes and the online names.
+    pub leases: Mirror,
+    pub nodes: Mirror,
+    pub online: Mirror,
+    /// The rooms this node runs, by room key.
+    pub owned: Mutex<HashMap<String, Owned>>,
+    /// This node's members, per room key.
+    pub mirrors: Mutex<HashMap<String, Arc<RoomMirror>>>,
+}
+
+impl Shared {
+    pub fn owned(&self) -> MutexGuard<'_, HashMap<String, Owned>> {
+        self.owned.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn mirrors(&self) -> MutexGuard<'_, HashMap<String, Arc<RoomMirror>>> {
+        self.mirrors.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Tells participant `id`, if connected here, `text` as a `[Server]:` line.
+    pub fn tell(&self, id: ParticipantId, text: &str) {
+        if let Some(reach) = self.maker.names.reach(id) {
+            let _ = reach.outbox.try_send(server_line(text));
+        }
+    }
+
+    /// Makes sure someone runs `room`: a room with a snapshot and no lease is taken
+    /// over (its node died, or the whole cluster restarted).
+    pub async fn ensure_running(self: &Arc<Self>, room: &RoomName) {
+        if !self.leases.contains(&key_of(room.key())) {
+            let _ = owner::make_if_missing(self, room, usize::MAX).await;
+        }
+    }
+}
+
+/// The cluster side of the room directory.
+pub struct ClusterRooms {
+    shared: Arc<Shared>,
+}
+
+impl ClusterRooms {
+    /// Starts this node's part of the cluster: presence, the watches that notice dead
+    /// nodes and lapsed rooms, whispers, and the outage notices.
+    ///
+    /// # Errors
+    /// The buckets cannot be watched.
+    pub async fn start(
+        cluster: Cluster,
+        maker: RoomMaker,
+        default_room: RoomName,
+    ) -> anyhow::Result<Arc<ClusterRooms>> {
+        let (lease_tx, lease_rx) = mpsc::channel(4096);
+        let (node_tx, node_rx) = mpsc::channel(256);
+        let shared = Arc::new(Shared {
+            names: ClusterNames::open(&cluster).await?,
+            leases: Mirror::watch(&cluster.leases, Some(lease_tx)).await?,
+            nodes: Mirror::watch(&cluster.nodes, Some(node_tx)).await?,
+            online: Mirror::watch(&cluster.online, None).await?,
+            cluster,
+            maker,
+            default_room,
+            owned: Mutex::default(),
+            mirrors: Mutex::default(),
+        });
+        super::nodes::start(&shared, lease_rx, node_rx).await?;
+        tokio::spawn(whispers(shared.clone()));
+        tokio::spawn(outage_notices(shared.clone()));
+        Ok(Arc::new(ClusterRooms { shared }))
+    }
+
+    /// This node's name.
+    pub fn node(&self) -> &str {
+        &self.shared.cluster.node
+    }
+
+    /// Enters `room` (nickname already claimed), making it if nobody runs it.
+    ///
+    /// # Errors
+    /// The room refused, cannot be reached, or there are too many rooms.
+    pub async fn enter(
+        &self,
+        room: &RoomName,
+        mut request: JoinRequest,
+        max_rooms: usize,
+    ) -> Result<(RoomHandle, Joined, RoomName), EnterError> {
+        let shared = &self.shared;
+        request.creator = owner::make_if_missing(shared, room, max_rooms).await?;
+        let mirror = self.mirror(room).await;
+        mirror.add(request.local_member());
+        let remote = RemoteRoom::new(shared.clone(), room.clone());
+        match remote.join(request.entrant(self.node())).await {
+            Ok(joined) => {
+                let shown = self.shown(room);
+                mirror.set_name(&shown.to_string());
+                Ok((RoomHandle::Remote(remote), joined, shown))
+            }
+            Err(refused) => {
+                self.forget(room, request.id);
+                Err(EnterError::refused(refused, &self.shown(room).to_string()))
+            }
+        }
+    }
+
+    /// The room's name as it spells itself.
+    fn shown(&self, room: &RoomName) -> RoomName {
+        self.lease(room)
+            .and_then(|l| RoomName::parse(&l.room).ok())
+            .unwrap_or_else(|| room.clone())
+    }
+
+    fn lease(&self, room: &RoomName) -> Option<Lease> {
+        let value = self.shared.leases.get(&key_of(room.key()))?;
+        serde_json::from_slice(&value).ok()
+    }
+
+    /// This node's mirror of `room`, made (and subscribed) if missing.
+    async fn mirror(&self, room: &RoomName) -> Arc<RoomMirror> {
+        if let Some(m) = self.shared.mirrors().get(room.key()) {
+            return m.clone();
+        }
+        let made = RoomMirror::start(&self.shared, room).await;
+        self.shared
+            .mirrors()
+            .entry(room.key().to_string())
+            .or_insert(made)
+            .clone()
+    }
+
+    /// Takes participant `id` out of this node's mirror of `room`.
+    fn forget(&self, room: &RoomName, id: ParticipantId) {
+        let mut mirrors = self.shared.mirrors();
+        if let Some(m) = mirrors.get(room.key()) {
+            if m.remove(id) {
+                mirrors.remove(room.key());
+            }
+        }
+    }
+
+    /// Participant `id` leaves `room`.
+    pub async fn leave(&self, room: &RoomName, id: ParticipantId) {
+        self.forget(room, id);
+        RemoteRoom::new(self.shared.clone(), room.clone()).leave(id);
+    }
+
+    /// `(participants, capacity)` of `room`, if it exists.
+    pub async fn occupancy(&self, room: &RoomName) -> Option<(usize, usize)> {
+        let handle = self.handle(room)?;
+        handle.occupancy().await
+    }
+
+    /// The handle of `room`, if someone runs it.
+    pub fn handle(&self, room: &RoomName) -> Option<RoomHandle> {
+        self.lease(room)?;
+        Some(RoomHandle::Remote(RemoteRoom::new(
+            self.shared.clone(),
+            room.clone(),
+        )))
+    }
+
+    /// Every room of the cluster: (participants, name as shown).
+    pub fn rooms(&self) -> Vec<(usize, String)> {
+        let leases = self.shared.leases.values::<Lease>();
+        leases
+            .into_iter()
+            .map(|(_, l)| (l.members, l.room))
+            .collect()
+    }
+
+    /// New server admin keys, for the rooms this node runs.
+    pub async fn set_admin_keys(&self, keys: HashSet<String>) {
+        let senders: Vec<_> = self
+            .shared
+            .owned()
+            .values()
+            .map(|o| o.actor.clone())
+            .collect();
+        for tx in senders {
+            let _ = tx
+                .send(RoomCommand::SetAdminKeys { keys: keys.clone() })
+                .await;
+        }
+    }
+
+    /// This node stops: its participants are told and closed, and the rooms it runs are
+    /// handed on at once (their lease is given up, their snapshot kept).
+    pub async fn shutdown(&self) {
+        for reach in self.shared.maker.names.everyone_here() {
+            let _ = reach
+                .outbox
+                .try_send(server_line("The server is shutting down. Goodbye!"));
+            let _ = reach.outbox.try_send(crate::room::Delivery::Close);
+        }
+        owner::hand_on_all(&self.shared).await;
+    }
+}
+
+/// Delivers whispers to the participants connected here.
+async fn whispers(shared: Arc<Shared>) {
+    let Ok(mut sub) = shared.cluster.client.subscribe(WHISPERS).await else {
+        tracing::warn!("cannot take whispers");
+        return;
+    };
+    while let Some(msg) = sub.next().await {
+        if let Ok(w) = serde_json::from_slice::<Whisper>(&msg.payload) {
+            whisper_here(&shared.maker.names, &shared.maker.log, w.to, &w.line);
+        }
+    }
+}
+
+/// Tells everyone here, once, when this node loses and regains NATS.
+async fn outage_notices(shared: Arc<Shared>) {
+    let mut changes = shared.cluster.connection_changes();
+    let mut was = true;
+    while changes.changed().await.is_ok() {
+        let now = *changes.borrow_and_update();
+        if now == was {
+            continue;
+        }
+        was = now;
+        let text = if now {
+            "Back in contact with the other chat servers."
+        } else {
+            "Lost contact with the other chat servers; what you type now is not sent. Reconnecting..."
+        };
+        shared.maker.log.event(
+            "CLUSTER",
+            if now {
+                "reconnected to NATS"
+            } else {
+                "lost NATS"
+            },
+        );
+        for reach in shared.maker.names.everyone_here() {
+            let _ = reach.outbox.try_send(server_line(text));
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! What travels between the nodes of a cluster, as JSON: requests to a room's actor and
+//! its replies, the room's events for the members' nodes, whispers, and the lease that
+//! says where a room runs. Subjects: `chat.room.<key>.in` (to the actor),
+//! `chat.room.<key>.ev` (from it), `chat.whisper`.
+
+use serde::{Deserialize, Serialize};
+
+use super::key_of;
+use crate::chat::line::{ChatLine, SharedLine};
+use crate::room::{Delivery, Entrant, JoinError, Joined, ParticipantId, RoomEvent};
+
+/// The subject a room's actor takes requests on.
+pub fn room_in(room_key: &str) -> String {
+    format!("chat.room.{}.in", key_of(room_key))
+}
+
+/// The subject a room's actor sends its events on.
+pub fn room_events(room_key: &str) -> String {
+    format!("chat.room.{}.ev", key_of(room_key))
+}
+
+/// Where whispers go; the node holding the target delivers.
+pub const WHISPERS: &str = "chat.whisper";
+
+/// A request to a room's actor.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum RoomRequest {
+    Join(Entrant),
+    Input {
+        id: ParticipantId,
+        line: String,
+    },
+    Leave {
+        id: ParticipantId,
+    },
+    Dropped {
+        id: ParticipantId,
+        session_ended: bool,
+    },
+    Occupancy,
+    Users,
+    Names,
+}
+
+/// The actor's answer.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum RoomReply {
+    Joined(Result<Joined, JoinError>),
+    Done,
+    Occupancy(usize, usize),
+    Users(ChatLine),
+    Names(Vec<String>),
+}
+
+/// A room event as the members' nodes carry it out.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum WireEvent {
+    ToOne {
+        to: ParticipantId,
+        delivery: Delivery,
+    },
+    ToAll {
+        line: SharedLine,
+        except: Vec<ParticipantId>,
+    },
+    Close {
+        to: ParticipantId,
+    },
+    Cut {
+        to: ParticipantId,
+    },
+    Gone {
+        id: ParticipantId,
+    },
+}
+
+impl WireEvent {
+    /// The wire form of `event`, if it is for the members' nodes.
+    pub fn from_event(event: RoomEvent) -> Option<WireEvent> {
+        Some(match event {
+            RoomEvent::ToOne { to, delivery } => WireEvent::ToOne { to, delivery },
+            RoomEvent::ToAll { line, except } => WireEvent::ToAll { line, except },
+            RoomEvent::Close { to } => WireEvent::Close { to },
+            RoomEvent::Cut { to } => WireEvent::Cut { to },
+            RoomEvent::Gone { id } => WireEvent::Gone { id },
+            RoomEvent::Whisper { .. } | RoomEvent::Log { .. } | RoomEvent::SaveSchedules => {
+                return None
+            }
+        })
+    }
+
+    /// The room event a member's node carries out.
+    pub fn into_event(self) -> RoomEvent {
+        match self {
+            WireEvent::ToOne { to, delivery } => RoomEvent::ToOne { to, delivery },
+            WireEvent::ToAll { line, except } => RoomEvent::ToAll { line, except },
+            WireEvent::Close { to } => RoomEvent::Close { to },
+            WireEvent::Cut { to } => RoomEvent::Cut { to },
+            WireEvent::Gone { id } => RoomEvent::Gone { id },
+        }
+    }
+}
+
+/// A whisper for participant `to`, wherever they are connected.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Whisper {
+    pub to: ParticipantId,
+    pub line: SharedLine,
+}
+
+/// A room's lease: which node runs it, and what `/rooms` shows of it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Lease {
+    pub node: String,
+    /// As shown (`#rust`).
+    pub room: String,
+    pub members: usize,
+    pub capacity: usize,
+}
+
+/// A node's presence.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Presence {
+    /// When it started (RFC 3339).
+    pub since: String,
+    /// How many are connected to it.
+    pub connections: usize,
+}

@@ -1,0 +1,64 @@
+//! The name lookups a typed line needs, done before the room's pure logic sees the line:
+//! a `/rename` is claimed and a `/whisper` target found in the name store (which, in a
+//! cluster, is a round trip away), and the room's logic reads the answers.
+
+use super::state::{NameService, RoomState};
+use super::ParticipantId;
+use crate::chat::command::{parse_input, Command, Input};
+use crate::chat::nickname::{Nickname, NicknameError};
+use crate::chat::text::sanitize;
+use crate::names::NameRegistry;
+
+/// The answers for one line.
+#[derive(Default)]
+pub struct Resolved {
+    rename: Option<Result<Nickname, NicknameError>>,
+    find: Option<(ParticipantId, String)>,
+}
+
+impl Resolved {
+    /// Looks up what participant `id`'s line `raw` needs.
+    pub async fn for_line(
+        state: &RoomState,
+        names: &NameRegistry,
+        id: ParticipantId,
+        raw: &str,
+    ) -> Resolved {
+        let mut resolved = Resolved::default();
+        let Some(me) = state.find(id) else {
+            return resolved;
+        };
+        match parse_input(&sanitize(raw)) {
+            Ok(Input::Command(Command::Rename { nickname })) => {
+                resolved.rename = Some(names.rename(id, &me.nick, &nickname).await);
+            }
+            Ok(Input::Command(Command::Whisper { to, .. })) => {
+                resolved.find = names.find(&to).await.map(|c| (c.id, c.nick));
+            }
+            _ => {}
+        }
+        resolved
+    }
+
+    /// Takes back a rename the room did not make (the line was over the rate limit):
+    /// the participant keeps the name the room knows them by.
+    pub async fn undo_unused(self, state: &RoomState, names: &NameRegistry, id: ParticipantId) {
+        let Some(Ok(new)) = self.rename else { return };
+        let Some(me) = state.find(id) else { return };
+        if me.nick.key() != new.key() {
+            let _ = names.rename(id, &new, me.nick.as_str()).await;
+        }
+    }
+}
+
+impl NameService for Resolved {
+    fn rename(&self, _old: &Nickname, raw: &str) -> Result<Nickname, NicknameError> {
+        self.rename
+            .clone()
+            .unwrap_or_else(|| Err(NicknameError::Taken(raw.to_string())))
+    }
+
+    fn find(&self, _raw: &str) -> Option<(ParticipantId, String)> {
+        self.find.clone()
+    }
+}

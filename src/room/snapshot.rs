@@ -1,0 +1,157 @@
+//! What a room's next owner needs to carry on when the server running it dies (SPEC
+//! §10): who is in it and where they are connected, the admin, the history, the bans and
+//! the pending scheduled messages. Rate limits and gathered notices start afresh.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+
+use serde::{Deserialize, Serialize};
+
+use super::ban::Ban;
+use super::event::{Now, RoomEvent};
+use super::notices::Notice;
+use super::rate::RateLimiter;
+use super::schedule::{ScheduleBook, ScheduledMessage};
+use super::state::{Member, RoomConfig, RoomState};
+use super::ParticipantId;
+use crate::chat::line::SharedLine;
+use crate::chat::nickname::Nickname;
+
+/// A member as the snapshot keeps them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SavedMember {
+    pub id: ParticipantId,
+    pub nick: String,
+    pub key: Option<String>,
+    pub addr: Option<SocketAddr>,
+    pub admin: bool,
+    pub node: String,
+}
+
+/// A room's state as its next owner rebuilds it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RoomSnapshot {
+    /// As shown (`#rust`).
+    pub name: String,
+    pub creator_is_admin: bool,
+    pub members: Vec<SavedMember>,
+    pub history: Vec<SharedLine>,
+    pub bans: Vec<Ban>,
+    pub schedules: Vec<ScheduledMessage>,
+}
+
+impl RoomState {
+    /// The room as a snapshot.
+    pub fn snapshot(&self) -> RoomSnapshot {
+        let members = self
+            .members
+            .iter()
+            .map(|m| SavedMember {
+                id: m.id,
+                nick: m.nick.to_string(),
+                key: m.key.clone(),
+                addr: m.addr,
+                admin: m.admin,
+                node: m.node.clone(),
+            })
+            .collect();
+        RoomSnapshot {
+            name: self.config.name.clone(),
+            creator_is_admin: self.config.creator_is_admin,
+            members,
+            history: self.history.iter().cloned().collect(),
+            bans: self.bans.clone(),
+            schedules: self.schedules.items().to_vec(),
+        }
+    }
+
+    /// The room rebuilt from `saved` with `config`'s settings, at `now`.
+    pub fn restore(mut config: RoomConfig, saved: RoomSnapshot, now: Now) -> RoomState {
+        config.name = saved.name;
+        config.creator_is_admin = saved.creator_is_admin;
+        let mut schedules = ScheduleBook::default();
+        for m in saved.schedules {
+            schedules.add(m);
+        }
+        let mut state = RoomState::new(config, schedules, now);
+        state.history = VecDeque::from(saved.history);
+        state.bans = saved.bans;
+        for m in saved.members {
+            let Ok(nick) = Nickname::parse(&m.nick) else {
+                continue;
+            };
+            let limiter = RateLimiter::new(
+                state.config.message_rate,
+                state.config.message_burst,
+                now.instant,
+            );
+            state.members.push(Member {
+                id: m.id,
+                nick,
+                key: m.key,
+                addr: m.addr,
+                admin: m.admin,
+                limiter,
+                node: m.node,
+            });
+        }
+        state
+    }
+
+    /// The servers the members are connected to.
+    pub fn nodes(&self) -> Vec<String> {
+        let mut nodes: Vec<String> = self.members.iter().map(|m| m.node.clone()).collect();
+        nodes.sort();
+        nodes.dedup();
+        nodes
+    }
+
+    /// Server `node` has died: everyone connected to it has left.
+    pub fn node_gone(&mut self, node: &str) {
+        let gone: Vec<ParticipantId> = self
+            .members
+            .iter()
+            .filter(|m| m.node == node)
+            .map(|m| m.id)
+            .collect();
+        for id in gone {
+            if let Some(p) = self.remove(id) {
+                self.emit(RoomEvent::Gone { id });
+                self.log("LEAVE", format!("{} (server {node} lost)", p.nick));
+                self.announce(Notice::Left, p.id, p.nick.as_str());
+                self.pass_admin_on(&p);
+            }
+        }
+    }
+
+    /// The ids of the scheduled messages due now.
+    pub fn due_schedules(&self) -> Vec<u64> {
+        let now = self.now.wall;
+        let items = self.schedules.items();
+        items
+            .iter()
+            .take_while(|m| m.due <= now)
+            .map(|m| m.id)
+            .collect()
+    }
+
+    /// Takes the scheduled messages `ids` out, to be put back later.
+    pub fn hold_schedules(&mut self, ids: &[u64]) -> Vec<ScheduledMessage> {
+        if ids.is_empty() {
+            return Vec::new();
+        }
+        self.schedules.take_where(|m| ids.contains(&m.id))
+    }
+
+    /// Puts a scheduled message (back) in the room's book.
+    pub fn add_schedule(&mut self, message: ScheduledMessage) {
+        self.schedules.add(message);
+    }
+
+    /// Drops the scheduled messages `ids` without sending them (sent elsewhere).
+    pub fn forget_schedules(&mut self, ids: &[u64]) {
+        if self.schedules.remove_where(|m| ids.contains(&m.id)) > 0 {
+            self.emit(RoomEvent::SaveSchedules);
+        }
+    }
+}

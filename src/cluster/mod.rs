@@ -63,6 +63,12 @@ impl Cluster {
     /// No NATS server answers, the credentials are refused, or JetStream is off.
     pub async fn connect(config: &Config) -> anyhow::Result<Cluster> {
         let urls = config.cluster.join(",");
+        let addrs = config
+            .cluster
+            .iter()
+            .map(|u| u.parse::<async_nats::ServerAddr>())
+            .collect::<Result<Vec<_>, _>>()
+            .with_context(|| format!("reading the NATS addresses {urls}"))?;
         let node: Arc<str> = config.node().into();
         let (tx, connected) = watch::channel(true);
         let tx = Arc::new(tx);
@@ -91,7 +97,7 @@ impl Cluster {
                 .with_context(|| format!("reading NATS credentials {}", creds.display()))?;
         }
         let client = options
-            .connect(urls.as_str())
+            .connect(addrs.as_slice())
             .await
             .with_context(|| format!("connecting to NATS at {urls}"))?;
         let js = jetstream::ContextBuilder::new()

@@ -272,6 +272,9 @@ async fn answer(actor: &mpsc::Sender<RoomCommand>, request: RoomRequest) -> Opti
     })
 }
 
+/// How long a room stays empty with nothing scheduled before it ends.
+const END_AFTER: Duration = Duration::from_secs(2);
+
 /// Renews the lease every second (and at once when the membership changes, so `/rooms`
 /// is current), ends the room when it is over, and steps down if another node holds the
 /// lease (after an outage longer than the lease).
@@ -287,6 +290,7 @@ async fn renew(
     let subject = format!("$KV.{}.{key}", "chat_leases");
     let mut every = tokio::time::interval(RENEW_EVERY);
     let mut connection = shared.cluster.connection_changes();
+    let mut empty_since: Option<tokio::time::Instant> = None;
     loop {
         // Renewed at once on reconnecting, so the others' grace covers an outage.
         tokio::select! {
@@ -298,7 +302,12 @@ async fn renew(
         let Some((members, pending)) = census(&actor).await else {
             return;
         };
-        if members == 0 && pending == 0 && name.key() != shared.default_room.key() {
+        let idle = members == 0 && pending == 0 && name.key() != shared.default_room.key();
+        // Empty for a while, not just made: a room is made before its maker is in it.
+        let since = *empty_since.get_or_insert_with(tokio::time::Instant::now);
+        if !idle {
+            empty_since = None;
+        } else if since.elapsed() >= END_AFTER {
             return end_room(&shared, &name, &actor).await;
         }
         let lease = lease_of(&shared, &name.to_string(), members);

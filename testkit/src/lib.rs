@@ -3,11 +3,14 @@
 //! - [`accept`]: a russh client handler that trusts any host key.
 //! - [`escapes`]: removing colour codes and other CSI sequences from terminal output.
 //! - [`freeze`]: a TCP stream whose reads can be stopped for good.
+//! - [`nats`]: a real `nats-server` with JetStream, for the cluster tests.
 
 pub mod accept;
 pub mod escapes;
 pub mod freeze;
+pub mod nats;
 
 pub use accept::AcceptAll;
 pub use escapes::{strip_colours, strip_escapes};
 pub use freeze::Freezable;
+pub use nats::NatsServer;

@@ -1,0 +1,74 @@
+//! Harness for the cluster tests: a real `nats-server -js` on a free port and several
+//! nodes joined to it, each a server of its own (in this process, or the real binary
+//! when a test kills it).
+#![allow(dead_code)]
+
+use std::path::Path;
+
+use ssh_chatroom::room::Clock;
+use testkit::NatsServer;
+
+use crate::common::TestServer;
+
+/// A NATS server and the nodes of one cluster.
+pub struct Cluster {
+    pub nats: NatsServer,
+    pub nodes: Vec<TestServer>,
+    _dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    /// NATS and `n` nodes named `n1`, `n2`, ... (settings changed by `configure`).
+    pub async fn start(n: usize, configure: impl Fn(&mut ssh_chatroom::config::Config)) -> Cluster {
+        let dir = tempfile::tempdir().unwrap();
+        let nats = NatsServer::start(dir.path());
+        let mut nodes = Vec::new();
+        for i in 1..=n {
+            nodes.push(node(&nats, &format!("n{i}"), &configure).await);
+        }
+        Cluster {
+            nats,
+            nodes,
+            _dir: dir,
+        }
+    }
+
+    /// The SSH port of node `i` (from 0).
+    pub fn port(&self, i: usize) -> u16 {
+        self.nodes[i].port()
+    }
+}
+
+/// A node named `name` joined to `nats`.
+pub async fn node(
+    nats: &NatsServer,
+    name: &str,
+    configure: &impl Fn(&mut ssh_chatroom::config::Config),
+) -> TestServer {
+    let url = nats.url();
+    TestServer::start_with(
+        |c| {
+            c.cluster = vec![url];
+            c.node_name = Some(name.to_string());
+            configure(c);
+        },
+        Clock::System,
+    )
+    .await
+}
+
+/// The `--cluster` arguments of a node run as the real binary.
+pub fn node_args(nats: &NatsServer, name: &str, dir: &Path) -> Vec<String> {
+    let d = dir.display();
+    vec![
+        format!("--cluster={}", nats.url()),
+        format!("--node-name={name}"),
+        format!("--log-dir={d}/logs"),
+        format!("--data-dir={d}/data"),
+        format!("--host-key={d}/keys/host"),
+        format!("--admins-file={d}/keys/admins"),
+        "--timezone=UTC".into(),
+        "--max-conns-per-ip=0".into(),
+        "--listen=127.0.0.1:0".into(),
+    ]
+}

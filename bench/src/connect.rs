@@ -1,6 +1,8 @@
 //! `bench connect`: opens N sessions (pty + shell, each counted once its welcome has
 //! arrived) with C in flight, reports the setup time distribution and sessions/s, and,
-//! given the server's pid, its RSS per idle session while all N are held.
+//! given the server's pid (or the pids of a cluster's nodes, summed), its RSS per idle
+//! session while all N are held. With several `--addr`, session i goes to the
+//! (i mod n)-th and the report says how many opened on each.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,7 +15,8 @@ use serde_json::json;
 use tokio::sync::{oneshot, Semaphore};
 
 use crate::client::{open_shell, ssh_config, user_key, Client, LineBuf, Output, Session};
-use crate::serve::Server;
+use crate::procfs::{cpu_time, elapsed_cpu, rss_kib, steal_time, Pids};
+use crate::serve::{spread_json, spread_line, Server};
 use crate::stats::{nanos, round3, Distribution};
 use crate::Target;
 
@@ -28,9 +31,10 @@ pub struct ConnectArgs {
     /// Sessions being set up at once.
     #[arg(long, default_value_t = 20)]
     pub concurrency: usize,
-    /// The server's process id: its VmRSS is read before and while the sessions are held.
-    #[arg(long)]
-    pub server_pid: Option<u32>,
+    /// The server's process id: its VmRSS is read before and while the sessions are
+    /// held. Several comma-separated (a cluster's nodes): their figures are summed.
+    #[arg(long, value_delimiter = ',')]
+    pub server_pid: Vec<u32>,
     /// Seconds to hold all sessions before reading the RSS (lets join notices settle).
     #[arg(long, default_value_t = 3)]
     pub settle: u64,
@@ -45,10 +49,14 @@ pub struct ConnectArgs {
 /// The server cannot be reached or started.
 pub async fn run(args: ConnectArgs, nofile: u64) -> anyhow::Result<()> {
     let server = Server::from_target(&args.target, args.sessions + 16).await?;
-    let pid = args.server_pid.filter(|_| !server.in_process());
-    let rss_before = pid.and_then(rss_kib);
+    let pids = Pids::new(if server.in_process() {
+        Vec::new()
+    } else {
+        args.server_pid.clone()
+    });
+    let rss_before = pids.rss_kib();
     let client_before = rss_kib(std::process::id());
-    let cpu_before = (pid.and_then(cpu_time), cpu_time(std::process::id()));
+    let cpu_before = (pids.cpu_time(), cpu_time(std::process::id()));
     let closed = Arc::new(AtomicUsize::new(0));
     // A person's key exists before they connect: made before the clock starts.
     let keys = (0..args.sessions)
@@ -56,22 +64,23 @@ pub async fn run(args: ConnectArgs, nofile: u64) -> anyhow::Result<()> {
         .collect::<anyhow::Result<Vec<_>>>()?;
     let steal_before = steal_time();
     let started = Instant::now();
-    let opened = open_all(&args, server.addr, &closed, keys).await?;
+    let opened = open_all(&args, &server, &closed, keys).await?;
     let total = started.elapsed();
     let steal = steal_time()
         .zip(steal_before)
         .map(|(now, before)| now.saturating_sub(before));
     let cpu = (
-        elapsed_cpu(cpu_before.0, pid),
-        elapsed_cpu(cpu_before.1, Some(std::process::id())),
+        elapsed_cpu(cpu_before.0, pids.cpu_time()),
+        elapsed_cpu(cpu_before.1, cpu_time(std::process::id())),
     );
     tokio::time::sleep(Duration::from_secs(args.settle)).await;
-    let rss_held = pid.and_then(rss_kib);
+    let rss_held = pids.rss_kib();
     let client_held = rss_kib(std::process::id());
     let dropped = closed.load(Ordering::Acquire);
     let report = Report {
         args: &args,
         opened: opened.held.len(),
+        spread: server.spread(opened.indices),
         errors: opened.errors,
         setup: Distribution::from_nanos(opened.setup),
         total,
@@ -89,13 +98,14 @@ pub async fn run(args: ConnectArgs, nofile: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The sessions that opened (kept open while held), their setup times in nanoseconds,
-/// and why the others failed.
+/// The sessions that opened (kept open while held), their numbers, their setup times in
+/// nanoseconds, and why the others failed.
 struct Opened {
     held: Vec<(
         client::Handle<Client<Watcher>>,
         ChannelWriteHalf<client::Msg>,
     )>,
+    indices: Vec<usize>,
     setup: Vec<u64>,
     errors: Vec<String>,
 }
@@ -104,7 +114,7 @@ struct Opened {
 /// has arrived; a failed session is recorded, not fatal.
 async fn open_all(
     args: &ConnectArgs,
-    addr: SocketAddr,
+    server: &Server,
     closed: &Arc<AtomicUsize>,
     keys: Vec<russh::keys::PrivateKey>,
 ) -> anyhow::Result<Opened> {
@@ -116,6 +126,7 @@ async fn open_all(
     for (index, key) in keys.into_iter().enumerate() {
         let (gate, config, closed) = (gate.clone(), config.clone(), closed.clone());
         let nickname = format!("c{run_id}_{index}");
+        let addr = server.addr(index);
         tasks.push(tokio::spawn(async move {
             let _permit = gate.acquire_owned().await?;
             let t0 = Instant::now();
@@ -136,12 +147,14 @@ async fn open_all(
     }
     let mut opened = Opened {
         held: Vec::with_capacity(args.sessions),
+        indices: Vec::with_capacity(args.sessions),
         setup: Vec::with_capacity(args.sessions),
         errors: Vec::new(),
     };
-    for task in tasks {
+    for (index, task) in tasks.into_iter().enumerate() {
         match task.await? {
             Ok((took, session)) => {
+                opened.indices.push(index);
                 opened.setup.push(nanos(took));
                 opened.held.push(session);
             }
@@ -178,42 +191,11 @@ impl Output for Watcher {
     }
 }
 
-/// CPU time (user + system) process `pid` has used, from `/proc/PID/stat`.
-pub fn cpu_time(pid: u32) -> Option<Duration> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name (which may contain spaces) start at its closing ')'.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    // utime and stime are in clock ticks of USER_HZ, which is 100 on Linux.
-    Some(Duration::from_millis(ticks * 10))
-}
-
-/// CPU time used by `pid` since it had used `before`.
-pub fn elapsed_cpu(before: Option<Duration>, pid: Option<u32>) -> Option<Duration> {
-    let now = cpu_time(pid?)?;
-    Some(now.saturating_sub(before?))
-}
-
-/// CPU time this virtual machine's host has taken away from it (all CPUs), from the
-/// `steal` column of `/proc/stat`: a run during which it grew was disturbed.
-pub fn steal_time() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/stat").ok()?;
-    let cpu = stat.lines().next()?.strip_prefix("cpu ")?;
-    let ticks: u64 = cpu.split_whitespace().nth(7)?.parse().ok()?;
-    // USER_HZ is 100 on Linux.
-    Some(Duration::from_millis(ticks * 10))
-}
-
-/// `VmRSS` of process `pid` in KiB, from `/proc/PID/status`.
-pub fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
 struct Report<'a> {
     args: &'a ConnectArgs,
     opened: usize,
+    /// Sessions opened on each address, with several (empty with one).
+    spread: Vec<(SocketAddr, usize)>,
     errors: Vec<String>,
     setup: Option<Distribution>,
     total: Duration,
@@ -255,6 +237,12 @@ impl Report<'_> {
             self.per_s()
         );
         println!("  limits: {}", self.limits);
+        if !self.spread.is_empty() {
+            println!(
+                "  opened per address: {}",
+                spread_line(&self.spread, "sessions")
+            );
+        }
         if let Some(first) = self.errors.first() {
             println!("  first error: {first}");
         }
@@ -285,7 +273,7 @@ impl Report<'_> {
     }
 
     fn json_line(&self) -> serde_json::Value {
-        json!({
+        let mut line = json!({
             "bench": "connect",
             "sessions": self.args.sessions,
             "opened": self.opened,
@@ -308,6 +296,12 @@ impl Report<'_> {
             "client_rss_per_session_kib": self.client_rss.map(|r| self.per_session(r)),
             "limits": self.limits,
             "nofile": self.nofile,
-        })
+        });
+        if let (Some(map), false) = (line.as_object_mut(), self.spread.is_empty()) {
+            let (addrs, counts) = spread_json(&self.spread);
+            map.insert("addrs".into(), addrs);
+            map.insert("sessions_per_addr".into(), counts);
+        }
+        line
     }
 }

@@ -1,8 +1,8 @@
 //! `bench fanout`: N users join, K of them send M lines (paced at R lines/s overall, or
 //! closed-loop with a window of lines in flight per sender), and every receiver
-//! timestamps every line against the send time on one monotonic clock.
+//! timestamps every line against the send time on one monotonic clock. With several
+//! `--addr` (a cluster's nodes), user i connects to the (i mod n)-th.
 
-use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -13,8 +13,8 @@ use russh::{client, ChannelWriteHalf};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
 use crate::client::{open_in_room, ssh_config, user_key, Client};
-use crate::connect::{cpu_time, elapsed_cpu, rss_kib, steal_time};
 use crate::participant::{Receiver, Shared};
+use crate::procfs::{cpu_time, elapsed_cpu, steal_time, Pids};
 use crate::serve::Server;
 use crate::stalled::join_stalled;
 use crate::Target;
@@ -57,9 +57,9 @@ pub struct FanoutArgs {
     #[arg(long, default_value_t = 10)]
     pub drain_timeout: u64,
     /// The server's process id: its CPU time and RSS during the sending phase are
-    /// reported.
-    #[arg(long)]
-    pub server_pid: Option<u32>,
+    /// reported. Several comma-separated (a cluster's nodes): their figures are summed.
+    #[arg(long, value_delimiter = ',')]
+    pub server_pid: Vec<u32>,
     /// Extra participants that join and then never read again (they receive but are
     /// not counted as receivers); the server should drop them and nobody should notice.
     #[arg(long, default_value_t = 0)]
@@ -110,17 +110,21 @@ pub async fn run(args: FanoutArgs, nofile: u64) -> anyhow::Result<()> {
     let shared = Arc::new(Shared::new(&run_id, args.messages, args.senders, window));
 
     let join_started = Instant::now();
-    let mut users = join_all(&args, server.addr, &run_id, &shared).await?;
+    let mut users = join_all(&args, &server, &run_id, &shared).await?;
     let mut stalled = Vec::with_capacity(args.stalled);
     for i in 0..args.stalled {
         let nickname = format!("{}{i}", shared.stalled_prefix);
-        stalled.push(join_stalled(server.addr, &nickname).await?);
+        stalled.push(join_stalled(server.addr(i), &nickname).await?);
     }
     let join_time = join_started.elapsed();
     sync_room(&users, &shared, args.rooms).await?;
 
-    let pid = args.server_pid.filter(|_| !server.in_process());
-    let (send_time, cpu) = send_and_drain(&args, &mut users, &shared, pid).await?;
+    let pids = Pids::new(if server.in_process() {
+        Vec::new()
+    } else {
+        args.server_pid.clone()
+    });
+    let (send_time, cpu) = send_and_drain(&args, &mut users, &shared, &pids).await?;
     let stalled_dropped = shared.stalled_left.load(Ordering::Acquire);
     drop(stalled);
     let results: Vec<_> = users
@@ -129,12 +133,14 @@ pub async fn run(args: FanoutArgs, nofile: u64) -> anyhow::Result<()> {
         .collect();
     drop(users);
     let limits = server.limits();
+    let spread = server.spread(0..args.users);
     server.stop().await;
     let times = Times {
         join: join_time,
         send: send_time,
         cpu,
         stalled_dropped,
+        spread,
     };
     report(&args, &shared, results, &times, limits, nofile);
     Ok(())
@@ -146,10 +152,10 @@ async fn send_and_drain(
     args: &FanoutArgs,
     users: &mut [User],
     shared: &Arc<Shared>,
-    pid: Option<u32>,
+    pids: &Pids,
 ) -> anyhow::Result<(Duration, CpuUse)> {
-    let cpu_before = (pid.and_then(cpu_time), cpu_time(std::process::id()));
-    let rss_before = pid.and_then(rss_kib);
+    let cpu_before = (pids.cpu_time(), cpu_time(std::process::id()));
+    let rss_before = pids.rss_kib();
     let steal_before = steal_time();
     let send_started = Instant::now();
     send_all(args, users, shared).await?;
@@ -160,9 +166,9 @@ async fn send_and_drain(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let cpu = CpuUse {
-        server: elapsed_cpu(cpu_before.0, pid),
-        bench: elapsed_cpu(cpu_before.1, Some(std::process::id())),
-        rss: rss_before.zip(pid.and_then(rss_kib)),
+        server: elapsed_cpu(cpu_before.0, pids.cpu_time()),
+        bench: elapsed_cpu(cpu_before.1, cpu_time(std::process::id())),
+        rss: rss_before.zip(pids.rss_kib()),
         steal: steal_time()
             .zip(steal_before)
             .map(|(now, before)| now.saturating_sub(before)),
@@ -174,7 +180,7 @@ async fn send_and_drain(
 /// welcome has arrived.
 async fn join_all(
     args: &FanoutArgs,
-    addr: SocketAddr,
+    server: &Server,
     run_id: &str,
     shared: &Arc<Shared>,
 ) -> anyhow::Result<Vec<User>> {
@@ -185,6 +191,7 @@ async fn join_all(
         let (config, gate, shared) = (config.clone(), gate.clone(), shared.clone());
         let nickname = format!("b{run_id}_{index}");
         let room = (args.rooms > 1).then(|| format!("r{}", index % args.rooms));
+        let addr = server.addr(index);
         joining.push(tokio::spawn(async move {
             let _permit = gate.acquire_owned().await?;
             let (welcomed, welcome) = oneshot::channel();

@@ -5,6 +5,11 @@
 //! - [`fanout`]: message latency and throughput in a room of N users.
 //! - [`connect`]: session setup time and, given the server's pid, RSS per idle session.
 //! - [`schedule`]: how late a scheduled message arrives after its minute starts.
+//! - [`takeover`]: in a cluster, how long a room is silent after a node is SIGKILLed,
+//!   and what happens meanwhile to the lines typed.
+//!
+//! `--addr` may list several servers (the nodes of a cluster): the users are spread over
+//! them round-robin.
 //!
 //! See BENCHMARKS.md for the commands and the figures measured with them.
 
@@ -13,10 +18,12 @@ mod connect;
 mod fanout;
 mod limits;
 mod participant;
+mod procfs;
 mod schedule;
 mod serve;
 mod stalled;
 mod stats;
+mod takeover;
 
 use std::net::SocketAddr;
 
@@ -43,14 +50,18 @@ enum Command {
     Connect(connect::ConnectArgs),
     /// Schedules messages for the coming minutes and measures how late they arrive.
     Schedule(schedule::ScheduleArgs),
+    /// Cluster: SIGKILLs a node while a line is typed every interval; time until the
+    /// room delivers again, and the lines refused or lost meanwhile.
+    Takeover(takeover::TakeoverArgs),
 }
 
 /// Where the server is: an address, or one started in this process.
 #[derive(Debug, Clone, Args)]
 pub struct Target {
-    /// Address of a running server.
-    #[arg(long, required_unless_present = "self_serve")]
-    pub addr: Option<SocketAddr>,
+    /// Address of a running server, or several comma-separated (the nodes of a cluster):
+    /// user i connects to the (i mod n)-th. `schedule` uses the first.
+    #[arg(long, value_delimiter = ',', required_unless_present = "self_serve")]
+    pub addr: Vec<SocketAddr>,
 
     /// Start the server in this process on 127.0.0.1:0 (temp dirs, capacity sized to
     /// the run, message rate / per-IP / handshake limits off) instead of using --addr.
@@ -85,6 +96,7 @@ fn main() -> anyhow::Result<()> {
                 Command::Fanout(args) => fanout::run(args, nofile).await,
                 Command::Connect(args) => connect::run(args, nofile).await,
                 Command::Schedule(args) => schedule::run(args).await,
+                Command::Takeover(args) => takeover::run(args).await,
             }
         })
         .await?

@@ -168,7 +168,7 @@ fn coming_minutes(rounds: u32) -> anyhow::Result<Vec<DateTime<Utc>>> {
 /// The server cannot be reached, refuses the schedules, or a message does not arrive.
 pub async fn run(args: ScheduleArgs) -> anyhow::Result<()> {
     let server = Server::from_target(&args.target, 16).await?;
-    let mut scheduler = Scheduler::join(server.addr, args.target.kex).await?;
+    let mut scheduler = Scheduler::join(server.addr(0), args.target.kex).await?;
     let tz = scheduler.server_zone().await?;
     let targets = coming_minutes(args.rounds)?;
     scheduler.schedule(&targets, tz).await?;

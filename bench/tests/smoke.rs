@@ -1,8 +1,17 @@
 //! Smoke run of the `bench` load generator (seconds, debug build), so the benchmark
-//! cannot rot: a small fanout and a small connect run against an in-process server.
+//! cannot rot: a small fanout and a small connect run against an in-process server;
+//! the same spread over two separate servers started by the test (not a cluster: each
+//! room stays on one of them); and `takeover` against one server, killing a stand-in
+//! process instead of a node.
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use ssh_chatroom::config::Config;
+use ssh_chatroom::room::Clock;
+use ssh_chatroom::server::{start, RunningServer};
 
 /// How long one bench run may take in a debug build before the test fails.
 const LIMIT: Duration = Duration::from_secs(120);
@@ -116,4 +125,158 @@ fn connect_opens_every_session() {
         report["sessions_per_s"].as_f64().unwrap_or(0.0) > 0.0,
         "{report}"
     );
+}
+
+/// Separate servers in this process, on 127.0.0.1:0 with the limits off (as
+/// `--self-serve` has them), shut down and removed when dropped.
+struct Servers {
+    runtime: tokio::runtime::Runtime,
+    running: Vec<(RunningServer, PathBuf)>,
+}
+
+impl Servers {
+    fn start(count: usize) -> Servers {
+        let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+        let running = (0..count)
+            .map(|_| {
+                let dir = std::env::temp_dir().join(format!(
+                    "ssh-chatroom-bench-smoke-{}-{:x}",
+                    std::process::id(),
+                    rand::random::<u32>()
+                ));
+                let config = Config {
+                    listen: "127.0.0.1:0".parse().expect("valid literal address"),
+                    capacity: 64,
+                    log_dir: dir.join("logs"),
+                    data_dir: dir.join("data"),
+                    host_key: dir.join("keys/ssh_host_ed25519_key"),
+                    admins_file: dir.join("keys/admins"),
+                    timezone: Some(chrono_tz::UTC),
+                    message_rate: 0.0,
+                    max_conns_per_ip: 0,
+                    max_handshakes: 0,
+                    no_user_logs: true,
+                    ..Config::default()
+                };
+                let server = runtime
+                    .block_on(start(config, Clock::System))
+                    .expect("server starts");
+                (server, dir)
+            })
+            .collect();
+        Servers { runtime, running }
+    }
+
+    /// `127.0.0.1:A,127.0.0.1:B`, for `--addr`.
+    fn addr_list(&self) -> String {
+        let addrs: Vec<SocketAddr> = self.running.iter().map(|(s, _)| s.local_addr).collect();
+        let addrs: Vec<String> = addrs.iter().map(ToString::to_string).collect();
+        addrs.join(",")
+    }
+}
+
+impl Drop for Servers {
+    fn drop(&mut self) {
+        for (server, dir) in self.running.drain(..) {
+            self.runtime.block_on(server.shutdown());
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// Two servers that are not a cluster: users alternate between them, so with two
+/// rooms each room is all on one server and every line still reaches its room.
+#[test]
+fn fanout_and_connect_spread_users_over_two_addresses() {
+    let servers = Servers::start(2);
+    let addrs = servers.addr_list();
+    let report = bench(&[
+        "fanout",
+        "--addr",
+        &addrs,
+        "--users",
+        "8",
+        "--rooms",
+        "2",
+        "--senders",
+        "2",
+        "--messages",
+        "20",
+        "--rate",
+        "100",
+        "--drain-timeout",
+        "20",
+    ]);
+    let listed: Vec<&str> = addrs.split(',').collect();
+    assert_eq!(report["addrs"], serde_json::json!(listed), "{report}");
+    assert_eq!(
+        report["users_per_addr"],
+        serde_json::json!([4, 4]),
+        "{report}"
+    );
+    assert_eq!(
+        report["expected"], 80,
+        "20 lines × 4 in each room: {report}"
+    );
+    assert_eq!(report["delivered"], 80, "{report}");
+    assert_eq!(report["unmatched"], 0, "{report}");
+
+    let report = bench(&[
+        "connect",
+        "--addr",
+        &addrs,
+        "--sessions",
+        "7",
+        "--concurrency",
+        "4",
+        "--settle",
+        "0",
+    ]);
+    assert_eq!(report["opened"], 7, "{report}");
+    assert_eq!(
+        report["sessions_per_addr"],
+        serde_json::json!([4, 3]),
+        "{report}"
+    );
+}
+
+/// Without a cluster nothing moves: killing a stand-in process leaves the room as it
+/// was, so the first line typed after the kill arrives at once, and nothing is lost.
+#[test]
+fn takeover_against_one_server_recovers_at_once() {
+    let servers = Servers::start(1);
+    let mut stand_in = Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .expect("sleep starts");
+    let pid = stand_in.id().to_string();
+    let report = bench(&[
+        "takeover",
+        "--addr",
+        &servers.addr_list(),
+        "--room",
+        "#smoke",
+        "--users",
+        "3",
+        "--kill-pid",
+        &pid,
+        "--interval-ms",
+        "20",
+        "--before",
+        "0.5",
+        "--timeout",
+        "5",
+    ]);
+    let status = stand_in.wait().expect("the stand-in can be waited for");
+    assert!(!status.success(), "the stand-in was killed: {status}");
+    assert_eq!(report["bench"], "takeover");
+    assert_eq!(report["recovered"], true, "{report}");
+    assert!(report["typed_before"].as_u64() > Some(5), "{report}");
+    assert_eq!(report["incomplete_before"], 0, "{report}");
+    assert!(report["typed_after"].as_u64() > Some(5), "{report}");
+    assert_eq!(report["lost"], 0, "{report}");
+    assert_eq!(report["refused"], 0, "{report}");
+    assert_eq!(report["partial_after"], 0, "{report}");
+    let recovery = report["recovery_ms"].as_f64().expect("recovery_ms");
+    assert!(recovery < 2000.0, "{report}");
 }

@@ -1,5 +1,6 @@
 //! The fanout report: totals over all receivers, the human summary and the JSON line.
 
+use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
@@ -7,6 +8,7 @@ use serde_json::{json, Value};
 
 use super::FanoutArgs;
 use crate::participant::{Received, Shared};
+use crate::serve::{spread_json, spread_line};
 use crate::stats::{nanos, round3, Distribution};
 
 /// CPU time used while the lines were sent and delivered, by the server and by this
@@ -28,6 +30,8 @@ pub struct Times {
     pub cpu: CpuUse,
     /// Stalled participants the server dropped while the lines were sent.
     pub stalled_dropped: usize,
+    /// Users that connected to each address, with several (empty with one).
+    pub spread: Vec<(SocketAddr, usize)>,
 }
 
 /// What all receivers saw together.
@@ -119,6 +123,12 @@ fn print_summary(args: &FanoutArgs, t: &Totals, times: &Times, limits: &str) {
         times.send.as_secs_f64()
     );
     println!("  limits: {limits}");
+    if !times.spread.is_empty() {
+        println!(
+            "  users per address: {}",
+            spread_line(&times.spread, "users")
+        );
+    }
     println!(
         "  deliveries: {} of {} (missing {}, duplicates {}, unmatched {}, sessions closed {})",
         t.delivered,
@@ -194,6 +204,11 @@ fn json_line(args: &FanoutArgs, t: &Totals, times: &Times, limits: &str, nofile:
         if let Ok(Value::Object(fields)) = serde_json::to_value(d) {
             map.extend(fields);
         }
+    }
+    if let (Some(map), false) = (line.as_object_mut(), times.spread.is_empty()) {
+        let (addrs, counts) = spread_json(&times.spread);
+        map.insert("addrs".into(), addrs);
+        map.insert("users_per_addr".into(), counts);
     }
     line
 }

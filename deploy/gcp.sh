@@ -30,7 +30,8 @@ letting TCP 9999 in to VMs tagged NAME.
                        (default: $source_range, everyone)
   --binary-url URL     the VM downloads this Linux x86_64 binary (built on Debian 12
                        or older glibc). Without it the VM builds the committed
-                       state of this repository (git archive HEAD) with cargo:
+                       state of this repository (git archive HEAD, without
+                       tests/ and deploy/) with cargo:
                        about 20-30 minutes on an e2-micro.
   --dry-run            print every gcloud command instead of running it
   -h, --help           this text
@@ -120,9 +121,10 @@ if [ -n "$binary_url" ]; then
   printf '%s' "$binary_url" >"$meta/ssh-chatroom-binary-url"
   metadata+=",ssh-chatroom-binary-url=$meta/ssh-chatroom-binary-url"
 else
-  git -C "$repo" archive --format=tar.gz HEAD | base64 -w0 >"$meta/ssh-chatroom-source"
+  # What the build needs: tests/ and deploy/ stay out. One metadata value may hold 256 KB.
+  git -C "$repo" archive --format=tar.gz HEAD -- . ':(exclude)tests' ':(exclude)deploy' \
+    | base64 -w0 >"$meta/ssh-chatroom-source"
   size=$(wc -c <"$meta/ssh-chatroom-source")
-  # One metadata value may hold 256 KB.
   [ "$size" -le 256000 ] || die "source archive is $size bytes, over the metadata limit; use --binary-url"
   metadata+=",ssh-chatroom-source=$meta/ssh-chatroom-source"
   if [ -n "$(git -C "$repo" status --porcelain)" ]; then

@@ -63,7 +63,7 @@ pub(super) async fn make_if_missing(
     {
         Ok(revision) => {
             let state_room = shared.maker.room(room, made_by_join, Default::default());
-            run(shared, room.clone(), state_room, revision).await;
+            run(shared, room.clone(), state_room, revision, None).await;
             Ok(made_by_join)
         }
         Err(e) if e.kind() == CreateErrorKind::AlreadyExists => Ok(false),
@@ -99,12 +99,8 @@ pub(super) async fn take_over(shared: &Arc<Shared>, room_key: &str) -> bool {
         return false;
     };
     let lease = lease_of(shared, &saved.name, saved.members.len());
-    let Ok(revision) = shared
-        .cluster
-        .leases
-        .create_with_ttl(&key, lease, LEASE)
-        .await
-    else {
+    let created = shared.cluster.leases.create_with_ttl(&key, lease, LEASE);
+    let Ok(revision) = created.await else {
         return false;
     };
     let maker = &shared.maker;
@@ -118,22 +114,25 @@ pub(super) async fn take_over(shared: &Arc<Shared>, room_key: &str) -> bool {
         .into_iter()
         .filter(|n| !shared.nodes.contains(&key_of(n)))
         .collect();
-    let mut room = Room::with_state(
+    let room = Room::with_state(
         state,
         maker.log.clone(),
         maker.clock.clone(),
         maker.names.clone(),
     );
-    room.took_over(&shared.cluster.node);
-    for node in gone {
-        room.node_gone(&node);
-    }
-    run(shared, name, room, revision).await;
+    run(shared, name, room, revision, Some(gone)).await;
     true
 }
 
-/// Starts running `room` on this node, holding its lease at `revision`.
-async fn run(shared: &Arc<Shared>, name: RoomName, room: Room, revision: u64) {
+/// Starts running `room` on this node, holding its lease at `revision`; `taken_over`
+/// names the nodes found dead when it was rebuilt from a snapshot.
+async fn run(
+    shared: &Arc<Shared>,
+    name: RoomName,
+    room: Room,
+    revision: u64,
+    taken_over: Option<Vec<String>>,
+) {
     let cluster = &shared.cluster;
     let sub = match cluster.client.subscribe(room_in(name.key())).await {
         Ok(sub) => sub,
@@ -143,21 +142,31 @@ async fn run(shared: &Arc<Shared>, name: RoomName, room: Room, revision: u64) {
         }
     };
     let stop = CancellationToken::new();
-    let (keep_tx, keep_rx) = watch::channel(None);
+    let (keep_tx, keep_rx) = watch::channel((0, None));
+    let (kept_tx, kept_rx) = watch::channel(0);
     let link = Link {
         client: cluster.client.clone(),
         events: room_events(name.key()),
         fired: cluster.fired.clone(),
         room: name.to_string(),
         keep: keep_tx,
+        kept: kept_rx,
     };
+    let mut room = room.linked(Box::new(link));
+    if let Some(gone) = taken_over {
+        room.took_over(&cluster.node);
+        for node in gone {
+            room.node_gone(&node);
+        }
+    }
     let (actor, rx) = mpsc::channel(1024);
-    tokio::spawn(run_actor(room.linked(Box::new(link)), rx));
+    tokio::spawn(run_actor(room, rx));
     let changed = Arc::new(Notify::new());
     tokio::spawn(keep_snapshots(
         shared.clone(),
         name.clone(),
         keep_rx,
+        kept_tx,
         stop.clone(),
     ));
     tokio::spawn(serve(
@@ -394,12 +403,16 @@ pub(super) async fn hand_on_all(shared: &Arc<Shared>) {
     }
 }
 
+/// A snapshot and its version (counting up).
+type Versioned = (u64, Option<RoomSnapshot>);
+
 /// Writes the room's latest snapshot whenever it changes (a burst of changes is one
-/// write: only the latest is kept).
+/// write: only the latest is kept), and reports the version written in `kept`.
 async fn keep_snapshots(
     shared: Arc<Shared>,
     name: RoomName,
-    mut latest: watch::Receiver<Option<RoomSnapshot>>,
+    mut latest: watch::Receiver<Versioned>,
+    kept: watch::Sender<u64>,
     stop: CancellationToken,
 ) {
     let key = key_of(name.key());
@@ -408,7 +421,7 @@ async fn keep_snapshots(
             changed = latest.changed() => if changed.is_err() { return },
             () = stop.cancelled() => return,
         }
-        let Some(snapshot) = latest.borrow_and_update().clone() else {
+        let (version, Some(snapshot)) = latest.borrow_and_update().clone() else {
             continue;
         };
         let Ok(bytes) = serde_json::to_vec(&snapshot) else {
@@ -426,6 +439,7 @@ async fn keep_snapshots(
                 () = stop.cancelled() => return,
             }
         }
+        kept.send_replace(version);
     }
 }
 
@@ -436,8 +450,12 @@ struct Link {
     events: String,
     fired: async_nats::jetstream::kv::Store,
     room: String,
-    keep: watch::Sender<Option<RoomSnapshot>>,
+    keep: watch::Sender<Versioned>,
+    kept: watch::Receiver<u64>,
 }
+
+/// How long a change that must not be lost waits for its snapshot to be stored.
+const KEEP_WAIT: Duration = Duration::from_secs(2);
 
 impl RoomLink for Link {
     fn carry(&mut self, events: Vec<RoomEvent>) -> BoxFuture<'_, ()> {
@@ -461,8 +479,15 @@ impl RoomLink for Link {
         })
     }
 
-    fn keep(&mut self, snapshot: RoomSnapshot) {
-        self.keep.send_replace(Some(snapshot));
+    fn keep(&mut self, snapshot: RoomSnapshot, durably: bool) -> BoxFuture<'_, ()> {
+        let version = self.keep.borrow().0 + 1;
+        self.keep.send_replace((version, Some(snapshot)));
+        Box::pin(async move {
+            if durably {
+                let stored = self.kept.wait_for(|kept| *kept >= version);
+                let _ = tokio::time::timeout(KEEP_WAIT, stored).await;
+            }
+        })
     }
 
     fn claim(&self, id: u64) -> BoxFuture<'_, Option<bool>> {

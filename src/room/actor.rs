@@ -25,8 +25,9 @@ use crate::names::NameRegistry;
 pub trait RoomLink: Send + Sync + 'static {
     /// Carries `events` (deliveries, closes, departures) to every server, in order.
     fn carry(&mut self, events: Vec<RoomEvent>) -> BoxFuture<'_, ()>;
-    /// Keeps `snapshot` for whoever runs the room next.
-    fn keep(&mut self, snapshot: RoomSnapshot);
+    /// Keeps `snapshot` for whoever runs the room next; `durably`: returns once it is
+    /// stored (a change that must survive the node, such as a scheduled message).
+    fn keep(&mut self, snapshot: RoomSnapshot, durably: bool) -> BoxFuture<'_, ()>;
     /// Claims scheduled message `id` for sending: `Some(true)` this room sends it,
     /// `Some(false)` it was sent already, `None` nobody can tell now (try again later).
     fn claim(&self, id: u64) -> BoxFuture<'_, Option<bool>>;
@@ -45,6 +46,8 @@ pub struct Room {
     outgoing: Vec<RoomEvent>,
     /// The state changed since the link last kept it.
     dirty: bool,
+    /// The change must be stored before anyone is told of it.
+    durable: bool,
     /// Scheduled messages due whose claim could not be made yet (NATS unreachable).
     held: Vec<ScheduledMessage>,
 }
@@ -73,6 +76,7 @@ impl Room {
             link: None,
             outgoing: Vec::new(),
             dirty: true,
+            durable: false,
             held: Vec::new(),
         }
     }
@@ -136,25 +140,27 @@ impl Room {
                     self.log
                         .event(kind, format!("{} {text}", self.state.name()));
                 }
-                RoomEvent::SaveSchedules => {}
+                RoomEvent::SaveSchedules => self.durable = true,
                 other => self.outgoing.push(other),
             }
         }
     }
 
-    /// Hands the link what the last commands caused, and the state if it changed.
+    /// Hands the link the state if it changed, then what the last commands caused. A
+    /// change to the scheduled messages is stored before anyone hears of it.
     async fn flush(&mut self) {
         let Some(link) = self.link.as_mut() else {
             return;
         };
-        let events = std::mem::take(&mut self.outgoing);
-        if !events.is_empty() {
-            link.carry(events).await;
-        }
         if std::mem::take(&mut self.dirty) {
             let mut snapshot = self.state.snapshot();
             snapshot.schedules.extend(self.held.iter().cloned());
-            link.keep(snapshot);
+            let durably = std::mem::take(&mut self.durable);
+            link.keep(snapshot, durably).await;
+        }
+        let events = std::mem::take(&mut self.outgoing);
+        if !events.is_empty() {
+            link.carry(events).await;
         }
     }
 

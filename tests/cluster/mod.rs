@@ -72,3 +72,30 @@ pub fn node_args(nats: &NatsServer, name: &str, dir: &Path) -> Vec<String> {
         "--listen=127.0.0.1:0".into(),
     ]
 }
+
+/// A node run as the real binary (so a test can SIGKILL it), and its SSH port.
+pub async fn spawn_node(nats: &NatsServer, name: &str, dir: &Path) -> (tokio::process::Child, u16) {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ssh-chatroom"))
+        .args(node_args(nats, name, dir))
+        .arg("--message-rate=0")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let port = tokio::time::timeout(crate::common::WAIT, async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(rest) = line.strip_prefix("ssh-chatroom listening on ") {
+                let addr = rest.split(' ').next().unwrap();
+                return addr.rsplit(':').next().unwrap().parse::<u16>().unwrap();
+            }
+        }
+        panic!("the node never said where it listens");
+    })
+    .await
+    .expect("the node starts");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, port)
+}

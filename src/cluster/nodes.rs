@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::context::PublishErrorKind;
+use async_nats::jetstream::kv::Operation;
 use async_nats::jetstream::message::PublishMessage;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
@@ -82,10 +83,15 @@ async fn keep_present(shared: Arc<Shared>, mut revision: u64) {
         match acked {
             Ok(ack) => revision = ack.sequence,
             Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => {
+                // A renewal sent during an outage was stored late, or the key lapsed.
                 let store = &shared.cluster.nodes;
-                if let Ok(r) = store.create_with_ttl(&key, value.clone(), LEASE).await {
-                    revision = r;
-                }
+                revision = match store.entry(&key).await {
+                    Ok(Some(e)) if e.operation == Operation::Put => e.revision,
+                    _ => store
+                        .create_with_ttl(&key, value.clone(), LEASE)
+                        .await
+                        .unwrap_or(revision),
+                };
             }
             Err(error) => tracing::debug!(%error, "presence renewal failed"),
         }

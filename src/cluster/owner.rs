@@ -44,7 +44,7 @@ pub(super) async fn make_if_missing(
     max_rooms: usize,
 ) -> Result<bool, EnterError> {
     let key = key_of(room.key());
-    if shared.leases.contains(&key) {
+    if shared.leases.contains(&key) || shared.owned().contains_key(room.key()) {
         return Ok(false);
     }
     if take_over(shared, room.key()).await {
@@ -88,6 +88,10 @@ fn lease_of(shared: &Shared, room: &str, members: usize) -> Bytes {
 /// holds its lease. Returns whether this node now runs it.
 pub(super) async fn take_over(shared: &Arc<Shared>, room_key: &str) -> bool {
     let key = key_of(room_key);
+    // This node runs it already (its lease lapsed in an outage and is being renewed).
+    if shared.owned().contains_key(room_key) {
+        return true;
+    }
     let Ok(Some(saved)) = shared.cluster.snapshots.get(&key).await else {
         return false;
     };
@@ -336,22 +340,47 @@ async fn renew(
         match acked {
             Ok(ack) => revision = ack.sequence,
             Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => {
-                // The lease lapsed (an outage): take it again, unless another node has.
-                match shared
-                    .cluster
-                    .leases
-                    .create_with_ttl(&key, lease, LEASE)
-                    .await
-                {
-                    Ok(r) => revision = r,
-                    Err(e) if e.kind() == CreateErrorKind::AlreadyExists => {
-                        return step_down(&shared, &name, &actor).await;
-                    }
-                    Err(_) => {}
+                // The lease changed under us: a renewal sent during an outage was stored
+                // late (it is still ours), or it lapsed, or another node holds it now.
+                match reclaim(&shared, &key, lease).await {
+                    Reclaim::Held(r) => revision = r,
+                    Reclaim::Lost => return step_down(&shared, &name, &actor).await,
+                    Reclaim::Unknown => {}
                 }
             }
             Err(error) => tracing::debug!(%error, room = %name, "lease renewal failed"),
         }
+    }
+}
+
+enum Reclaim {
+    /// This node holds the lease, at this revision.
+    Held(u64),
+    /// Another node holds it.
+    Lost,
+    /// NATS did not say.
+    Unknown,
+}
+
+/// Who holds the lease `key` now that a renewal found it changed; takes it again if it
+/// lapsed.
+async fn reclaim(shared: &Shared, key: &str, lease: Bytes) -> Reclaim {
+    let leases = &shared.cluster.leases;
+    match leases.entry(key).await {
+        Ok(Some(e)) if e.operation == async_nats::jetstream::kv::Operation::Put => {
+            let holder = serde_json::from_slice::<Lease>(&e.value).map(|l| l.node);
+            if holder.is_ok_and(|n| *n == *shared.cluster.node) {
+                Reclaim::Held(e.revision)
+            } else {
+                Reclaim::Lost
+            }
+        }
+        Ok(_) => match leases.create_with_ttl(key, lease, LEASE).await {
+            Ok(r) => Reclaim::Held(r),
+            Err(e) if e.kind() == CreateErrorKind::AlreadyExists => Reclaim::Lost,
+            Err(_) => Reclaim::Unknown,
+        },
+        Err(_) => Reclaim::Unknown,
     }
 }
 

@@ -54,7 +54,7 @@ impl From<Unavailable> for NicknameError {
 #[derive(Clone)]
 enum Store {
     Memory(MemoryNames),
-    Cluster(ClusterNames),
+    Cluster(Box<ClusterNames>),
 }
 
 /// The names of the chat; clones share them.
@@ -79,7 +79,7 @@ impl NameRegistry {
 
     /// A cluster node's registry, kept in the cluster's buckets.
     pub fn clustered(names: ClusterNames, max_per_key: usize) -> NameRegistry {
-        NameRegistry::with_store(Store::Cluster(names), max_per_key)
+        NameRegistry::with_store(Store::Cluster(Box::new(names)), max_per_key)
     }
 
     fn with_store(store: Store, max_per_key: usize) -> NameRegistry {

@@ -334,6 +334,8 @@ pub async fn run(mut room: Room, mut rx: mpsc::Receiver<RoomCommand>) {
     // A test's manual clock wakes the room whenever it is moved.
     let mut clock_moves = room.clock.moves();
     let mut abandoned = false;
+    // What fell due before the room ran here (it was moving between nodes) goes first.
+    room.tick().await;
     loop {
         room.flush().await;
         // Re-armed only when it must fire sooner (or has fired): re-arming a timer for

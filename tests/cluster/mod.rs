@@ -99,3 +99,16 @@ pub async fn spawn_node(nats: &NatsServer, name: &str, dir: &Path) -> (tokio::pr
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     (child, port)
 }
+
+/// A node named `name` on `clock` (a test's manual clock, shared by the nodes).
+pub async fn node_on(nats: &NatsServer, name: &str, clock: Clock) -> TestServer {
+    let url = nats.url();
+    TestServer::start_with(
+        |c| {
+            c.cluster = vec![url];
+            c.node_name = Some(name.to_string());
+        },
+        clock,
+    )
+    .await
+}

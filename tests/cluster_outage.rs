@@ -1,0 +1,58 @@
+//! A NATS outage (SPEC §10): the NATS server is killed for several seconds and started
+//! again on the same port. No node exits; everyone is told once; a line typed meanwhile
+//! gets a `[Server]:` refusal within 3 s and never shows up later; the nodes recover by
+//! themselves without anyone reconnecting.
+
+mod cluster;
+mod common;
+
+use std::time::{Duration, Instant};
+
+use cluster::Cluster;
+use common::TestClient;
+
+const LOST: &str = "[Server]: Lost contact with the other chat servers; what you type now is not sent. Reconnecting...";
+const BACK: &str = "[Server]: Back in contact with the other chat servers.";
+const NOT_SENT: &str =
+    "[Server]: Your line was not sent: the chat servers cannot reach each other right now.";
+
+#[tokio::test]
+async fn a_nats_outage_refuses_lines_and_recovers_by_itself() {
+    let mut cluster = Cluster::start(2, |_| {}).await;
+    let mut alice = TestClient::joined(cluster.port(0), "alice").await;
+    let mut bob = TestClient::joined(cluster.port(1), "bob").await;
+    alice.expect("[Server]: bob has joined the chat.").await;
+
+    cluster.nats.kill();
+    alice.expect(LOST).await;
+    bob.expect(LOST).await;
+    let typed = Instant::now();
+    alice.send_line("typed during the outage").await;
+    alice.expect(NOT_SENT).await;
+    assert!(
+        typed.elapsed() < Duration::from_secs(3),
+        "refused after {:?}",
+        typed.elapsed()
+    );
+    // The outage outlasts every lease (3 s): the nodes must take their rooms back calmly.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+
+    cluster.nats.restart();
+    let restarted = Instant::now();
+    alice.expect(BACK).await;
+    bob.expect(BACK).await;
+    alice.send_line("after the outage").await;
+    bob.expect("alice >> after the outage").await;
+    assert!(
+        restarted.elapsed() < Duration::from_secs(15),
+        "recovered after {:?}",
+        restarted.elapsed()
+    );
+    bob.send_line("/user").await;
+    bob.expect("[Server]: Users (2/10): alice, bob").await;
+    for who in [&alice, &bob] {
+        let seen = who.transcript.text();
+        assert_eq!(seen.matches(LOST).count(), 1, "told once: {seen}");
+        assert!(!seen.contains("alice >> typed during the outage"), "{seen}");
+    }
+}

@@ -1,0 +1,121 @@
+//! Races that must come out right in a cluster (SPEC §10): two nodes claiming one
+//! nickname or making one room at the same instant, a hundred simultaneous claims of
+//! one name, and a scheduled message due while its room moves to another node.
+
+mod cluster;
+mod common;
+
+use chrono::TimeZone;
+use cluster::Cluster;
+use common::TestClient;
+use ssh_chatroom::cluster::{Cluster as Nats, ClusterNames};
+use ssh_chatroom::names::{Claim, NameRegistry};
+use ssh_chatroom::room::Clock;
+
+#[tokio::test]
+async fn two_nodes_claiming_one_name_or_making_one_room_at_once() {
+    let cluster = Cluster::start(2, |_| {}).await;
+    let (a, b) = tokio::join!(
+        TestClient::join(cluster.port(0), "same"),
+        TestClient::join(cluster.port(1), "same"),
+    );
+    let (seen_a, seen_b) = (answer(&a).await, answer(&b).await);
+    let welcomed = [&seen_a, &seen_b]
+        .iter()
+        .filter(|s| s.contains("Welcome to #lobby, same!"))
+        .count();
+    assert_eq!(welcomed, 1, "{seen_a}\n{seen_b}");
+    let mut carol = TestClient::joined(cluster.port(0), "carol").await;
+    let mut dave = TestClient::joined(cluster.port(1), "dave").await;
+    carol.send_line("/join race").await;
+    dave.send_line("/join race").await;
+    carol.expect("[Server]: Welcome to #race, carol!").await;
+    dave.expect("[Server]: Welcome to #race, dave!").await;
+    carol.send_line("/user").await;
+    let users = carol.expect("[Server]: Users (2/10)").await;
+    assert!(users.contains("carol") && users.contains("dave"), "{users}");
+}
+
+/// What `client` was told about its nickname: a welcome or a refusal (waited for).
+async fn answer(client: &TestClient) -> String {
+    let deadline = tokio::time::Instant::now() + common::WAIT;
+    loop {
+        let seen = client.transcript.text();
+        if seen.contains("Welcome to") || seen.contains("already taken") {
+            return seen;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no answer: {seen}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_a_hundred_claims_of_one_name_on_three_connections_one_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let nats = testkit::NatsServer::start(dir.path());
+    let mut registries = Vec::new();
+    for i in 0..3 {
+        let mut config = common::test_config(dir.path());
+        config.cluster = vec![nats.url()];
+        config.node_name = Some(format!("n{i}"));
+        let connection = Nats::connect(&config).await.unwrap();
+        let names = ClusterNames::open(&connection).await.unwrap();
+        registries.push(NameRegistry::clustered(names, 3));
+    }
+    let claims: Vec<_> = (0..100u128)
+        .map(|id| {
+            let names = registries[id as usize % 3].clone();
+            tokio::spawn(async move {
+                let who = Claim {
+                    id,
+                    nick: String::new(),
+                    room: "#lobby".into(),
+                    key: None,
+                    node: format!("n{}", id % 3),
+                };
+                names.claim("prize", who).await.is_ok()
+            })
+        })
+        .collect();
+    let mut winners = 0;
+    for claim in claims {
+        winners += usize::from(claim.await.unwrap());
+    }
+    assert_eq!(winners, 1);
+}
+
+#[tokio::test]
+async fn a_message_due_while_its_room_moves_is_sent_once() {
+    let start = chrono::Utc
+        .with_ymd_and_hms(2026, 11, 30, 9, 0, 30)
+        .unwrap();
+    let (clock, hands) = Clock::manual(start);
+    let dir = tempfile::tempdir().unwrap();
+    let nats = testkit::NatsServer::start(dir.path());
+    let n1 = cluster::node_on(&nats, "n1", clock.clone()).await;
+    let n2 = cluster::node_on(&nats, "n2", clock.clone()).await;
+    // #ops runs on n1, where alice made it; bob, on n2, schedules a message in it
+    let mut alice = TestClient::joined(n1.port(), "alice").await;
+    alice.send_line("/join ops").await;
+    alice.expect("[Server]: Welcome to #ops, alice!").await;
+    let mut bob = TestClient::joined(n2.port(), "bob").await;
+    bob.send_line("/join ops").await;
+    bob.expect("[Server]: Welcome to #ops, bob!").await;
+    bob.send_line("/schedule 09:01 once only").await;
+    bob.expect("[Server]: Message scheduled for 09:01").await;
+    // n1 stops (its rooms are handed on) just as the minute comes
+    let (stopped, ()) = tokio::join!(n1.stop(), async {
+        hands.set(chrono::Utc.with_ymd_and_hms(2026, 11, 30, 9, 1, 0).unwrap());
+    });
+    drop(stopped);
+    bob.expect("[Scheduled by bob] once only").await;
+    // the room now runs on n2; it has sent what was due before taking this line
+    bob.send_line("marker").await;
+    let seen = bob.expect("bob >> marker").await;
+    let text = bob.transcript.text();
+    assert_eq!(
+        text.matches("[Scheduled by bob] once only").count(),
+        1,
+        "{seen}\n{text}"
+    );
+}

@@ -27,7 +27,7 @@ async fn main() -> anyhow::Result<()> {
         },
     };
     if let Some(Command::Check) = cli.command {
-        return check(&cli.config);
+        return check(&cli.config).await;
     }
     // Many participants need many sockets: use all the descriptors we may.
     match rlimit::increase_nofile_limit(u64::MAX) {
@@ -72,9 +72,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `ssh-chatroom check`: validate, print the effective settings, do not start.
-fn check(config: &Config) -> anyhow::Result<()> {
+/// `ssh-chatroom check`: validate, print the effective settings (and, with
+/// `--cluster`, the cluster's nodes, rooms and participants), do not start.
+async fn check(config: &Config) -> anyhow::Result<()> {
     let report = ssh_chatroom::check::report(config)?;
     print!("{report}");
+    if !config.cluster.is_empty() {
+        print!("{}", ssh_chatroom::cluster::report::report(config).await?);
+    }
     Ok(())
 }

@@ -19,7 +19,8 @@ async fn two_nodes_claiming_one_name_or_making_one_room_at_once() {
         TestClient::join(cluster.port(0), "same"),
         TestClient::join(cluster.port(1), "same"),
     );
-    let (seen_a, seen_b) = (answer(&a).await, answer(&b).await);
+    let answers = ["Welcome to", "already taken"];
+    let (seen_a, seen_b) = (until_any(&a, &answers).await, until_any(&b, &answers).await);
     let welcomed = [&seen_a, &seen_b]
         .iter()
         .filter(|s| s.contains("Welcome to #lobby, same!"))
@@ -32,16 +33,19 @@ async fn two_nodes_claiming_one_name_or_making_one_room_at_once() {
     carol.expect("[Server]: Welcome to #race, carol!").await;
     dave.expect("[Server]: Welcome to #race, dave!").await;
     carol.send_line("/user").await;
-    let users = carol.expect("[Server]: Users (2/10)").await;
-    assert!(users.contains("carol") && users.contains("dave"), "{users}");
+    let either_order = [
+        "[Server]: Users (2/10): carol, dave",
+        "[Server]: Users (2/10): dave, carol",
+    ];
+    until_any(&carol, &either_order).await;
 }
 
-/// What `client` was told about its nickname: a welcome or a refusal (waited for).
-async fn answer(client: &TestClient) -> String {
+/// Everything `client` has seen once it contains one of `needles` (waited for).
+async fn until_any(client: &TestClient, needles: &[&str]) -> String {
     let deadline = tokio::time::Instant::now() + common::WAIT;
     loop {
         let seen = client.transcript.text();
-        if seen.contains("Welcome to") || seen.contains("already taken") {
+        if needles.iter().any(|n| seen.contains(n)) {
             return seen;
         }
         assert!(tokio::time::Instant::now() < deadline, "no answer: {seen}");

@@ -9,6 +9,7 @@ mod names;
 mod nodes;
 mod owner;
 mod remote;
+pub mod report;
 mod rooms;
 mod wire;
 

@@ -27,10 +27,26 @@ use crate::room::{
 };
 
 /// A room this node runs.
+#[derive(Clone)]
 pub struct Owned {
     pub actor: mpsc::Sender<RoomCommand>,
     /// Ends the serving, renewing and snapshot tasks.
     pub stop: CancellationToken,
+    /// Wakes the lease renewal when the membership changed (`/rooms` shows it).
+    pub changed: Arc<Notify>,
+}
+
+impl Owned {
+    /// The actor's answer to `request` from this node, without a round trip through
+    /// NATS; `None` once the actor has stopped.
+    pub async fn answer(&self, request: RoomRequest) -> Option<RoomReply> {
+        let membership = request.changes_membership();
+        let reply = answer(&self.actor, request).await?;
+        if membership {
+            self.changed.notify_one();
+        }
+        Some(reply)
+    }
 }
 
 /// Makes `room` (this node then runs it) unless someone runs it already or it can be
@@ -146,7 +162,7 @@ async fn run(
         }
     };
     let stop = CancellationToken::new();
-    let (keep_tx, keep_rx) = watch::channel((0, None));
+    let (keep_tx, keep_rx) = watch::channel((0, false, None));
     let (kept_tx, kept_rx) = watch::channel(0);
     let link = Link {
         client: cluster.client.clone(),
@@ -185,12 +201,17 @@ async fn run(
         name.clone(),
         actor.clone(),
         revision,
-        changed,
+        changed.clone(),
         stop.clone(),
     ));
-    shared
-        .owned()
-        .insert(name.key().to_string(), Owned { actor, stop });
+    shared.owned().insert(
+        name.key().to_string(),
+        Owned {
+            actor,
+            stop,
+            changed,
+        },
+    );
 }
 
 /// Answers the room's requests in arrival order.
@@ -213,10 +234,7 @@ async fn serve(
         let Ok(request) = serde_json::from_slice::<RoomRequest>(&msg.payload) else {
             continue;
         };
-        let membership = matches!(
-            request,
-            RoomRequest::Join(_) | RoomRequest::Leave { .. } | RoomRequest::Dropped { .. }
-        );
+        let membership = request.changes_membership();
         let Some(reply) = answer(&actor, request).await else {
             break;
         };
@@ -432,8 +450,12 @@ pub(super) async fn hand_on_all(shared: &Arc<Shared>) {
     }
 }
 
-/// A snapshot and its version (counting up).
-type Versioned = (u64, Option<RoomSnapshot>);
+/// A snapshot, its version (counting up), and whether it must be stored at once.
+type Versioned = (u64, bool, Option<RoomSnapshot>);
+
+/// Snapshots of a busy room are stored at most this often, unless one must be stored at
+/// once: a node's death costs at most this much of a room's history.
+const SNAPSHOT_EVERY: Duration = Duration::from_millis(250);
 
 /// Writes the room's latest snapshot whenever it changes (a burst of changes is one
 /// write: only the latest is kept), and reports the version written in `kept`.
@@ -450,7 +472,7 @@ async fn keep_snapshots(
             changed = latest.changed() => if changed.is_err() { return },
             () = stop.cancelled() => return,
         }
-        let (version, Some(snapshot)) = latest.borrow_and_update().clone() else {
+        let (version, _, Some(snapshot)) = latest.borrow_and_update().clone() else {
             continue;
         };
         let Ok(bytes) = serde_json::to_vec(&snapshot) else {
@@ -469,6 +491,13 @@ async fn keep_snapshots(
             }
         }
         kept.send_replace(version);
+        // A while before the next write, unless a change must be stored at once.
+        let durable = latest.wait_for(|(v, durable, _)| *v > version && *durable);
+        tokio::select! {
+            () = tokio::time::sleep(SNAPSHOT_EVERY) => {}
+            _ = durable => {}
+            () = stop.cancelled() => return,
+        }
     }
 }
 
@@ -510,7 +539,7 @@ impl RoomLink for Link {
 
     fn keep(&mut self, snapshot: RoomSnapshot, durably: bool) -> BoxFuture<'_, ()> {
         let version = self.keep.borrow().0 + 1;
-        self.keep.send_replace((version, Some(snapshot)));
+        self.keep.send_replace((version, durably, Some(snapshot)));
         Box::pin(async move {
             if durably {
                 let stored = self.kept.wait_for(|kept| *kept >= version);

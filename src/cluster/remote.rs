@@ -60,6 +60,10 @@ impl RemoteRoom {
             if !self.shared.cluster.is_connected() {
                 return Err(Unreachable);
             }
+            // The room runs on this node: straight to its actor.
+            if let Some(reply) = self.shared.ask_here(self.room.key(), request).await {
+                return Ok(reply);
+            }
             let asked = self
                 .shared
                 .cluster

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use super::mirror::RoomMirror;
 use super::owner::{self, Owned};
 use super::remote::{server_line, RemoteRoom};
-use super::wire::{Lease, Whisper, WHISPERS};
+use super::wire::{Lease, RoomReply, RoomRequest, Whisper, WHISPERS};
 use super::{key_of, Cluster, ClusterNames, Mirror};
 use crate::chat::room_name::RoomName;
 use crate::room::directory::RoomMaker;
@@ -43,6 +43,12 @@ impl Shared {
 
     fn mirrors(&self) -> MutexGuard<'_, HashMap<String, Arc<RoomMirror>>> {
         self.mirrors.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The answer of room `room_key`'s actor when it runs on this node.
+    pub async fn ask_here(&self, room_key: &str, request: &RoomRequest) -> Option<RoomReply> {
+        let owned = self.owned().get(room_key).cloned()?;
+        owned.answer(request.clone()).await
     }
 
     /// Tells participant `id`, if connected here, `text` as a `[Server]:` line.

@@ -23,7 +23,7 @@ pub fn room_events(room_key: &str) -> String {
 pub const WHISPERS: &str = "chat.whisper";
 
 /// A request to a room's actor.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum RoomRequest {
     Join(Entrant),
     Input {
@@ -40,6 +40,16 @@ pub enum RoomRequest {
     Occupancy,
     Users,
     Names,
+}
+
+impl RoomRequest {
+    /// Whether it may change who is in the room.
+    pub fn changes_membership(&self) -> bool {
+        matches!(
+            self,
+            RoomRequest::Join(_) | RoomRequest::Leave { .. } | RoomRequest::Dropped { .. }
+        )
+    }
 }
 
 /// The actor's answer.

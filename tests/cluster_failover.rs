@@ -29,6 +29,11 @@ async fn a_killed_node_costs_only_its_own_connections() {
     alice
         .expect("[Server]: You are the admin of this room.")
         .await;
+    alice.send_line("/register").await;
+    alice
+        .expect("[Server]: The nickname \"alice\" is now registered to your key")
+        .await;
+    let _erin_on_n1 = TestClient::joined(port1, "erin").await;
     let mut bob = TestClient::joined(n2.port(), "bob").await;
     let mut carol = TestClient::joined(n3.port(), "carol").await;
     alice.send_line("before the crash").await;
@@ -65,7 +70,12 @@ async fn a_killed_node_costs_only_its_own_connections() {
     bob.send_line("/schedule").await;
     bob.expect("[Server]: Your scheduled messages:").await;
     bob.expect("still here").await;
-    // once the others know n1 is gone, alice's name is free again
+    // once the others know n1 is gone, its people's names are free again, and the
+    // registration made on n1 holds
     common::wait_for_log_line(&n2.path("logs/server.txt"), "node n1 lost").await;
-    let _alice = TestClient::joined(n2.port(), "alice").await;
+    let _erin = TestClient::joined(n2.port(), "erin").await;
+    let mut not_alice = TestClient::join(n2.port(), "alice").await;
+    not_alice
+        .expect("[Server]: The nickname \"alice\" is registered to another key.")
+        .await;
 }

@@ -3,6 +3,7 @@
 //! for a next owner, renews the lease every second and ends the room when it is over.
 //! A node that finds the lease taken by another steps down without a word.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -322,6 +323,7 @@ async fn renew(
     let mut every = tokio::time::interval(RENEW_EVERY);
     let mut connection = shared.cluster.connection_changes();
     let mut empty_since: Option<tokio::time::Instant> = None;
+    let mut suspects = HashSet::new();
     loop {
         // Renewed at once on reconnecting, so the others' grace covers an outage.
         tokio::select! {
@@ -333,6 +335,7 @@ async fn renew(
         let Some((members, pending)) = census(&actor).await else {
             return;
         };
+        drop_lost_nodes(&shared, &actor, &mut suspects).await;
         let idle = members == 0 && pending == 0 && name.key() != shared.default_room.key();
         // Empty for a while, not just made: a room is made before its maker is in it.
         let since = *empty_since.get_or_insert_with(tokio::time::Instant::now);
@@ -402,6 +405,36 @@ async fn reclaim(shared: &Shared, key: &str, lease: Bytes) -> Reclaim {
     }
 }
 
+/// Members connected to a node whose presence is gone, at two checks in a row (a
+/// second apart, so a node renewing after an outage is not taken for dead), have left.
+/// Checked against the state rather than on the event of a lapse, so a room taken over
+/// just before or after its members' node lapsed is cleaned up either way.
+async fn drop_lost_nodes(
+    shared: &Shared,
+    actor: &mpsc::Sender<RoomCommand>,
+    suspects: &mut HashSet<String>,
+) {
+    let (tx, rx) = oneshot::channel();
+    if actor
+        .send(RoomCommand::MemberNodes { respond_to: tx })
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let Ok(nodes) = rx.await else { return };
+    let absent: HashSet<String> = nodes
+        .into_iter()
+        .filter(|n| !n.is_empty() && !shared.nodes.contains(&key_of(n)))
+        .collect();
+    for node in absent.intersection(suspects) {
+        let _ = actor
+            .send(RoomCommand::NodeGone { node: node.clone() })
+            .await;
+    }
+    *suspects = absent;
+}
+
 /// (participants, pending scheduled messages), or `None` once the actor has stopped.
 async fn census(actor: &mpsc::Sender<RoomCommand>) -> Option<(usize, usize)> {
     let (tx, rx) = oneshot::channel();
@@ -467,16 +500,20 @@ async fn keep_snapshots(
     stop: CancellationToken,
 ) {
     let key = key_of(name.key());
+    let mut written = 0;
     loop {
+        // Anything newer than what is stored (`wait_for` looks at the current value
+        // first, so a change made during the pause below is not missed).
+        let newer = latest.wait_for(|(v, _, _)| *v > written);
         tokio::select! {
-            changed = latest.changed() => if changed.is_err() { return },
+            newer = newer => if newer.is_err() { return },
             () = stop.cancelled() => return,
         }
-        let (version, _, Some(snapshot)) = latest.borrow_and_update().clone() else {
-            continue;
+        let (version, _, Some(snapshot)) = latest.borrow().clone() else {
+            return;
         };
         let Ok(bytes) = serde_json::to_vec(&snapshot) else {
-            continue;
+            return;
         };
         while let Err(error) = shared
             .cluster
@@ -490,9 +527,10 @@ async fn keep_snapshots(
                 () = stop.cancelled() => return,
             }
         }
+        written = version;
         kept.send_replace(version);
         // A while before the next write, unless a change must be stored at once.
-        let durable = latest.wait_for(|(v, durable, _)| *v > version && *durable);
+        let durable = latest.wait_for(|(v, durable, _)| *v > written && *durable);
         tokio::select! {
             () = tokio::time::sleep(SNAPSHOT_EVERY) => {}
             _ = durable => {}

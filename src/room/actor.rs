@@ -422,6 +422,9 @@ async fn handle(room: &mut Room, command: RoomCommand) {
             room.apply(|state| state.dropped(id, session_ended));
         }
         RoomCommand::NodeGone { node } => room.apply(|state| state.node_gone(&node)),
+        RoomCommand::MemberNodes { respond_to } => {
+            let _ = respond_to.send(room.state.nodes());
+        }
         RoomCommand::Users { respond_to } => {
             let _ = respond_to.send(room.users_line());
         }

@@ -171,6 +171,10 @@ pub enum RoomCommand {
     NodeGone {
         node: String,
     },
+    /// The servers the members are connected to.
+    MemberNodes {
+        respond_to: oneshot::Sender<Vec<String>>,
+    },
     Input {
         id: ParticipantId,
         line: String,

@@ -31,7 +31,7 @@ letting TCP 9999 in to VMs tagged NAME.
   --binary-url URL     the VM downloads this Linux x86_64 binary (built on Debian 12
                        or older glibc). Without it the VM builds the committed
                        state of this repository (git archive HEAD, without
-                       tests/ and deploy/) with cargo:
+                       tests, docs and deploy/) with cargo:
                        about 20-30 minutes on an e2-micro.
   --dry-run            print every gcloud command instead of running it
   -h, --help           this text
@@ -121,8 +121,10 @@ if [ -n "$binary_url" ]; then
   printf '%s' "$binary_url" >"$meta/ssh-chatroom-binary-url"
   metadata+=",ssh-chatroom-binary-url=$meta/ssh-chatroom-binary-url"
 else
-  # What the build needs: tests/ and deploy/ stay out. One metadata value may hold 256 KB.
+  # What the build needs: tests, docs and deploy/ stay out. One metadata value may hold
+  # 256 KB.
   git -C "$repo" archive --format=tar.gz HEAD -- . ':(exclude)tests' ':(exclude)deploy' \
+    ':(exclude)*.md' ':(exclude)bench/tests' \
     | base64 -w0 >"$meta/ssh-chatroom-source"
   size=$(wc -c <"$meta/ssh-chatroom-source")
   [ "$size" -le 256000 ] || die "source archive is $size bytes, over the metadata limit; use --binary-url"

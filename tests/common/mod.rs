@@ -60,6 +60,11 @@ impl TestServer {
         self.running.as_ref().unwrap().local_addr.port()
     }
 
+    /// SHA256 fingerprint of its host key.
+    pub fn host_key_fingerprint(&self) -> &str {
+        &self.running.as_ref().unwrap().host_key_fingerprint
+    }
+
     pub fn path(&self, relative: &str) -> PathBuf {
         self.dir.path().join(relative)
     }

@@ -154,7 +154,12 @@ impl Room {
         };
         if std::mem::take(&mut self.dirty) {
             let mut snapshot = self.state.snapshot();
-            snapshot.schedules.extend(self.held.iter().cloned());
+            for m in &self.held {
+                snapshot.schedules.push(m.clone());
+                if let Some(session) = m.author_session {
+                    snapshot.authors.push((m.id, session));
+                }
+            }
             let durably = std::mem::take(&mut self.durable);
             link.keep(snapshot, durably).await;
         }

@@ -38,6 +38,10 @@ pub struct RoomSnapshot {
     pub history: Vec<SharedLine>,
     pub bans: Vec<Ban>,
     pub schedules: Vec<ScheduledMessage>,
+    /// Which participant wrote each pending message (by message id), so an author
+    /// without a key can still list and cancel theirs after a takeover.
+    #[serde(default)]
+    pub authors: Vec<(u64, ParticipantId)>,
 }
 
 impl RoomState {
@@ -62,6 +66,12 @@ impl RoomState {
             history: self.history.iter().cloned().collect(),
             bans: self.bans.clone(),
             schedules: self.schedules.items().to_vec(),
+            authors: self
+                .schedules
+                .items()
+                .iter()
+                .filter_map(|m| Some((m.id, m.author_session?)))
+                .collect(),
         }
     }
 
@@ -70,7 +80,9 @@ impl RoomState {
         config.name = saved.name;
         config.creator_is_admin = saved.creator_is_admin;
         let mut schedules = ScheduleBook::default();
-        for m in saved.schedules {
+        for mut m in saved.schedules {
+            let author = saved.authors.iter().find(|(id, _)| *id == m.id);
+            m.author_session = author.map(|(_, session)| *session);
             schedules.add(m);
         }
         let mut state = RoomState::new(config, schedules, now);

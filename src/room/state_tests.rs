@@ -211,3 +211,52 @@ impl NameService for Online {
         Some((*id, nick.to_string()))
     }
 }
+
+#[test]
+fn a_room_rebuilt_from_its_snapshot_carries_on_and_drops_a_dead_nodes_people() {
+    let mut room = RoomState::new(config(), ScheduleBook::default(), start());
+    let names = Online::default();
+    let on = |id, name: &str, node: &str| Newcomer {
+        node: node.to_string(),
+        key: None,
+        ..newcomer(id, name, false)
+    };
+    room.join(on(1, "alice", "n1"));
+    room.join(on(2, "bob", "n2"));
+    room.join(on(3, "carol", "n1"));
+    room.input(1, "before", &names);
+    room.input(2, "/schedule 23:59 later", &names);
+    let saved: super::RoomSnapshot =
+        serde_json::from_slice(&serde_json::to_vec(&room.snapshot()).unwrap()).unwrap();
+
+    let mut again = RoomState::restore(config(), saved, start());
+    assert_eq!(
+        again.users_line().text,
+        "[Server]: Users (3/3): alice, bob, carol"
+    );
+    assert_eq!(again.nodes(), ["n1", "n2"]);
+    // keyless bob still owns his pending message
+    again.take_events();
+    again.input(2, "/schedule", &names);
+    let listed = lines_for(&again.take_events(), 2, &[1, 2, 3]);
+    assert!(listed[1].ends_with("later"), "{listed:?}");
+    // n1 died: alice (the admin) and carol leave; bob, there longest, is the admin now
+    again.node_gone("n1");
+    let events = again.take_events();
+    assert_eq!(
+        lines_for(&events, 2, &[2]),
+        [
+            "[Server]: alice has left the chat.",
+            "[Server]: bob is now the admin.",
+            "[Server]: carol has left the chat."
+        ]
+    );
+    assert_eq!(again.users_line().text, "[Server]: Users (1/3): bob");
+    // the history came along
+    again.join(on(4, "dave", "n2"));
+    let welcome = lines_for(&again.take_events(), 4, &[2, 4]);
+    assert!(
+        welcome.contains(&"alice >> before".to_string()),
+        "{welcome:?}"
+    );
+}

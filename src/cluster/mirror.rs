@@ -10,9 +10,9 @@ use tokio::task::AbortHandle;
 
 use super::remote::RemoteRoom;
 use super::rooms::Shared;
-use super::wire::{room_events, WireEvent};
+use super::wire::{room_events, Batch, WireEvent};
 use crate::chat::room_name::RoomName;
-use crate::room::{LocalMember, LocalMembers, ParticipantId, Sinks};
+use crate::room::{LocalMember, LocalMembers, ParticipantId, Refused, RoomEvent, Sinks};
 
 /// This node's members of one room.
 pub struct RoomMirror {
@@ -50,6 +50,17 @@ impl RoomMirror {
         lock(&self.members).add(member);
     }
 
+    /// Carries out `events` for the members here; returns those whose outbox refused.
+    pub(super) fn carry_out(&self, events: Vec<RoomEvent>, shared: &Shared) -> Vec<Refused> {
+        let name = lock(&self.name).clone();
+        let sinks = Sinks {
+            log: &shared.maker.log,
+            room: &name,
+            names: &shared.maker.names,
+        };
+        lock(&self.members).dispatch(events, &sinks).0
+    }
+
     pub fn set_name(&self, name: &str) {
         *lock(&self.name) = name.to_string();
     }
@@ -72,7 +83,8 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Carries out the room's events for this node's members, in the room's order.
+/// Carries out the room's events for this node's members, in the room's order: the
+/// batches of other nodes (a node running the room carries out its own directly).
 async fn carry_out(
     shared: Arc<Shared>,
     room: RoomName,
@@ -81,19 +93,19 @@ async fn carry_out(
 ) {
     let remote = RemoteRoom::new(shared.clone(), room);
     while let Some(msg) = sub.next().await {
-        let Ok(events) = serde_json::from_slice::<Vec<WireEvent>>(&msg.payload) else {
+        let Ok(batch) = serde_json::from_slice::<Batch>(&msg.payload) else {
             tracing::warn!("an undecodable room event was skipped");
             continue;
         };
-        let events = events.into_iter().map(WireEvent::into_event).collect();
-        let name = lock(&mirror.name).clone();
-        let sinks = Sinks {
-            log: &shared.maker.log,
-            room: &name,
-            names: &shared.maker.names,
-        };
-        let (refused, _) = lock(&mirror.members).dispatch(events, &sinks);
-        for r in refused {
+        if batch.from == *shared.cluster.node {
+            continue;
+        }
+        let events = batch
+            .events
+            .into_iter()
+            .map(WireEvent::into_event)
+            .collect();
+        for r in mirror.carry_out(events, &shared) {
             remote.dropped(r.id, r.session_ended);
         }
     }

@@ -18,13 +18,13 @@ use tokio_util::sync::CancellationToken;
 
 use super::rooms::Shared;
 use super::wire::{
-    room_events, room_in, Lease, RoomReply, RoomRequest, Whisper, WireEvent, WHISPERS,
+    room_events, room_in, Batch, Lease, RoomReply, RoomRequest, Whisper, WireEvent, WHISPERS,
 };
 use super::{key_of, LEASE, RENEW_EVERY};
 use crate::chat::room_name::RoomName;
 use crate::room::{
-    run_actor, EnterError, JoinError, Room, RoomCommand, RoomEvent, RoomLink, RoomSnapshot,
-    RoomState,
+    run_actor, EnterError, JoinError, Refused, Room, RoomCommand, RoomEvent, RoomLink,
+    RoomSnapshot, RoomState,
 };
 
 /// A room this node runs.
@@ -166,6 +166,8 @@ async fn run(
     let (keep_tx, keep_rx) = watch::channel((0, false, None));
     let (kept_tx, kept_rx) = watch::channel(0);
     let link = Link {
+        shared: shared.clone(),
+        room_key: name.key().to_string(),
         client: cluster.client.clone(),
         events: room_events(name.key()),
         fired: cluster.fired.clone(),
@@ -542,6 +544,8 @@ async fn keep_snapshots(
 /// The actor's side of the bus: events to `chat.room.<key>.ev`, whispers to
 /// `chat.whisper`, snapshots to the keeper, claims of scheduled messages in `chat_fired`.
 struct Link {
+    shared: Arc<Shared>,
+    room_key: String,
     client: async_nats::Client,
     events: String,
     fired: async_nats::jetstream::kv::Store,
@@ -553,25 +557,44 @@ struct Link {
 /// How long a change that must not be lost waits for its snapshot to be stored.
 const KEEP_WAIT: Duration = Duration::from_secs(2);
 
+impl Link {
+    /// Carries out `events` for this node's members of the room.
+    fn carry_here(&self, events: Vec<RoomEvent>) -> Vec<Refused> {
+        let mirror = self.shared.mirrors().get(&self.room_key).cloned();
+        mirror.map_or_else(Vec::new, |m| m.carry_out(events, &self.shared))
+    }
+}
+
 impl RoomLink for Link {
-    fn carry(&mut self, events: Vec<RoomEvent>) -> BoxFuture<'_, ()> {
+    fn carry(&mut self, events: Vec<RoomEvent>) -> BoxFuture<'_, Vec<Refused>> {
         Box::pin(async move {
             let mut wire = Vec::with_capacity(events.len());
+            let mut here = Vec::with_capacity(events.len());
             for event in events {
                 if let RoomEvent::Whisper { to, line, .. } = event {
                     let whisper = serde_json::to_vec(&Whisper { to, line }).unwrap_or_default();
                     let _ = self.client.publish(WHISPERS, whisper.into()).await;
-                } else if let Some(w) = WireEvent::from_event(event) {
+                } else if let Some(w) = WireEvent::from_event(&event) {
                     wire.push(w);
+                    here.push(event);
                 }
             }
-            if !wire.is_empty() {
-                let payload = serde_json::to_vec(&wire).unwrap_or_default();
-                let _ = self
-                    .client
-                    .publish(self.events.clone(), payload.into())
-                    .await;
+            if wire.is_empty() {
+                return Vec::new();
             }
+            // This node's members first, straight from the actor; the others through
+            // NATS (their nodes skip nothing: this node skips its own batches).
+            let refused = self.carry_here(here);
+            let batch = Batch {
+                from: self.shared.cluster.node.to_string(),
+                events: wire,
+            };
+            let payload = serde_json::to_vec(&batch).unwrap_or_default();
+            let _ = self
+                .client
+                .publish(self.events.clone(), payload.into())
+                .await;
+            refused
         })
     }
 

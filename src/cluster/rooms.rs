@@ -41,7 +41,7 @@ impl Shared {
         self.owned.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn mirrors(&self) -> MutexGuard<'_, HashMap<String, Arc<RoomMirror>>> {
+    pub fn mirrors(&self) -> MutexGuard<'_, HashMap<String, Arc<RoomMirror>>> {
         self.mirrors.lock().unwrap_or_else(|e| e.into_inner())
     }
 

@@ -62,6 +62,14 @@ pub enum RoomReply {
     Names(Vec<String>),
 }
 
+/// One command's events, from the node running the room (which has already carried
+/// them out for its own members).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Batch {
+    pub from: String,
+    pub events: Vec<WireEvent>,
+}
+
 /// A room event as the members' nodes carry it out.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum WireEvent {
@@ -86,13 +94,19 @@ pub enum WireEvent {
 
 impl WireEvent {
     /// The wire form of `event`, if it is for the members' nodes.
-    pub fn from_event(event: RoomEvent) -> Option<WireEvent> {
+    pub fn from_event(event: &RoomEvent) -> Option<WireEvent> {
         Some(match event {
-            RoomEvent::ToOne { to, delivery } => WireEvent::ToOne { to, delivery },
-            RoomEvent::ToAll { line, except } => WireEvent::ToAll { line, except },
-            RoomEvent::Close { to } => WireEvent::Close { to },
-            RoomEvent::Cut { to } => WireEvent::Cut { to },
-            RoomEvent::Gone { id } => WireEvent::Gone { id },
+            RoomEvent::ToOne { to, delivery } => WireEvent::ToOne {
+                to: *to,
+                delivery: delivery.clone(),
+            },
+            RoomEvent::ToAll { line, except } => WireEvent::ToAll {
+                line: line.clone(),
+                except: except.clone(),
+            },
+            RoomEvent::Close { to } => WireEvent::Close { to: *to },
+            RoomEvent::Cut { to } => WireEvent::Cut { to: *to },
+            RoomEvent::Gone { id } => WireEvent::Gone { id: *id },
             RoomEvent::Whisper { .. } | RoomEvent::Log { .. } | RoomEvent::SaveSchedules => {
                 return None
             }

@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::event::{Now, RoomEvent};
-use super::members::{LocalMember, LocalMembers, Sinks};
+use super::members::{LocalMember, LocalMembers, Refused, Sinks};
 use super::resolve::Resolved;
 use super::schedule::{ScheduleBook, ScheduledMessage};
 use super::snapshot::RoomSnapshot;
@@ -23,8 +23,9 @@ use crate::names::NameRegistry;
 /// Where a room run for a cluster sends what it causes: its members are connected to
 /// any server, so their deliveries travel, and its state is kept for a next owner.
 pub trait RoomLink: Send + Sync + 'static {
-    /// Carries `events` (deliveries, closes, departures) to every server, in order.
-    fn carry(&mut self, events: Vec<RoomEvent>) -> BoxFuture<'_, ()>;
+    /// Carries `events` (deliveries, closes, departures) to every server, in order;
+    /// returns the members of this server whose outbox refused a delivery.
+    fn carry(&mut self, events: Vec<RoomEvent>) -> BoxFuture<'_, Vec<Refused>>;
     /// Keeps `snapshot` for whoever runs the room next; `durably`: returns once it is
     /// stored (a change that must survive the node, such as a scheduled message).
     fn keep(&mut self, snapshot: RoomSnapshot, durably: bool) -> BoxFuture<'_, ()>;
@@ -163,9 +164,16 @@ impl Room {
             let durably = std::mem::take(&mut self.durable);
             link.keep(snapshot, durably).await;
         }
-        let events = std::mem::take(&mut self.outgoing);
-        if !events.is_empty() {
-            link.carry(events).await;
+        loop {
+            let events = std::mem::take(&mut self.outgoing);
+            let Some(link) = self.link.as_mut().filter(|_| !events.is_empty()) else {
+                return;
+            };
+            let refused = link.carry(events).await;
+            for r in refused {
+                self.state_now().dropped(r.id, r.session_ended);
+            }
+            self.settle();
         }
     }
 

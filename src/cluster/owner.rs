@@ -475,15 +475,27 @@ async fn step_down(shared: &Arc<Shared>, name: &RoomName, actor: &mpsc::Sender<R
     let _ = actor.send(RoomCommand::Abandon).await;
 }
 
-/// This node stops: every room it runs is handed on (snapshot kept, lease given up).
+/// This node stops: every room it runs is handed on (snapshot kept, lease given up, so
+/// another node takes it over at once). Bounded: with NATS unreachable the leases are
+/// left to lapse.
 pub(super) async fn hand_on_all(shared: &Arc<Shared>) {
     let owned: Vec<(String, Owned)> = shared.owned().drain().collect();
+    let mut give_up = Vec::new();
     for (room_key, owned) in owned {
         owned.stop.cancel();
         let _ = owned.actor.send(RoomCommand::Abandon).await;
-        let _ = shared.cluster.leases.purge(key_of(&room_key)).await;
+        give_up.push(async move {
+            let _ = shared.cluster.leases.purge(key_of(&room_key)).await;
+        });
+    }
+    if shared.cluster.is_connected() {
+        let all = futures_util::future::join_all(give_up);
+        let _ = tokio::time::timeout(HAND_ON_WAIT, all).await;
     }
 }
+
+/// The longest a stopping node waits to give up its leases.
+const HAND_ON_WAIT: Duration = Duration::from_secs(2);
 
 /// A snapshot, its version (counting up), and whether it must be stored at once.
 type Versioned = (u64, bool, Option<RoomSnapshot>);

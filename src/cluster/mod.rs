@@ -4,6 +4,8 @@
 //! actor ([`ClusterRooms`]), and node presence. A lone server never touches it.
 
 mod bucket;
+mod lease;
+mod link;
 mod mirror;
 mod names;
 mod nodes;

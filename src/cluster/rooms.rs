@@ -224,7 +224,7 @@ impl ClusterRooms {
                 .try_send(server_line("The server is shutting down. Goodbye!"));
             let _ = reach.outbox.try_send(crate::room::Delivery::Close);
         }
-        owner::hand_on_all(&self.shared).await;
+        super::lease::hand_on_all(&self.shared).await;
     }
 }
 

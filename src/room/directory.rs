@@ -11,7 +11,9 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 
 use super::schedule::{ScheduleBook, ScheduleStore};
-use super::{Clock, JoinError, JoinRequest, Joined, ParticipantId, Room, RoomConfig, RoomHandle};
+use super::{
+    Clock, EnterError, JoinError, JoinRequest, Joined, ParticipantId, Room, RoomConfig, RoomHandle,
+};
 use crate::chat::line::ChatLine;
 use crate::chat::room_name::RoomName;
 use crate::cluster::ClusterRooms;
@@ -52,52 +54,6 @@ impl RoomMaker {
             self.clock.clone(),
             self.names.clone(),
         )
-    }
-}
-
-/// Why someone could not enter a room.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EnterError {
-    /// The room is full; `room` as the room spells itself.
-    Full {
-        room: String,
-        count: usize,
-        capacity: usize,
-    },
-    /// The room refused them otherwise.
-    Join(JoinError),
-    /// The room does not exist and there are already `--max-rooms`.
-    TooManyRooms(usize),
-}
-
-impl EnterError {
-    /// `refused` as said when entering the room shown as `room`.
-    pub fn refused(refused: JoinError, room: &str) -> EnterError {
-        match refused {
-            JoinError::Full { count, capacity } => EnterError::Full {
-                room: room.to_string(),
-                count,
-                capacity,
-            },
-            other => EnterError::Join(other),
-        }
-    }
-}
-
-impl std::fmt::Display for EnterError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            EnterError::Full {
-                room,
-                count,
-                capacity,
-            } => write!(f, "{room} is full ({count}/{capacity})."),
-            EnterError::Join(e) => e.fmt(f),
-            EnterError::TooManyRooms(max) => write!(
-                f,
-                "There are too many rooms ({max}). Please join an existing one."
-            ),
-        }
     }
 }
 

@@ -9,6 +9,7 @@ mod ban;
 mod clock;
 mod commands;
 pub mod directory;
+mod enter_error;
 mod event;
 mod members;
 mod notices;
@@ -19,6 +20,7 @@ mod snapshot;
 mod state;
 #[cfg(test)]
 mod state_tests;
+mod task;
 #[cfg(test)]
 mod tests;
 mod welcome;
@@ -29,13 +31,15 @@ use std::net::SocketAddr;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-pub use actor::{run as run_actor, Room, RoomLink};
+pub use actor::{Room, RoomLink};
 pub use clock::{Clock, ManualClock};
-pub use directory::{EnterError, RoomDirectory, RoomMaker};
+pub use directory::{RoomDirectory, RoomMaker};
+pub use enter_error::EnterError;
 pub use event::{Now, RoomEvent};
 pub use members::{whisper_here, LocalMember, LocalMembers, Refused, Sinks};
 pub use snapshot::RoomSnapshot;
 pub use state::{Member, NameService, Newcomer, RoomConfig, RoomState};
+pub use task::run as run_actor;
 
 use crate::chat::line::{ChatLine, SharedLine};
 use crate::chat::nickname::NicknameError;
@@ -215,7 +219,7 @@ impl RoomHandle {
     /// Spawns the actor that owns `room`.
     pub fn spawn(room: Room) -> RoomHandle {
         let (tx, rx) = mpsc::channel(1024);
-        tokio::spawn(actor::run(room, rx));
+        tokio::spawn(task::run(room, rx));
         RoomHandle::Local(tx)
     }
 

@@ -1,0 +1,213 @@
+//! A room's lease while this node runs it: renewed every second (and at once when the
+//! membership changes or NATS comes back), the room ended when it has been empty a
+//! while, members of dead nodes dropped, and the room given up without a word when
+//! another node holds the lease; on a stop, every lease is handed on at once.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::context::PublishErrorKind;
+use async_nats::jetstream::kv::CreateErrorKind;
+use async_nats::jetstream::message::PublishMessage;
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot, Notify};
+use tokio_util::sync::CancellationToken;
+
+use super::owner::{lease_of, Owned};
+use super::rooms::Shared;
+use super::wire::Lease;
+use super::{key_of, LEASE, RENEW_EVERY};
+use crate::chat::room_name::RoomName;
+use crate::room::RoomCommand;
+
+/// How long a room stays empty with nothing scheduled before it ends.
+const END_AFTER: Duration = Duration::from_secs(2);
+
+/// Renews the lease every second (and at once when the membership changes, so `/rooms`
+/// is current), ends the room when it is over, and steps down if another node holds the
+/// lease (after an outage longer than the lease).
+pub(super) async fn renew(
+    shared: Arc<Shared>,
+    name: RoomName,
+    actor: mpsc::Sender<RoomCommand>,
+    mut revision: u64,
+    changed: Arc<Notify>,
+    stop: CancellationToken,
+) {
+    let key = key_of(name.key());
+    let subject = format!("$KV.{}.{key}", "chat_leases");
+    let mut every = tokio::time::interval(RENEW_EVERY);
+    let mut connection = shared.cluster.connection_changes();
+    let mut empty_since: Option<tokio::time::Instant> = None;
+    let mut suspects = HashSet::new();
+    loop {
+        // Renewed at once on reconnecting, so the others' grace covers an outage.
+        tokio::select! {
+            _ = every.tick() => {}
+            () = changed.notified() => {}
+            Ok(()) = connection.changed() => {}
+            () = stop.cancelled() => return,
+        }
+        let Some((members, pending)) = census(&actor).await else {
+            return;
+        };
+        drop_lost_nodes(&shared, &actor, &mut suspects).await;
+        let idle = members == 0 && pending == 0 && name.key() != shared.default_room.key();
+        // Empty for a while, not just made: a room is made before its maker is in it.
+        let since = *empty_since.get_or_insert_with(tokio::time::Instant::now);
+        if !idle {
+            empty_since = None;
+        } else if since.elapsed() >= END_AFTER {
+            return end_room(&shared, &name, &actor).await;
+        }
+        let lease = lease_of(&shared, &name.to_string(), members);
+        let renewal = PublishMessage::build()
+            .payload(lease.clone())
+            .ttl(LEASE)
+            .expected_last_subject_sequence(revision);
+        let acked = match shared
+            .cluster
+            .js
+            .send_publish(subject.clone(), renewal)
+            .await
+        {
+            Ok(ack) => ack.await,
+            Err(e) => Err(e),
+        };
+        match acked {
+            Ok(ack) => revision = ack.sequence,
+            Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => {
+                // The lease changed under us: a renewal sent during an outage was stored
+                // late (it is still ours), or it lapsed, or another node holds it now.
+                match reclaim(&shared, &key, lease).await {
+                    Reclaim::Held(r) => revision = r,
+                    Reclaim::Lost => return step_down(&shared, &name, &actor).await,
+                    Reclaim::Unknown => {}
+                }
+            }
+            Err(error) => tracing::debug!(%error, room = %name, "lease renewal failed"),
+        }
+    }
+}
+
+enum Reclaim {
+    /// This node holds the lease, at this revision.
+    Held(u64),
+    /// Another node holds it.
+    Lost,
+    /// NATS did not say.
+    Unknown,
+}
+
+/// Who holds the lease `key` now that a renewal found it changed; takes it again if it
+/// lapsed.
+async fn reclaim(shared: &Shared, key: &str, lease: Bytes) -> Reclaim {
+    let leases = &shared.cluster.leases;
+    match leases.entry(key).await {
+        Ok(Some(e)) if e.operation == async_nats::jetstream::kv::Operation::Put => {
+            let holder = serde_json::from_slice::<Lease>(&e.value).map(|l| l.node);
+            if holder.is_ok_and(|n| *n == *shared.cluster.node) {
+                Reclaim::Held(e.revision)
+            } else {
+                Reclaim::Lost
+            }
+        }
+        Ok(_) => match leases.create_with_ttl(key, lease, LEASE).await {
+            Ok(r) => Reclaim::Held(r),
+            Err(e) if e.kind() == CreateErrorKind::AlreadyExists => Reclaim::Lost,
+            Err(_) => Reclaim::Unknown,
+        },
+        Err(_) => Reclaim::Unknown,
+    }
+}
+
+/// Members connected to a node whose presence is gone, at two checks in a row (a
+/// second apart, so a node renewing after an outage is not taken for dead), have left.
+/// Checked against the state rather than on the event of a lapse, so a room taken over
+/// just before or after its members' node lapsed is cleaned up either way.
+async fn drop_lost_nodes(
+    shared: &Shared,
+    actor: &mpsc::Sender<RoomCommand>,
+    suspects: &mut HashSet<String>,
+) {
+    let (tx, rx) = oneshot::channel();
+    if actor
+        .send(RoomCommand::MemberNodes { respond_to: tx })
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let Ok(nodes) = rx.await else { return };
+    let absent: HashSet<String> = nodes
+        .into_iter()
+        .filter(|n| !n.is_empty() && !shared.nodes.contains(&key_of(n)))
+        .collect();
+    for node in absent.intersection(suspects) {
+        let _ = actor
+            .send(RoomCommand::NodeGone { node: node.clone() })
+            .await;
+    }
+    *suspects = absent;
+}
+
+/// (participants, pending scheduled messages), or `None` once the actor has stopped.
+async fn census(actor: &mpsc::Sender<RoomCommand>) -> Option<(usize, usize)> {
+    let (tx, rx) = oneshot::channel();
+    actor
+        .send(RoomCommand::Occupancy { respond_to: tx })
+        .await
+        .ok()?;
+    let (members, _) = rx.await.ok()?;
+    let (tx, rx) = oneshot::channel();
+    actor
+        .send(RoomCommand::Pending { respond_to: tx })
+        .await
+        .ok()?;
+    Some((members, rx.await.ok()?))
+}
+
+/// The room is over: its actor ends, then its snapshot and its lease go.
+async fn end_room(shared: &Arc<Shared>, name: &RoomName, actor: &mpsc::Sender<RoomCommand>) {
+    let owned = shared.owned().remove(name.key());
+    if let Some(owned) = owned {
+        owned.stop.cancel();
+    }
+    // The actor ends (and logs it) once the last sender is gone.
+    let _ = actor;
+    let key = key_of(name.key());
+    let _ = shared.cluster.snapshots.purge(&key).await;
+    let _ = shared.cluster.leases.purge(&key).await;
+}
+
+/// Another node runs the room now: stop here without a word to anyone.
+async fn step_down(shared: &Arc<Shared>, name: &RoomName, actor: &mpsc::Sender<RoomCommand>) {
+    tracing::info!(room = %name, "another node runs the room now");
+    if let Some(owned) = shared.owned().remove(name.key()) {
+        owned.stop.cancel();
+    }
+    let _ = actor.send(RoomCommand::Abandon).await;
+}
+
+/// This node stops: every room it runs is handed on (snapshot kept, lease given up, so
+/// another node takes it over at once). Bounded: with NATS unreachable the leases are
+/// left to lapse.
+pub(super) async fn hand_on_all(shared: &Arc<Shared>) {
+    let owned: Vec<(String, Owned)> = shared.owned().drain().collect();
+    let mut give_up = Vec::new();
+    for (room_key, owned) in owned {
+        owned.stop.cancel();
+        let _ = owned.actor.send(RoomCommand::Abandon).await;
+        give_up.push(async move {
+            let _ = shared.cluster.leases.purge(key_of(&room_key)).await;
+        });
+    }
+    if shared.cluster.is_connected() {
+        let all = futures_util::future::join_all(give_up);
+        let _ = tokio::time::timeout(HAND_ON_WAIT, all).await;
+    }
+}
+
+/// The longest a stopping node waits to give up its leases.
+const HAND_ON_WAIT: Duration = Duration::from_secs(2);

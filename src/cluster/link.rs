@@ -1,0 +1,182 @@
+//! The actor's side of the bus for a room this node runs: its events carried out here
+//! for this node's members and published to `chat.room.<key>.ev` for the others,
+//! whispers to `chat.whisper`, the room's snapshot kept for a next owner, and scheduled
+//! messages claimed in `chat_fired` before they are sent.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::kv::CreateErrorKind;
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use super::key_of;
+use super::rooms::Shared;
+use super::wire::{room_events, Batch, Whisper, WireEvent, WHISPERS};
+use crate::chat::room_name::RoomName;
+use crate::room::{Refused, RoomEvent, RoomLink, RoomSnapshot};
+
+/// A snapshot, its version (counting up), and whether it must be stored at once.
+type Versioned = (u64, bool, Option<RoomSnapshot>);
+
+/// Snapshots of a busy room are stored at most this often, unless one must be stored at
+/// once: a node's death costs at most this much of a room's history.
+const SNAPSHOT_EVERY: Duration = Duration::from_millis(250);
+
+/// Writes the room's latest snapshot whenever it changes (a burst of changes is one
+/// write: only the latest is kept), and reports the version written in `kept`.
+async fn keep_snapshots(
+    shared: Arc<Shared>,
+    name: RoomName,
+    mut latest: watch::Receiver<Versioned>,
+    kept: watch::Sender<u64>,
+    stop: CancellationToken,
+) {
+    let key = key_of(name.key());
+    let mut written = 0;
+    loop {
+        // Anything newer than what is stored (`wait_for` looks at the current value
+        // first, so a change made during the pause below is not missed).
+        let newer = latest.wait_for(|(v, _, _)| *v > written);
+        tokio::select! {
+            newer = newer => if newer.is_err() { return },
+            () = stop.cancelled() => return,
+        }
+        let (version, _, Some(snapshot)) = latest.borrow().clone() else {
+            return;
+        };
+        let Ok(bytes) = serde_json::to_vec(&snapshot) else {
+            return;
+        };
+        while let Err(error) = shared
+            .cluster
+            .snapshots
+            .put(&key, bytes.clone().into())
+            .await
+        {
+            tracing::debug!(%error, room = %name, "keeping the snapshot failed; trying again");
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_millis(500)) => {}
+                () = stop.cancelled() => return,
+            }
+        }
+        written = version;
+        kept.send_replace(version);
+        // A while before the next write, unless a change must be stored at once.
+        let durable = latest.wait_for(|(v, durable, _)| *v > written && *durable);
+        tokio::select! {
+            () = tokio::time::sleep(SNAPSHOT_EVERY) => {}
+            _ = durable => {}
+            () = stop.cancelled() => return,
+        }
+    }
+}
+
+/// The actor's side of the bus: events to `chat.room.<key>.ev`, whispers to
+/// `chat.whisper`, snapshots to the keeper, claims of scheduled messages in `chat_fired`.
+pub(super) struct Link {
+    shared: Arc<Shared>,
+    room_key: String,
+    client: async_nats::Client,
+    events: String,
+    fired: async_nats::jetstream::kv::Store,
+    room: String,
+    keep: watch::Sender<Versioned>,
+    kept: watch::Receiver<u64>,
+}
+
+/// How long a change that must not be lost waits for its snapshot to be stored.
+const KEEP_WAIT: Duration = Duration::from_secs(2);
+
+impl Link {
+    /// The link of room `name`, with its snapshot keeper started (ended by `stop`).
+    pub(super) fn start(shared: &Arc<Shared>, name: &RoomName, stop: CancellationToken) -> Link {
+        let cluster = &shared.cluster;
+        let (keep, keep_rx) = watch::channel((0, false, None));
+        let (kept_tx, kept) = watch::channel(0);
+        tokio::spawn(keep_snapshots(
+            shared.clone(),
+            name.clone(),
+            keep_rx,
+            kept_tx,
+            stop,
+        ));
+        Link {
+            shared: shared.clone(),
+            room_key: name.key().to_string(),
+            client: cluster.client.clone(),
+            events: room_events(name.key()),
+            fired: cluster.fired.clone(),
+            room: name.to_string(),
+            keep,
+            kept,
+        }
+    }
+
+    /// Carries out `events` for this node's members of the room.
+    fn carry_here(&self, events: Vec<RoomEvent>) -> Vec<Refused> {
+        let mirror = self.shared.mirrors().get(&self.room_key).cloned();
+        mirror.map_or_else(Vec::new, |m| m.carry_out(events, &self.shared))
+    }
+}
+
+impl RoomLink for Link {
+    fn carry(&mut self, events: Vec<RoomEvent>) -> BoxFuture<'_, Vec<Refused>> {
+        Box::pin(async move {
+            let mut wire = Vec::with_capacity(events.len());
+            let mut here = Vec::with_capacity(events.len());
+            for event in events {
+                if let RoomEvent::Whisper { to, line, .. } = event {
+                    let whisper = serde_json::to_vec(&Whisper { to, line }).unwrap_or_default();
+                    let _ = self.client.publish(WHISPERS, whisper.into()).await;
+                } else if let Some(w) = WireEvent::from_event(&event) {
+                    wire.push(w);
+                    here.push(event);
+                }
+            }
+            if wire.is_empty() {
+                return Vec::new();
+            }
+            // This node's members first, straight from the actor; the others through
+            // NATS (their nodes skip nothing: this node skips its own batches).
+            let refused = self.carry_here(here);
+            let batch = Batch {
+                from: self.shared.cluster.node.to_string(),
+                events: wire,
+            };
+            let payload = serde_json::to_vec(&batch).unwrap_or_default();
+            let _ = self
+                .client
+                .publish(self.events.clone(), payload.into())
+                .await;
+            refused
+        })
+    }
+
+    fn keep(&mut self, snapshot: RoomSnapshot, durably: bool) -> BoxFuture<'_, ()> {
+        let version = self.keep.borrow().0 + 1;
+        self.keep.send_replace((version, durably, Some(snapshot)));
+        Box::pin(async move {
+            if durably {
+                let stored = self.kept.wait_for(|kept| *kept >= version);
+                let _ = tokio::time::timeout(KEEP_WAIT, stored).await;
+            }
+        })
+    }
+
+    fn claim(&self, id: u64) -> BoxFuture<'_, Option<bool>> {
+        Box::pin(async move {
+            let value: Bytes = self.room.clone().into();
+            match self.fired.create(id.to_string(), value).await {
+                Ok(_) => Some(true),
+                Err(e) if e.kind() == CreateErrorKind::AlreadyExists => Some(false),
+                Err(error) => {
+                    tracing::warn!(%error, "cannot claim a scheduled message; holding it");
+                    None
+                }
+            }
+        })
+    }
+}

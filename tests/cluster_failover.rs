@@ -1,6 +1,7 @@
 //! A node that dies (SPEC §10): SIGKILL of a real node process costs only its own
 //! connections; the others see its people leave within 5 s, and the room it ran is taken
-//! over with its history, its admin succession and its pending scheduled messages.
+//! over with its history, its admin succession and its pending scheduled messages. A
+//! node told to stop while NATS is down still stops within 5 s.
 
 mod cluster;
 mod common;
@@ -77,5 +78,39 @@ async fn a_killed_node_costs_only_its_own_connections() {
     let mut not_alice = TestClient::join(n2.port(), "alice").await;
     not_alice
         .expect("[Server]: The nickname \"alice\" is registered to another key.")
+        .await;
+}
+
+#[tokio::test]
+async fn a_node_told_to_stop_while_nats_is_down_stops_within_5_s() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut nats = testkit::NatsServer::start(dir.path());
+    let (mut node, port) = cluster::spawn_node(&nats, "n1", &dir.path().join("n1")).await;
+    // the node runs three rooms
+    let mut alice = TestClient::joined(port, "alice").await;
+    for room in ["one", "two"] {
+        alice.send_line(&format!("/join {room}")).await;
+        alice
+            .expect(&format!("[Server]: Welcome to #{room}, alice!"))
+            .await;
+    }
+    nats.kill();
+    alice
+        .expect("[Server]: Lost contact with the other chat servers")
+        .await;
+    let pid = node.id().unwrap().to_string();
+    let told = Instant::now();
+    let signalled = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(signalled.success());
+    let status = tokio::time::timeout(Duration::from_secs(5), node.wait())
+        .await
+        .expect("the node stops within 5 s")
+        .unwrap();
+    assert!(status.success(), "{status:?} after {:?}", told.elapsed());
+    alice
+        .expect("[Server]: The server is shutting down. Goodbye!")
         .await;
 }

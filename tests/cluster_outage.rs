@@ -2,6 +2,9 @@
 //! again on the same port. No node exits; everyone is told once; a line typed meanwhile
 //! gets a `[Server]:` refusal within 3 s and never shows up later; the nodes recover by
 //! themselves without anyone reconnecting.
+//!
+//! This is the only test in its binary: while its NATS server is down, a server another
+//! test started could take the freed port, and the restart would then join the wrong one.
 
 mod cluster;
 mod common;
@@ -55,36 +58,4 @@ async fn a_nats_outage_refuses_lines_and_recovers_by_itself() {
         assert_eq!(seen.matches(LOST).count(), 1, "told once: {seen}");
         assert!(!seen.contains("alice >> typed during the outage"), "{seen}");
     }
-}
-
-#[tokio::test]
-async fn a_node_told_to_stop_while_nats_is_down_stops_within_5_s() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut nats = testkit::NatsServer::start(dir.path());
-    let (mut node, port) = cluster::spawn_node(&nats, "n1", &dir.path().join("n1")).await;
-    // the node runs three rooms
-    let mut alice = TestClient::joined(port, "alice").await;
-    for room in ["one", "two"] {
-        alice.send_line(&format!("/join {room}")).await;
-        alice
-            .expect(&format!("[Server]: Welcome to #{room}, alice!"))
-            .await;
-    }
-    nats.kill();
-    alice.expect(LOST).await;
-    let pid = node.id().unwrap().to_string();
-    let told = Instant::now();
-    let signalled = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    assert!(signalled.success());
-    let status = tokio::time::timeout(Duration::from_secs(5), node.wait())
-        .await
-        .expect("the node stops within 5 s")
-        .unwrap();
-    assert!(status.success(), "{status:?} after {:?}", told.elapsed());
-    alice
-        .expect("[Server]: The server is shutting down. Goodbye!")
-        .await;
 }

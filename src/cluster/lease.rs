@@ -140,6 +140,10 @@ async fn drop_lost_nodes(
         return;
     }
     let Ok(nodes) = rx.await else { return };
+    if !shared.cluster.unsettled_for().is_zero() {
+        suspects.clear();
+        return;
+    }
     let absent: HashSet<String> = nodes
         .into_iter()
         .filter(|n| !n.is_empty() && !shared.nodes.contains(&key_of(n)))

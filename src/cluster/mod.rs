@@ -34,6 +34,8 @@ use crate::config::Config;
 pub const LEASE: Duration = Duration::from_secs(3);
 /// How often leases and presence are renewed.
 pub const RENEW_EVERY: Duration = Duration::from_secs(1);
+/// How long after (re)connecting before a node decides that another node is dead.
+pub const SETTLE: Duration = Duration::from_secs(2);
 /// How long a request to a room may take before the asker is told it failed.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -56,6 +58,8 @@ pub struct Cluster {
     /// Live nodes: node name → since when (with a TTL).
     pub nodes: kv::Store,
     connected: watch::Receiver<bool>,
+    /// When the connection to NATS last came up.
+    up_since: Arc<std::sync::Mutex<tokio::time::Instant>>,
 }
 
 impl Cluster {
@@ -74,6 +78,8 @@ impl Cluster {
             .with_context(|| format!("reading the NATS addresses {urls}"))?;
         let node: Arc<str> = config.node().into();
         let (tx, connected) = watch::channel(true);
+        let up_since = Arc::new(std::sync::Mutex::new(tokio::time::Instant::now()));
+        let since = up_since.clone();
         let tx = Arc::new(tx);
         let mut options = async_nats::ConnectOptions::new()
             .name(format!("ssh-chatroom {node}"))
@@ -85,9 +91,14 @@ impl Cluster {
             .request_timeout(Some(REQUEST_TIMEOUT))
             .event_callback(move |event| {
                 let tx = tx.clone();
+                let since = since.clone();
                 async move {
                     match event {
-                        async_nats::Event::Connected => tx.send_replace(true),
+                        async_nats::Event::Connected => {
+                            *since.lock().unwrap_or_else(|e| e.into_inner()) =
+                                tokio::time::Instant::now();
+                            tx.send_replace(true)
+                        }
                         async_nats::Event::Disconnected => tx.send_replace(false),
                         _ => return,
                     };
@@ -136,6 +147,7 @@ impl Cluster {
             js,
             node,
             connected,
+            up_since,
         })
     }
 
@@ -143,6 +155,17 @@ impl Cluster {
     pub fn is_connected(&self) -> bool {
         *self.connected.borrow()
             && self.client.connection_state() == async_nats::connection::State::Connected
+    }
+
+    /// How long until this node's view of the others can be trusted: right after NATS
+    /// comes back, the others have not renewed their presence and leases yet, and a live
+    /// node would be taken for dead. Zero when connected for [`SETTLE`] already.
+    pub fn unsettled_for(&self) -> Duration {
+        if !self.is_connected() {
+            return SETTLE;
+        }
+        let since = *self.up_since.lock().unwrap_or_else(|e| e.into_inner());
+        SETTLE.saturating_sub(since.elapsed())
     }
 
     /// Wakes at every change of [`Cluster::is_connected`].

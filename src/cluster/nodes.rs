@@ -105,6 +105,7 @@ async fn on_lapsed_nodes(shared: Arc<Shared>, mut lapsed: mpsc::Receiver<Removed
         let shared = shared.clone();
         tokio::spawn(async move {
             tokio::time::sleep(GRACE).await;
+            settle(&shared).await;
             if shared.nodes.contains(&key) {
                 return;
             }
@@ -139,6 +140,8 @@ async fn on_lapsed_leases(shared: Arc<Shared>, mut lapsed: mpsc::Receiver<Remove
         }
         let shared = shared.clone();
         tokio::spawn(async move {
+            // After an outage, every node gets time to renew what it holds first.
+            settle(&shared).await;
             if holder.is_some_and(|n| shared.nodes.contains(&key_of(&n))) {
                 tokio::time::sleep(GRACE).await;
             }
@@ -154,6 +157,18 @@ async fn on_lapsed_leases(shared: Arc<Shared>, mut lapsed: mpsc::Receiver<Remove
                 }
             }
         });
+    }
+}
+
+/// Waits until this node's view of the others can be trusted (see
+/// [`Cluster::unsettled_for`](super::Cluster::unsettled_for)).
+async fn settle(shared: &Shared) {
+    loop {
+        let wait = shared.cluster.unsettled_for();
+        if wait.is_zero() {
+            return;
+        }
+        tokio::time::sleep(wait).await;
     }
 }
 

@@ -122,10 +122,13 @@ pub(super) async fn take_over(shared: &Arc<Shared>, room_key: &str) -> bool {
         instant: maker.clock.instant(),
     };
     let state = RoomState::restore(maker.template.clone(), saved, now);
+    // Right after an outage the others' presence is not back yet: the owner's checks
+    // drop the dead nodes' members later instead.
+    let settled = shared.cluster.unsettled_for().is_zero();
     let gone: Vec<String> = state
         .nodes()
         .into_iter()
-        .filter(|n| !shared.nodes.contains(&key_of(n)))
+        .filter(|n| settled && !shared.nodes.contains(&key_of(n)))
         .collect();
     let room = Room::with_state(
         state,

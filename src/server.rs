@@ -102,13 +102,17 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
     .with_context(|| format!("opening logs in {}", config.log_dir.display()))?;
     let cluster = match config.cluster.is_empty() {
         true => None,
-        false => Some(Cluster::connect(&config).await?),
+        false => {
+            let cluster = Cluster::connect(&config).await?;
+            let names = ClusterNames::open(&cluster).await?;
+            Some((cluster, names))
+        }
     };
     let (schedules, names) = match &cluster {
         // A cluster keeps both in its buckets.
-        Some(cluster) => (
+        Some((_, names)) => (
             ScheduleStore::default(),
-            NameRegistry::clustered(ClusterNames::open(cluster).await?, config.max_names_per_key),
+            NameRegistry::clustered(names.clone(), config.max_names_per_key),
         ),
         None => (
             ScheduleStore::load(Some(config.schedules_file()), &default_room.to_string())?,
@@ -125,9 +129,10 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
     log.event("START", format!("listening on {}", config.listen));
     let max_rooms = config.max_rooms.max(1);
     let rooms = match cluster {
-        Some(cluster) => {
+        Some((cluster, names)) => {
             log.event("CLUSTER", format!("joined as {}", cluster.node));
-            let placed = ClusterRooms::start(cluster, maker.clone(), default_room.clone()).await?;
+            let placed =
+                ClusterRooms::start(cluster, names, maker.clone(), default_room.clone()).await?;
             RoomDirectory::start_clustered(maker, max_rooms, default_room, placed)
         }
         None => RoomDirectory::start(maker, max_rooms, default_room),

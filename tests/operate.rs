@@ -8,7 +8,6 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::{user_key, Mode, TestClient};
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ssh-chatroom");
@@ -35,20 +34,7 @@ async fn spawn_server(dir: &Path, listen: &str) -> (Child, u16) {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let port = tokio::time::timeout(common::WAIT, async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(rest) = line.strip_prefix("ssh-chatroom listening on ") {
-                let addr = rest.split(' ').next().unwrap();
-                return addr.rsplit(':').next().unwrap().parse::<u16>().unwrap();
-            }
-        }
-        panic!("the server never said where it listens");
-    })
-    .await
-    .unwrap();
-    // keep reading, so the server never writes into a closed pipe
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let port = common::listening_port(&mut child).await;
     (child, port)
 }
 

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::kv::CreateErrorKind;
-use async_nats::jetstream::message::PublishMessage;
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio_util::sync::CancellationToken;
@@ -17,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use super::owner::{lease_of, Owned};
 use super::rooms::Shared;
 use super::wire::Lease;
-use super::{key_of, LEASE, RENEW_EVERY};
+use super::{key_of, LEASE, LEASES, RENEW_EVERY};
 use crate::chat::room_name::RoomName;
 use crate::room::RoomCommand;
 
@@ -36,7 +35,6 @@ pub(super) async fn renew(
     stop: CancellationToken,
 ) {
     let key = key_of(name.key());
-    let subject = format!("$KV.{}.{key}", "chat_leases");
     let mut every = tokio::time::interval(RENEW_EVERY);
     let mut connection = shared.cluster.connection_changes();
     let mut empty_since: Option<tokio::time::Instant> = None;
@@ -62,21 +60,9 @@ pub(super) async fn renew(
             return end_room(&shared, &name, &actor).await;
         }
         let lease = lease_of(&shared, &name.to_string(), members);
-        let renewal = PublishMessage::build()
-            .payload(lease.clone())
-            .ttl(LEASE)
-            .expected_last_subject_sequence(revision);
-        let acked = match shared
-            .cluster
-            .js
-            .send_publish(subject.clone(), renewal)
-            .await
-        {
-            Ok(ack) => ack.await,
-            Err(e) => Err(e),
-        };
-        match acked {
-            Ok(ack) => revision = ack.sequence,
+        let renewed = shared.cluster.renew(LEASES, &key, lease.clone(), revision);
+        match renewed.await {
+            Ok(r) => revision = r,
             Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => {
                 // The lease changed under us: a renewal sent during an outage was stored
                 // late (it is still ours), or it lapsed, or another node holds it now.

@@ -34,6 +34,11 @@ use crate::config::Config;
 pub const LEASE: Duration = Duration::from_secs(3);
 /// How often leases and presence are renewed.
 pub const RENEW_EVERY: Duration = Duration::from_secs(1);
+/// The bucket of room leases.
+const LEASES: &str = "chat_leases";
+/// The bucket of node presence.
+const NODES: &str = "chat_nodes";
+
 /// How long after (re)connecting before a node decides that another node is dead.
 pub const SETTLE: Duration = Duration::from_secs(2);
 /// How long a request to a room may take before the asker is told it failed.
@@ -139,10 +144,10 @@ impl Cluster {
         Ok(Cluster {
             online: bucket("chat_online", None, forever).await?,
             registered: bucket("chat_registered", None, forever).await?,
-            leases: bucket("chat_leases", Some(LEASE), forever).await?,
+            leases: bucket(LEASES, Some(LEASE), forever).await?,
             snapshots: bucket("chat_rooms", None, forever).await?,
             fired: bucket("chat_fired", None, 2 * day).await?,
-            nodes: bucket("chat_nodes", Some(LEASE), forever).await?,
+            nodes: bucket(NODES, Some(LEASE), forever).await?,
             client,
             js,
             node,
@@ -166,6 +171,28 @@ impl Cluster {
         }
         let since = *self.up_since.lock().unwrap_or_else(|e| e.into_inner());
         SETTLE.saturating_sub(since.elapsed())
+    }
+
+    /// Renews `key` of the TTL bucket `bucket` (leases, presence) with `value`, if it
+    /// is still at `revision`: a publish with a TTL and the expected last sequence
+    /// (`update` would drop the TTL). Returns the new revision.
+    ///
+    /// # Errors
+    /// NATS did not acknowledge it; `WrongLastSequence` when the key changed.
+    pub async fn renew(
+        &self,
+        bucket: &str,
+        key: &str,
+        value: bytes::Bytes,
+        revision: u64,
+    ) -> Result<u64, async_nats::jetstream::context::PublishError> {
+        let renewal = async_nats::jetstream::message::PublishMessage::build()
+            .payload(value)
+            .ttl(LEASE)
+            .expected_last_subject_sequence(revision);
+        let subject = format!("$KV.{bucket}.{key}");
+        let ack = self.js.send_publish(subject, renewal).await?.await?;
+        Ok(ack.sequence)
     }
 
     /// Wakes at every change of [`Cluster::is_connected`].

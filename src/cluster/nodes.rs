@@ -8,14 +8,13 @@ use std::time::Duration;
 
 use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::kv::Operation;
-use async_nats::jetstream::message::PublishMessage;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 use super::bucket::Removed;
 use super::rooms::Shared;
 use super::wire::{Lease, Presence};
-use super::{key_of, name_of, owner, LEASE, RENEW_EVERY};
+use super::{key_of, name_of, owner, LEASE, NODES, RENEW_EVERY};
 use crate::room::RoomCommand;
 
 /// How long a vanished node or lease may take to come back before the others act: the
@@ -37,8 +36,8 @@ pub(super) async fn start(
     let presence = presence_value();
     // A node restarted under the same name finds its old key, or its lapse marker.
     let _ = store.purge(&key).await;
-    let revision = store.create_with_ttl(&key, presence, LEASE).await?;
-    tokio::spawn(keep_present(shared.clone(), revision));
+    let revision = store.create_with_ttl(&key, presence.clone(), LEASE).await?;
+    tokio::spawn(keep_present(shared.clone(), presence, revision));
     tokio::spawn(on_lapsed_nodes(shared.clone(), nodes));
     tokio::spawn(on_lapsed_leases(shared.clone(), leases));
     tokio::spawn(adopt_orphans(shared.clone()));
@@ -48,17 +47,14 @@ pub(super) async fn start(
 fn presence_value() -> bytes::Bytes {
     let presence = Presence {
         since: chrono::Utc::now().to_rfc3339(),
-        connections: 0,
     };
     serde_json::to_vec(&presence).unwrap_or_default().into()
 }
 
 /// Renews this node's presence every second; after an outage longer than the lease it
 /// is made again.
-async fn keep_present(shared: Arc<Shared>, mut revision: u64) {
+async fn keep_present(shared: Arc<Shared>, value: bytes::Bytes, mut revision: u64) {
     let key = key_of(&shared.cluster.node);
-    let subject = format!("$KV.chat_nodes.{key}");
-    let value = presence_value();
     let mut every = tokio::time::interval(RENEW_EVERY);
     let mut connection = shared.cluster.connection_changes();
     loop {
@@ -67,21 +63,9 @@ async fn keep_present(shared: Arc<Shared>, mut revision: u64) {
             _ = every.tick() => {}
             Ok(()) = connection.changed() => {}
         }
-        let renewal = PublishMessage::build()
-            .payload(value.clone())
-            .ttl(LEASE)
-            .expected_last_subject_sequence(revision);
-        let acked = match shared
-            .cluster
-            .js
-            .send_publish(subject.clone(), renewal)
-            .await
-        {
-            Ok(ack) => ack.await,
-            Err(e) => Err(e),
-        };
-        match acked {
-            Ok(ack) => revision = ack.sequence,
+        let renewed = shared.cluster.renew(NODES, &key, value.clone(), revision);
+        match renewed.await {
+            Ok(r) => revision = r,
             Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => {
                 // A renewal sent during an outage was stored late, or the key lapsed.
                 let store = &shared.cluster.nodes;

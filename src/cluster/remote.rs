@@ -54,8 +54,9 @@ impl RemoteRoom {
         request: &RoomRequest,
         patience: Duration,
     ) -> Result<RoomReply, Unreachable> {
-        let payload: bytes::Bytes = serde_json::to_vec(request).map_err(|_| Unreachable)?.into();
         let give_up = Instant::now() + patience;
+        // Made when first needed: a room on this node is asked without it.
+        let mut payload: Option<bytes::Bytes> = None;
         loop {
             if !self.shared.cluster.is_connected() {
                 return Err(Unreachable);
@@ -68,7 +69,7 @@ impl RemoteRoom {
                 .shared
                 .cluster
                 .client
-                .request(self.subject.to_string(), payload.clone())
+                .request(self.subject.to_string(), encoded(&mut payload, request)?)
                 .await;
             match asked {
                 Ok(reply) => {
@@ -155,6 +156,17 @@ impl RemoteRoom {
             _ => None,
         }
     }
+}
+
+/// `request` as JSON, encoded once into `cache`.
+fn encoded(
+    cache: &mut Option<bytes::Bytes>,
+    request: &RoomRequest,
+) -> Result<bytes::Bytes, Unreachable> {
+    if cache.is_none() {
+        *cache = Some(serde_json::to_vec(request).map_err(|_| Unreachable)?.into());
+    }
+    Ok(cache.clone().unwrap_or_default())
 }
 
 /// A line for one participant of this node, outside any room's order.

@@ -80,13 +80,14 @@ impl ClusterRooms {
     /// The buckets cannot be watched.
     pub async fn start(
         cluster: Cluster,
+        names: ClusterNames,
         maker: RoomMaker,
         default_room: RoomName,
     ) -> anyhow::Result<Arc<ClusterRooms>> {
         let (lease_tx, lease_rx) = mpsc::channel(4096);
         let (node_tx, node_rx) = mpsc::channel(256);
         let shared = Arc::new(Shared {
-            names: ClusterNames::open(&cluster).await?,
+            names,
             leases: Mirror::watch(&cluster.leases, Some(lease_tx)).await?,
             nodes: Mirror::watch(&cluster.nodes, Some(node_tx)).await?,
             online: Mirror::watch(&cluster.online, None).await?,

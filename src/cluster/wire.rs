@@ -147,6 +147,4 @@ pub struct Lease {
 pub struct Presence {
     /// When it started (RFC 3339).
     pub since: String,
-    /// How many are connected to it.
-    pub connections: usize,
 }

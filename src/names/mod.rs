@@ -140,11 +140,7 @@ impl NameRegistry {
         let nick = Nickname::parse(raw)?;
         self.check_registered(&nick, who.key.as_deref()).await?;
         who.nick = nick.to_string();
-        let taken = match &self.store {
-            Store::Memory(m) => m.take(nick.key(), who).map_err(|_| ()),
-            Store::Cluster(c) => c.take(nick.key(), who).await?,
-        };
-        match taken {
+        match self.take(nick.key(), who).await? {
             Ok(fresh) => Ok((nick, fresh)),
             Err(()) => Err(NicknameError::Taken(nick.to_string())),
         }
@@ -170,6 +166,15 @@ impl NameRegistry {
         Ok(nick)
     }
 
+    /// Takes `name_key` for `claim` unless someone else holds it: `Ok(Ok(fresh))`, or
+    /// `Ok(Err(()))` when it is someone else's.
+    async fn take(&self, name_key: &str, claim: Claim) -> Result<Result<bool, ()>, Unavailable> {
+        match &self.store {
+            Store::Memory(m) => Ok(m.take(name_key, claim).map_err(|_| ())),
+            Store::Cluster(c) => c.take(name_key, claim).await,
+        }
+    }
+
     async fn free(&self, name_key: &str, id: ParticipantId) {
         match &self.store {
             Store::Memory(m) => m.free(name_key, id),
@@ -189,10 +194,7 @@ impl NameRegistry {
         if let Ok(Some(mut mine)) = self.online(nick.key()).await {
             if mine.id == id {
                 mine.room = room.to_string();
-                let _ = match &self.store {
-                    Store::Memory(m) => m.take(nick.key(), mine).map(|_| ()).map_err(|_| ()),
-                    Store::Cluster(c) => c.take(nick.key(), mine).await.map(|_| ()).map_err(|_| ()),
-                };
+                let _ = self.take(nick.key(), mine).await;
             }
         }
     }

@@ -25,7 +25,8 @@ impl Resolved {
         raw: &str,
     ) -> Resolved {
         let mut resolved = Resolved::default();
-        let Some(me) = state.find(id) else {
+        // Only a command needs a lookup: most lines are chat and skip the parse.
+        let Some(me) = state.find(id).filter(|_| raw.contains('/')) else {
             return resolved;
         };
         match parse_input(&sanitize(raw)) {

@@ -45,6 +45,15 @@ pub async fn node(
     name: &str,
     configure: &impl Fn(&mut ssh_chatroom::config::Config),
 ) -> TestServer {
+    node_with(nats, name, configure, Clock::System).await
+}
+
+async fn node_with(
+    nats: &NatsServer,
+    name: &str,
+    configure: &impl Fn(&mut ssh_chatroom::config::Config),
+    clock: Clock,
+) -> TestServer {
     let url = nats.url();
     TestServer::start_with(
         |c| {
@@ -52,7 +61,7 @@ pub async fn node(
             c.node_name = Some(name.to_string());
             configure(c);
         },
-        Clock::System,
+        clock,
     )
     .await
 }
@@ -75,7 +84,6 @@ pub fn node_args(nats: &NatsServer, name: &str, dir: &Path) -> Vec<String> {
 
 /// A node run as the real binary (so a test can SIGKILL it), and its SSH port.
 pub async fn spawn_node(nats: &NatsServer, name: &str, dir: &Path) -> (tokio::process::Child, u16) {
-    use tokio::io::{AsyncBufReadExt, BufReader};
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ssh-chatroom"))
         .args(node_args(nats, name, dir))
         .arg("--message-rate=0")
@@ -84,31 +92,11 @@ pub async fn spawn_node(nats: &NatsServer, name: &str, dir: &Path) -> (tokio::pr
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let port = tokio::time::timeout(crate::common::WAIT, async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(rest) = line.strip_prefix("ssh-chatroom listening on ") {
-                let addr = rest.split(' ').next().unwrap();
-                return addr.rsplit(':').next().unwrap().parse::<u16>().unwrap();
-            }
-        }
-        panic!("the node never said where it listens");
-    })
-    .await
-    .expect("the node starts");
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let port = crate::common::listening_port(&mut child).await;
     (child, port)
 }
 
 /// A node named `name` on `clock` (a test's manual clock, shared by the nodes).
 pub async fn node_on(nats: &NatsServer, name: &str, clock: Clock) -> TestServer {
-    let url = nats.url();
-    TestServer::start_with(
-        |c| {
-            c.cluster = vec![url];
-            c.node_name = Some(name.to_string());
-        },
-        clock,
-    )
-    .await
+    node_with(nats, name, &|_| {}, clock).await
 }

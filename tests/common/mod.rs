@@ -92,6 +92,26 @@ pub fn test_config(dir: &Path) -> Config {
     }
 }
 
+/// The port a server run as the real binary (with stdout piped) says it listens on;
+/// its stdout is read on afterwards, so it never writes into a closed pipe.
+pub async fn listening_port(child: &mut tokio::process::Child) -> u16 {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout piped")).lines();
+    let port = tokio::time::timeout(WAIT, async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(rest) = line.strip_prefix("ssh-chatroom listening on ") {
+                let addr = rest.split(' ').next().unwrap();
+                return addr.rsplit(':').next().unwrap().parse::<u16>().unwrap();
+            }
+        }
+        panic!("the server never said where it listens");
+    })
+    .await
+    .expect("the server starts");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    port
+}
+
 /// Waits (at most [`WAIT`]) for a line containing `needle` in the log file at `path`.
 pub async fn wait_for_log_line(path: &Path, needle: &str) -> String {
     let deadline = tokio::time::Instant::now() + WAIT;

@@ -198,6 +198,8 @@ fn ssh_config(host_key: russh::keys::PrivateKey) -> russh::server::Config {
         inactivity_timeout: None,
         keepalive_interval: Some(Duration::from_secs(60)),
         keepalive_max: 3,
+        // Input is read at a pace; the client need not have more than that in flight.
+        window_size: crate::ssh::pace::INPUT_WINDOW_BYTES,
         preferred,
         ..Default::default()
     }

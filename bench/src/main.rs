@@ -16,6 +16,7 @@
 mod client;
 mod connect;
 mod fanout;
+mod flooder;
 mod limits;
 mod participant;
 mod procfs;

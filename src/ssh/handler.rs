@@ -9,6 +9,7 @@ use russh::server::{Auth, ChannelOpenHandle, Handler, Msg, Response, Session, Ve
 use russh::{Channel, ChannelId, MethodKind, MethodSet, Pty};
 use tokio_util::sync::CancellationToken;
 
+use super::pace::InputPace;
 use super::session::{run_exec, run_shell, SessionSetup};
 use super::{event_queue, EventSender, PtyInfo, SessionDeps, SessionEvent};
 use crate::chat::text::sanitize;
@@ -29,6 +30,8 @@ pub struct ConnectionHandler {
     joined: CancellationToken,
     /// Why this connection may not join (told once its session starts).
     refusal: Option<String>,
+    /// How fast the client's input is read.
+    pace: InputPace,
 }
 
 impl ConnectionHandler {
@@ -50,6 +53,7 @@ impl ConnectionHandler {
             kill,
             joined,
             refusal: None,
+            pace: InputPace::for_connection(tokio::time::Instant::now()),
         }
     }
 
@@ -80,6 +84,18 @@ impl ConnectionHandler {
                 self.deps.log.event("DROPPED", text);
             }
             self.kill.cancel();
+        }
+    }
+
+    /// Counts a message of `bytes` from the client against its pace, and waits (holding
+    /// up russh, which then stops reading this socket) while the pace is exceeded.
+    async fn pace(&mut self, bytes: usize) {
+        let wait = self.pace.take(bytes, tokio::time::Instant::now());
+        if !wait.is_zero() {
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = self.kill.cancelled() => {}
+            }
         }
     }
 
@@ -273,6 +289,7 @@ impl Handler for ConnectionHandler {
                 rows: row_height,
             });
             session.channel_success(channel)?;
+            self.pace(0).await;
         }
         Ok(())
     }
@@ -285,6 +302,7 @@ impl Handler for ConnectionHandler {
     ) -> Result<(), Self::Error> {
         if self.channel == Some(channel) {
             self.forward(SessionEvent::Data(data.to_vec()));
+            self.pace(data.len()).await;
         }
         Ok(())
     }

@@ -4,6 +4,7 @@
 mod deps;
 pub mod handler;
 mod input;
+pub mod pace;
 pub mod session;
 
 pub use deps::SessionDeps;

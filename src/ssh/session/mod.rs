@@ -267,7 +267,7 @@ fn handle_event(screen: &mut Screen, event: SessionEvent) -> (String, Typed) {
     let mut typed = Typed::default();
     match event {
         SessionEvent::Data(bytes) => {
-            let mut out = String::new();
+            let mut clear = false;
             for action in screen.feed(&bytes) {
                 match action {
                     EditorAction::Submit(line) => typed.lines.push(line),
@@ -275,11 +275,16 @@ fn handle_event(screen: &mut Screen, event: SessionEvent) -> (String, Typed) {
                         typed.leaving = true;
                         break;
                     }
-                    EditorAction::ClearScreen => out.push_str(&screen.clear_screen()),
+                    // However many Ctrl-Ls came in one packet, the screen is cleared
+                    // once: each redraw of a long line would otherwise cost kilobytes.
+                    EditorAction::ClearScreen => clear = true,
                     EditorAction::Complete => typed.complete = true,
                 }
             }
-            out.push_str(&screen.redraw());
+            let out = match clear {
+                true => screen.clear_screen(),
+                false => screen.redraw(),
+            };
             (out, typed)
         }
         SessionEvent::Resize { cols, .. } => (screen.resize(cols), typed),
@@ -289,5 +294,20 @@ fn handle_event(screen: &mut Screen, event: SessionEvent) -> (String, Typed) {
             typed.leaving = true;
             (String::new(), typed)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_packet_of_ctrl_ls_clears_the_screen_once() {
+        let mut screen = Screen::pty(80, true, 4096);
+        let _ = handle_event(&mut screen, SessionEvent::Data(vec![b'x'; 4000]));
+        // Ten thousand redraws of a 4,000-character line would be 40 MB.
+        let (out, _) = handle_event(&mut screen, SessionEvent::Data(vec![0x0c; 10_000]));
+        assert_eq!(out.matches("\x1b[2J").count(), 1);
+        assert!(out.len() < 8192, "{} bytes", out.len());
     }
 }

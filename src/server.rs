@@ -252,21 +252,10 @@ async fn connection(
         return;
     }
     let grace_ends = deps.clock.instant() + Duration::from_secs(deps.config.login_grace);
-    // Cancelling `kill` cuts the stream, even while a write to it is blocked.
-    let opened = match proxy::open(stream, peer, &deps.config.trusted_proxy, &kill).await {
-        Ok(opened) => opened,
-        Err(why) => return refused_before_ssh(&deps.log, peer, &why),
+    let Some(opened) = open(&deps, stream, peer, &mut ticket, &kill).await else {
+        return;
     };
     let (stream, client, spoofed) = (opened.stream, opened.client, opened.refused);
-    if client != peer {
-        tracing::Span::current().record("client", tracing::field::display(client));
-    }
-    ticket.count_address(client.ip());
-    if ticket.refusal.is_some() {
-        let max = deps.config.max_conns_per_ip;
-        let text = format!("{client} too many connections from one address (max {max})");
-        deps.log.event("REFUSED", text);
-    }
     let joined = CancellationToken::new();
     let clock = deps.clock.clone();
     let log = deps.log.clone();
@@ -303,6 +292,36 @@ async fn connection(
     if spoofed.is_cancelled() {
         refused_before_ssh(&log, peer, &proxy::HeaderError::Untrusted);
     }
+}
+
+/// Opens the connection for SSH (after a trusted proxy's PROXY header) and counts it
+/// against its client's address; `None` when it is refused before SSH. Cancelling
+/// `kill` cuts the stream, even while a write to it is blocked.
+async fn open(
+    deps: &SessionDeps,
+    stream: TcpStream,
+    peer: SocketAddr,
+    ticket: &mut Ticket,
+    kill: &CancellationToken,
+) -> Option<proxy::Opened> {
+    let opened = match proxy::open(stream, peer, &deps.config.trusted_proxy, kill).await {
+        Ok(opened) => opened,
+        Err(why) => {
+            refused_before_ssh(&deps.log, peer, &why);
+            return None;
+        }
+    };
+    let client = opened.client;
+    if client != peer {
+        tracing::Span::current().record("client", tracing::field::display(client));
+    }
+    ticket.count_address(client.ip());
+    if ticket.refusal.is_some() {
+        let max = deps.config.max_conns_per_ip;
+        let text = format!("{client} too many connections from one address (max {max})");
+        deps.log.event("REFUSED", text);
+    }
+    Some(opened)
 }
 
 /// A connection closed before SSH began because of its PROXY header (or its lack).

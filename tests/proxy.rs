@@ -276,14 +276,17 @@ async fn bad_headers_from_the_trusted_address_are_closed_and_cost_nothing() {
     check.shutdown().await.unwrap();
     expect_closed(&mut check).await;
 
-    // A flood of garbage from the balancer's address, all at once.
+    // A flood from the balancer's address, all open at once: garbage, and headers too
+    // long (v1 without its end, v2 announcing 65535 bytes).
     let mut flood = Vec::new();
-    for n in 0..100u32 {
+    for n in 0..150u32 {
         let mut stream = tcp_from(1, port).await;
-        stream
-            .write_all(format!("GET /{n} HTTP/1.0\r\n\r\n").as_bytes())
-            .await
-            .unwrap();
+        let bytes = match n % 3 {
+            0 => format!("GET /{n} HTTP/1.0\r\n\r\n").into_bytes(),
+            1 => [&b"PROXY TCP4 "[..], &[b'1'; 200]].concat(),
+            _ => huge[..4096].to_vec(),
+        };
+        stream.write_all(&bytes).await.unwrap();
         flood.push(stream);
     }
     for stream in &mut flood {
@@ -295,7 +298,9 @@ async fn bad_headers_from_the_trusted_address_are_closed_and_cost_nothing() {
     wait_for_log_line(&log, "no complete PROXY header within 5 s").await;
 
     let text = std::fs::read_to_string(&log).unwrap();
-    assert_eq!(text.matches("no PROXY header").count(), 101, "{text}");
+    assert_eq!(text.matches("no PROXY header").count(), 51, "{text}");
+    assert_eq!(text.matches("longer than 107 bytes").count(), 50, "{text}");
+    assert_eq!(text.matches("longer than 536 bytes").count(), 51, "{text}");
     assert!(!text.contains(&format!("127.0.0.1:{check_port}")), "{text}");
     // Then a real client behind the balancer, and one direct, get in as ever.
     let dir = tempfile::tempdir().unwrap();

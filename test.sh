@@ -16,6 +16,8 @@ command -v puttygen >/dev/null 2>&1 || need_apt+=(putty-tools)
 command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
 command -v shellcheck >/dev/null 2>&1 || need_apt+=(shellcheck)
 command -v logrotate >/dev/null 2>&1 || need_apt+=(logrotate)
+# tests/proxy.rs: a real HAProxy in front of two servers (Debian puts it in /usr/sbin)
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need_apt+=(haproxy)
 if [ ${#need_apt[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq

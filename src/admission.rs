@@ -2,7 +2,8 @@
 //! handshake or login. A new connection over the handshake cap evicts the oldest one
 //! still logging in, so a flood of idle half-open connections can never lock real users
 //! out; a connection over its IP's cap is let through the handshake only to be told why
-//! it is refused.
+//! it is refused. A connection through a trusted proxy counts against its client's
+//! address, known once its PROXY header is read.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -28,7 +29,8 @@ pub struct Admission {
 /// One admitted connection; dropping it releases its slots.
 pub struct Ticket {
     admission: Arc<Admission>,
-    ip: IpAddr,
+    /// The address this connection counts against, once known.
+    ip: Option<IpAddr>,
     id: u64,
     /// `Some(reason)` when this connection is over its IP's limit.
     pub refusal: Option<String>,
@@ -51,15 +53,16 @@ impl Admission {
 
     /// Registers a new connection from `ip`, cut through `kill` if it is later evicted.
     pub fn admit(self: &Arc<Self>, ip: IpAddr, kill: CancellationToken) -> Ticket {
+        let mut ticket = self.arrive(kill);
+        ticket.count_address(ip);
+        ticket
+    }
+
+    /// Registers a new connection whose address is not known yet (a trusted proxy's,
+    /// until its PROXY header names the client): it takes a handshake slot at once, and
+    /// counts against its address with [`Ticket::count_address`].
+    pub fn arrive(self: &Arc<Self>, kill: CancellationToken) -> Ticket {
         let mut state = self.lock();
-        let count = state.per_ip.entry(ip).or_insert(0);
-        *count += 1;
-        let refusal = (self.max_per_ip > 0 && *count > self.max_per_ip).then(|| {
-            format!(
-                "Too many connections from your address (max {}). Close one and try again.",
-                self.max_per_ip
-            )
-        });
         if self.max_pending > 0 && state.pending.len() >= self.max_pending {
             if let Some((_, oldest)) = state.pending.pop_front() {
                 tracing::info!("handshake cap reached: cutting the oldest pending connection");
@@ -71,9 +74,9 @@ impl Admission {
         state.pending.push_back((id, kill));
         Ticket {
             admission: self.clone(),
-            ip,
+            ip: None,
             id,
-            refusal,
+            refusal: None,
         }
     }
 
@@ -84,6 +87,23 @@ impl Admission {
 }
 
 impl Ticket {
+    /// Counts this connection against `ip` (once); sets [`Ticket::refusal`] when that
+    /// address is over its limit.
+    pub fn count_address(&mut self, ip: IpAddr) {
+        if self.ip.is_some() {
+            return;
+        }
+        let max = self.admission.max_per_ip;
+        let mut state = self.admission.lock();
+        let count = state.per_ip.entry(ip).or_insert(0);
+        *count += 1;
+        self.refusal = (max > 0 && *count > max).then(|| {
+            format!("Too many connections from your address (max {max}). Close one and try again.")
+        });
+        drop(state);
+        self.ip = Some(ip);
+    }
+
     /// The connection has joined (or run its exec command): it no longer holds a
     /// handshake slot.
     pub fn joined(&self) {
@@ -96,10 +116,11 @@ impl Drop for Ticket {
     fn drop(&mut self) {
         let mut state = self.admission.lock();
         state.pending.retain(|(id, _)| *id != self.id);
-        if let Some(count) = state.per_ip.get_mut(&self.ip) {
+        let Some(ip) = self.ip else { return };
+        if let Some(count) = state.per_ip.get_mut(&ip) {
             *count -= 1;
             if *count == 0 {
-                state.per_ip.remove(&self.ip);
+                state.per_ip.remove(&ip);
             }
         }
     }
@@ -127,6 +148,23 @@ mod tests {
             .admit(ip(1), CancellationToken::new())
             .refusal
             .is_none());
+    }
+
+    /// Behind a trusted proxy the address is known only after the PROXY header: the
+    /// connection holds a handshake slot meanwhile, and no address's count.
+    #[test]
+    fn an_address_counted_late_is_capped_like_any_other() {
+        let admission = Admission::new(1, 0);
+        let mut waiting = admission.arrive(CancellationToken::new());
+        assert_eq!(admission.pending(), 1);
+        let first = admission.admit(ip(1), CancellationToken::new());
+        assert!(first.refusal.is_none());
+        waiting.count_address(ip(1));
+        assert!(waiting.refusal.is_some());
+        drop((first, waiting));
+        let mut again = admission.arrive(CancellationToken::new());
+        again.count_address(ip(1));
+        assert!(again.refusal.is_none(), "both slots were freed");
     }
 
     #[test]

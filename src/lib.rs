@@ -2,6 +2,7 @@
 //!
 //! - [`server`]: the accept loop, limits and shutdown; builds everything below.
 //! - [`stream`]: a client's TCP stream, which the server can cut at any moment.
+//! - [`proxy`]: the PROXY protocol header from trusted load balancers.
 //! - [`ssh`]: the russh handler (callbacks → events) and one session task per
 //!   participant (owns its screen, its outbox and its SSH channel).
 //! - [`room`]: the room actor that owns participants, commands and the schedule.
@@ -21,6 +22,7 @@ pub mod keys;
 pub mod log;
 pub mod names;
 pub mod persist;
+pub mod proxy;
 pub mod room;
 pub mod server;
 pub mod ssh;

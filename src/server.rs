@@ -19,11 +19,11 @@ use crate::config::Config;
 use crate::keys::{admin_keys, fingerprint, load_or_generate_host_key};
 use crate::log::{LogConfig, LogSink};
 use crate::names::NameRegistry;
+use crate::proxy;
 use crate::room::schedule::ScheduleStore;
 use crate::room::{Clock, RoomConfig, RoomDirectory, RoomMaker};
 use crate::ssh::handler::ConnectionHandler;
 use crate::ssh::SessionDeps;
-use crate::stream::CuttableStream;
 
 /// A server that is accepting connections.
 pub struct RunningServer {
@@ -227,9 +227,10 @@ async fn accept_loop(
                 continue;
             }
         };
-        let span = tracing::info_span!("conn", %peer);
+        let span = tracing::info_span!("conn", %peer, client = tracing::field::Empty);
         let kill = CancellationToken::new();
-        let ticket = admission.admit(peer.ip(), kill.clone());
+        // Counted against its address once that is known (after a PROXY header).
+        let ticket = admission.arrive(kill.clone());
         let task = connection(deps.clone(), ssh.clone(), stream, peer, ticket, kill);
         tracker.spawn(task.instrument(span));
     }
@@ -245,19 +246,22 @@ async fn connection(
     ssh: Arc<russh::server::Config>,
     stream: TcpStream,
     peer: SocketAddr,
-    ticket: Ticket,
+    mut ticket: Ticket,
     kill: CancellationToken,
 ) {
     if let Err(error) = tune_socket(&stream) {
         tracing::warn!(%error, "could not set up the connection");
         return;
     }
-    // Cancelling `kill` cuts the stream, even while a write to it is blocked.
-    let stream = CuttableStream::new(stream, kill.clone());
-    let joined = CancellationToken::new();
     let grace_ends = deps.clock.instant() + Duration::from_secs(deps.config.login_grace);
+    let Some(opened) = open(&deps, stream, peer, &mut ticket, &kill).await else {
+        return;
+    };
+    let (stream, client, spoofed) = (opened.stream, opened.client, opened.refused);
+    let joined = CancellationToken::new();
     let clock = deps.clock.clone();
-    let handler = ConnectionHandler::new(deps, Some(peer), kill.clone(), joined.clone())
+    let log = deps.log.clone();
+    let handler = ConnectionHandler::new(deps, Some(client), kill.clone(), joined.clone())
         .refusing(ticket.refusal.clone());
     let session = async {
         match run_stream(ssh, stream, handler).await {
@@ -287,6 +291,47 @@ async fn connection(
         () = grace_expired => tracing::info!("login grace expired"),
     }
     kill.cancel();
+    if spoofed.is_cancelled() {
+        refused_before_ssh(&log, peer, &proxy::HeaderError::Untrusted);
+    }
+}
+
+/// Opens the connection for SSH (after a trusted proxy's PROXY header) and counts it
+/// against its client's address; `None` when it is refused before SSH. Cancelling
+/// `kill` cuts the stream, even while a write to it is blocked.
+async fn open(
+    deps: &SessionDeps,
+    stream: TcpStream,
+    peer: SocketAddr,
+    ticket: &mut Ticket,
+    kill: &CancellationToken,
+) -> Option<proxy::Opened> {
+    let opened = match proxy::open(stream, peer, &deps.config.trusted_proxy, kill).await {
+        Ok(opened) => opened,
+        Err(why) => {
+            refused_before_ssh(&deps.log, peer, &why);
+            return None;
+        }
+    };
+    let client = opened.client;
+    if client != peer {
+        tracing::Span::current().record("client", tracing::field::display(client));
+    }
+    ticket.count_address(client.ip());
+    if ticket.refusal.is_some() {
+        let max = deps.config.max_conns_per_ip;
+        let text = format!("{client} too many connections from one address (max {max})");
+        deps.log.event("REFUSED", text);
+    }
+    Some(opened)
+}
+
+/// A connection closed before SSH began because of its PROXY header (or its lack).
+fn refused_before_ssh(log: &LogSink, peer: SocketAddr, why: &proxy::HeaderError) {
+    tracing::info!(%why, "refused before SSH");
+    if let Some(text) = proxy::refusal_text(peer, why) {
+        log.event("REFUSED", text);
+    }
 }
 
 /// Kernel send buffer per connection. Chat needs little, and a small buffer bounds the

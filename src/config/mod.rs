@@ -157,6 +157,17 @@ pub struct Config {
     #[arg(long, default_value_t = 30, env = "SSH_CHATROOM_LOGIN_GRACE")]
     pub login_grace: u64,
 
+    /// Load balancers whose connections start with a PROXY protocol header (v1 or v2),
+    /// comma-separated IP addresses or CIDR ranges: their header's client address is
+    /// used. Empty: no PROXY protocol.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        value_delimiter = ',',
+        env = "SSH_CHATROOM_TRUSTED_PROXY"
+    )]
+    pub trusted_proxy: Vec<crate::proxy::ProxyNet>,
+
     /// Do not write logs/server.txt.
     #[arg(long, env = "SSH_CHATROOM_NO_SERVER_LOG")]
     pub no_server_log: bool,
@@ -320,5 +331,15 @@ mod tests {
         assert_eq!(c.time_zone(), chrono_tz::Asia::Seoul);
         assert_eq!(c.admin_keys, vec!["SHA256:abc".to_string()]);
         assert!(c.is_generic_user("guest") && !c.is_generic_user("chat"));
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_ranges() {
+        assert!(Config::default().trusted_proxy.is_empty());
+        let c = Cli::parse_from(["x", "--trusted-proxy", "127.0.0.1,10.0.0.0/8"]).config;
+        let shown: Vec<String> = c.trusted_proxy.iter().map(|n| n.to_string()).collect();
+        assert_eq!(shown, ["127.0.0.1", "10.0.0.0/8"]);
+        let err = Cli::try_parse_from(["x", "--trusted-proxy", "lb.example"]).unwrap_err();
+        assert!(err.to_string().contains("CIDR"), "{err}");
     }
 }

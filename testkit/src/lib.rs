@@ -3,14 +3,17 @@
 //! - [`accept`]: a russh client handler that trusts any host key.
 //! - [`escapes`]: removing colour codes and other CSI sequences from terminal output.
 //! - [`freeze`]: a TCP stream whose reads can be stopped for good.
+//! - [`haproxy`]: a real HAProxy sending the PROXY protocol, for the proxy tests.
 //! - [`nats`]: a real `nats-server` with JetStream, for the cluster tests.
 
 pub mod accept;
 pub mod escapes;
 pub mod freeze;
+pub mod haproxy;
 pub mod nats;
 
 pub use accept::AcceptAll;
 pub use escapes::{strip_colours, strip_escapes};
 pub use freeze::Freezable;
+pub use haproxy::{HaProxy, SendProxy};
 pub use nats::NatsServer;

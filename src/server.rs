@@ -36,6 +36,8 @@ pub struct RunningServer {
     /// Where `/metrics` and `/healthz` are served (with `--metrics`; the port actually
     /// bound).
     pub metrics_addr: Option<SocketAddr>,
+    /// This server's name in the cluster (with `--cluster`).
+    pub node: Option<String>,
     shutdown: CancellationToken,
     done: tokio::task::JoinHandle<()>,
     reloader: Reloader,
@@ -116,6 +118,9 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
         }
     };
     let in_contact = cluster.as_ref().map(|(cluster, _)| cluster.clone());
+    let node = cluster
+        .as_ref()
+        .map(|(cluster, _)| cluster.node.to_string());
     let (schedules, names) = match &cluster {
         // A cluster keeps both in its buckets.
         Some((_, names)) => (
@@ -191,6 +196,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
         local_addr,
         host_key_fingerprint,
         metrics_addr,
+        node,
         shutdown,
         done,
         reloader,

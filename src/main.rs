@@ -78,7 +78,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let _ = stdout.write_all(banner.as_bytes());
     let _ = stdout.flush();
-    tracing::info!(node = running.node.as_deref(), "started");
+    tracing::info!(listen = %running.local_addr, node = running.node.as_deref(), "started");
     let stop = running.shutdown_token();
     let reloader = running.reloader();
     let mut term = signal(SignalKind::terminate())?;

@@ -9,6 +9,8 @@ command -v ssh >/dev/null 2>&1 || need_apt+=(openssh-client)
 command -v cc >/dev/null 2>&1 || need_apt+=(gcc)
 command -v git >/dev/null 2>&1 || need_apt+=(git)
 command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)
+# tests/metrics.rs: scrapes /metrics and /healthz with a real HTTP client
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 # tests/other_clients.rs: PuTTY's plink and puttygen, and Python's paramiko
 command -v plink >/dev/null 2>&1 || need_apt+=(putty-tools)
 command -v puttygen >/dev/null 2>&1 || need_apt+=(putty-tools)

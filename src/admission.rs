@@ -11,6 +11,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio_util::sync::CancellationToken;
 
+use crate::metrics::{Cut, Metrics, Refusal};
+
 #[derive(Default)]
 struct State {
     per_ip: HashMap<IpAddr, usize>,
@@ -24,6 +26,8 @@ pub struct Admission {
     max_per_ip: usize,
     max_pending: usize,
     state: Mutex<State>,
+    /// Handshakes in flight, refusals and evictions are counted here.
+    metrics: Arc<Metrics>,
 }
 
 /// One admitted connection; dropping it releases its slots.
@@ -38,12 +42,19 @@ pub struct Ticket {
 
 impl Admission {
     /// Limits of 0 mean no limit.
-    pub fn new(max_per_ip: usize, max_pending: usize) -> Arc<Admission> {
+    pub fn new(max_per_ip: usize, max_pending: usize, metrics: Arc<Metrics>) -> Arc<Admission> {
         Arc::new(Admission {
             max_per_ip,
             max_pending,
             state: Mutex::new(State::default()),
+            metrics,
         })
+    }
+
+    /// Shows the number of connections still logging in.
+    fn count_pending(&self, state: &State) {
+        let pending = i64::try_from(state.pending.len()).unwrap_or(i64::MAX);
+        self.metrics.handshakes.set(pending);
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -67,11 +78,13 @@ impl Admission {
             if let Some((_, oldest)) = state.pending.pop_front() {
                 tracing::info!("handshake cap reached: cutting the oldest pending connection");
                 oldest.cancel();
+                self.metrics.cut(Cut::HandshakeCap);
             }
         }
         let id = state.next_id;
         state.next_id += 1;
         state.pending.push_back((id, kill));
+        self.count_pending(&state);
         Ticket {
             admission: self.clone(),
             ip: None,
@@ -101,6 +114,9 @@ impl Ticket {
             format!("Too many connections from your address (max {max}). Close one and try again.")
         });
         drop(state);
+        if self.refusal.is_some() {
+            self.admission.metrics.refused(Refusal::PerIpCap);
+        }
         self.ip = Some(ip);
     }
 
@@ -109,6 +125,7 @@ impl Ticket {
     pub fn joined(&self) {
         let mut state = self.admission.lock();
         state.pending.retain(|(id, _)| *id != self.id);
+        self.admission.count_pending(&state);
     }
 }
 
@@ -116,6 +133,7 @@ impl Drop for Ticket {
     fn drop(&mut self) {
         let mut state = self.admission.lock();
         state.pending.retain(|(id, _)| *id != self.id);
+        self.admission.count_pending(&state);
         let Some(ip) = self.ip else { return };
         if let Some(count) = state.per_ip.get_mut(&ip) {
             *count -= 1;
@@ -136,7 +154,7 @@ mod tests {
 
     #[test]
     fn per_ip_limit_refuses_the_extra_connection_and_frees_on_drop() {
-        let admission = Admission::new(2, 0);
+        let admission = Admission::new(2, 0, Metrics::detached());
         let a = admission.admit(ip(1), CancellationToken::new());
         let b = admission.admit(ip(1), CancellationToken::new());
         let c = admission.admit(ip(1), CancellationToken::new());
@@ -154,7 +172,7 @@ mod tests {
     /// connection holds a handshake slot meanwhile, and no address's count.
     #[test]
     fn an_address_counted_late_is_capped_like_any_other() {
-        let admission = Admission::new(1, 0);
+        let admission = Admission::new(1, 0, Arc::new(Metrics::new(false)));
         let mut waiting = admission.arrive(CancellationToken::new());
         assert_eq!(admission.pending(), 1);
         let first = admission.admit(ip(1), CancellationToken::new());
@@ -169,7 +187,8 @@ mod tests {
 
     #[test]
     fn handshake_cap_evicts_the_oldest_pending() {
-        let admission = Admission::new(0, 2);
+        let metrics = Arc::new(Metrics::new(false));
+        let admission = Admission::new(0, 2, metrics.clone());
         let first = CancellationToken::new();
         let _a = admission.admit(ip(1), first.clone());
         let b = admission.admit(ip(2), CancellationToken::new());
@@ -179,5 +198,7 @@ mod tests {
         let _d = admission.admit(ip(4), CancellationToken::new());
         assert!(first.is_cancelled());
         assert_eq!(admission.pending(), 2);
+        assert_eq!(metrics.handshakes.get(), 2);
+        assert_eq!(metrics.drops(Cut::HandshakeCap), 1);
     }
 }

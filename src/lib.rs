@@ -9,6 +9,7 @@
 //! - [`chat`]: pure rules and formats: nicknames, the command parser, the lines.
 //! - [`term`]: pure terminal handling: key decoding, the line editor, colours.
 //! - [`log`]: `server.txt` and the per-user transcripts, written off the hot path.
+//! - [`metrics`]: counts for operators, served with a health check by `--metrics`.
 //! - [`names`]: nicknames and registrations, chat-wide.
 //! - [`cluster`]: the NATS sides of the seams, for several servers serving one chat.
 #![forbid(unsafe_code)]
@@ -20,6 +21,7 @@ pub mod cluster;
 pub mod config;
 pub mod keys;
 pub mod log;
+pub mod metrics;
 pub mod names;
 pub mod persist;
 pub mod proxy;

@@ -9,11 +9,13 @@ use tokio::signal::unix::{signal, SignalKind};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // Colours only for a person at a terminal: not in a journal or a file, nor with
+    // NO_COLOR set (https://no-color.org).
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,russh=warn".into()),
-        )
+        .with_env_filter(log_filter())
+        .with_ansi(colour)
         .with_writer(std::io::stderr)
         .init();
     let cli = match config::load(std::env::args_os()) {
@@ -37,19 +39,46 @@ async fn main() -> anyhow::Result<()> {
     serve(cli.config).await
 }
 
+/// `RUST_LOG`, else `info` with russh's chatter left out. async-nats logs every event
+/// at `info` (ten a second during a NATS outage): it is held to warnings unless
+/// `RUST_LOG` names it, and the cluster logs its changes of contact itself, once each.
+fn log_filter() -> tracing_subscriber::EnvFilter {
+    let wanted = std::env::var("RUST_LOG").unwrap_or_default();
+    let base = match wanted.trim() {
+        "" => "info,russh=warn",
+        given => given,
+    };
+    let quiet = match wanted.contains("async_nats") {
+        true => "",
+        false => ",async_nats=warn",
+    };
+    tracing_subscriber::EnvFilter::try_new(format!("{base}{quiet}"))
+        .unwrap_or_else(|_| "info,russh=warn,async_nats=warn".into())
+}
+
 async fn serve(config: Config) -> anyhow::Result<()> {
     let tz = config.time_zone();
+    let cluster = shown_urls(&config.cluster);
     let running = server::start(config, Clock::System).await?;
     // A closed stdout (a supervisor that stopped reading) must not stop the server.
     let mut stdout = std::io::stdout();
-    let _ = writeln!(
-        stdout,
-        "ssh-chatroom listening on {} (time zone {})\nhost key fingerprint: {}",
+    let mut banner = format!(
+        "ssh-chatroom listening on {} (time zone {})\nhost key fingerprint: {}\n",
         running.local_addr,
         tz.name(),
         running.host_key_fingerprint
     );
+    if let Some(node) = &running.node {
+        banner.push_str(&format!("cluster: node {node} of {cluster}\n"));
+    }
+    if let Some(addr) = running.metrics_addr {
+        banner.push_str(&format!(
+            "metrics: http://{addr}/metrics, health: http://{addr}/healthz\n"
+        ));
+    }
+    let _ = stdout.write_all(banner.as_bytes());
     let _ = stdout.flush();
+    tracing::info!(listen = %running.local_addr, node = running.node.as_deref(), "started");
     let stop = running.shutdown_token();
     let reloader = running.reloader();
     let mut term = signal(SignalKind::terminate())?;
@@ -70,6 +99,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     });
     running.wait().await;
     Ok(())
+}
+
+/// The NATS URLs as shown: without any user and password in them.
+fn shown_urls(urls: &[String]) -> String {
+    let shown: Vec<String> = urls
+        .iter()
+        .map(|url| match (url.split_once("://"), url.rsplit_once('@')) {
+            (Some((scheme, _)), Some((_, host))) => format!("{scheme}://{host}"),
+            _ => url.clone(),
+        })
+        .collect();
+    shown.join(",")
 }
 
 /// `ssh-chatroom check`: validate, print the effective settings (and, with

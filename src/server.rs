@@ -18,6 +18,8 @@ use crate::cluster::{Cluster, ClusterNames, ClusterRooms};
 use crate::config::Config;
 use crate::keys::{admin_keys, fingerprint, load_or_generate_host_key};
 use crate::log::{LogConfig, LogSink};
+use crate::metrics::http::Health;
+use crate::metrics::{Cut, Metrics};
 use crate::names::NameRegistry;
 use crate::proxy;
 use crate::room::schedule::ScheduleStore;
@@ -31,6 +33,11 @@ pub struct RunningServer {
     pub local_addr: SocketAddr,
     /// SHA256 fingerprint of the host key.
     pub host_key_fingerprint: String,
+    /// Where `/metrics` and `/healthz` are served (with `--metrics`; the port actually
+    /// bound).
+    pub metrics_addr: Option<SocketAddr>,
+    /// This server's name in the cluster (with `--cluster`).
+    pub node: Option<String>,
     shutdown: CancellationToken,
     done: tokio::task::JoinHandle<()>,
     reloader: Reloader,
@@ -100,14 +107,20 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
         queue_records: crate::log::LOG_QUEUE_RECORDS,
     })
     .with_context(|| format!("opening logs in {}", config.log_dir.display()))?;
+    let metrics = Arc::new(Metrics::new(!config.cluster.is_empty()));
     let cluster = match config.cluster.is_empty() {
         true => None,
         false => {
             let cluster = Cluster::connect(&config).await?;
             let names = ClusterNames::open(&cluster).await?;
+            tokio::spawn(count_nats_connection(&cluster, metrics.clone()));
             Some((cluster, names))
         }
     };
+    let in_contact = cluster.as_ref().map(|(cluster, _)| cluster.clone());
+    let node = cluster
+        .as_ref()
+        .map(|(cluster, _)| cluster.node.to_string());
     let (schedules, names) = match &cluster {
         // A cluster keeps both in its buckets.
         Some((_, names)) => (
@@ -125,6 +138,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
         clock: clock.clone(),
         names: names.clone(),
         schedules,
+        metrics: metrics.clone(),
     };
     log.event("START", format!("listening on {}", config.listen));
     let max_rooms = config.max_rooms.max(1);
@@ -147,22 +161,63 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
         rooms: rooms.clone(),
         log: log.clone(),
     };
+    let shutdown = CancellationToken::new();
+    let metrics_stop = CancellationToken::new();
+    let metrics_addr = match config.metrics {
+        Some(addr) => {
+            let listener = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding --metrics {addr}"))?;
+            let bound = listener.local_addr()?;
+            let health = Health::new(shutdown.clone(), in_contact);
+            let serving = metrics.clone();
+            let stop = metrics_stop.clone();
+            tokio::spawn(crate::metrics::http::serve(listener, serving, health, stop));
+            tracing::info!("metrics at http://{bound}/metrics, health at /healthz");
+            Some(bound)
+        }
+        None => None,
+    };
     let deps = Arc::new(SessionDeps {
         config,
         rooms,
         names,
         log,
+        metrics,
         clock,
     });
-    let shutdown = CancellationToken::new();
-    let done = tokio::spawn(accept_loop(listener, deps, ssh, shutdown.clone()));
+    // The health check says 503 from the start of the shutdown until the server is done.
+    let serving = accept_loop(listener, deps, ssh, shutdown.clone());
+    let done = tokio::spawn(async move {
+        serving.await;
+        metrics_stop.cancel();
+    });
     Ok(RunningServer {
         local_addr,
         host_key_fingerprint,
+        metrics_addr,
+        node,
         shutdown,
         done,
         reloader,
     })
+}
+
+/// Keeps `ssh_chatroom_nats_connected` at 1 while `cluster` is connected, 0 otherwise.
+fn count_nats_connection(
+    cluster: &Cluster,
+    metrics: Arc<Metrics>,
+) -> impl std::future::Future<Output = ()> + 'static {
+    let mut changes = cluster.connection_changes();
+    async move {
+        loop {
+            let connected = *changes.borrow_and_update();
+            metrics.nats_connected.set(i64::from(connected));
+            if changes.changed().await.is_err() {
+                return;
+            }
+        }
+    }
 }
 
 /// The settings every room shares.
@@ -212,7 +267,11 @@ async fn accept_loop(
     shutdown: CancellationToken,
 ) {
     let tracker = TaskTracker::new();
-    let admission = Admission::new(deps.config.max_conns_per_ip, deps.config.max_handshakes);
+    let admission = Admission::new(
+        deps.config.max_conns_per_ip,
+        deps.config.max_handshakes,
+        deps.metrics.clone(),
+    );
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -261,6 +320,7 @@ async fn connection(
     let joined = CancellationToken::new();
     let clock = deps.clock.clone();
     let log = deps.log.clone();
+    let metrics = deps.metrics.clone();
     let handler = ConnectionHandler::new(deps, Some(client), kill.clone(), joined.clone())
         .refusing(ticket.refusal.clone());
     let session = async {
@@ -288,7 +348,10 @@ async fn connection(
         () = session => {}
         () = mark_joined => {}
         () = kill.cancelled() => {}
-        () = grace_expired => tracing::info!("login grace expired"),
+        () = grace_expired => {
+            tracing::info!("login grace expired");
+            metrics.cut(Cut::LoginGrace);
+        }
     }
     kill.cancel();
     if spoofed.is_cancelled() {

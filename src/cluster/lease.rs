@@ -18,6 +18,7 @@ use super::rooms::Shared;
 use super::wire::Lease;
 use super::{key_of, LEASE, LEASES, RENEW_EVERY};
 use crate::chat::room_name::RoomName;
+use crate::metrics::Held;
 use crate::room::RoomCommand;
 
 /// How long a room stays empty with nothing scheduled before it ends.
@@ -34,6 +35,8 @@ pub(super) async fn renew(
     changed: Arc<Notify>,
     stop: CancellationToken,
 ) {
+    // The lease is this node's for as long as this renews it.
+    let _held = Held::on(&shared.maker.metrics.leases_held);
     let key = key_of(name.key());
     let mut every = tokio::time::interval(RENEW_EVERY);
     let mut connection = shared.cluster.connection_changes();

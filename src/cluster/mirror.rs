@@ -57,6 +57,7 @@ impl RoomMirror {
             log: &shared.maker.log,
             room: &name,
             names: &shared.maker.names,
+            metrics: &shared.maker.metrics,
         };
         lock(&self.members).dispatch(events, &sinks).0
     }

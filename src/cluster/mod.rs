@@ -98,15 +98,21 @@ impl Cluster {
                 let tx = tx.clone();
                 let since = since.clone();
                 async move {
-                    match event {
+                    let was = match event {
                         async_nats::Event::Connected => {
                             *since.lock().unwrap_or_else(|e| e.into_inner()) =
                                 tokio::time::Instant::now();
                             tx.send_replace(true)
                         }
                         async_nats::Event::Disconnected => tx.send_replace(false),
-                        _ => return,
+                        // Every failed reconnection says so (ten a second in an outage):
+                        // the change of state above is what the log tells.
+                        other => {
+                            tracing::debug!(event = %other, "NATS");
+                            return;
+                        }
                     };
+                    log_contact(was, *tx.borrow());
                 }
             });
         if let Some(creds) = &config.cluster_creds {
@@ -198,6 +204,15 @@ impl Cluster {
     /// Wakes at every change of [`Cluster::is_connected`].
     pub fn connection_changes(&self) -> watch::Receiver<bool> {
         self.connected.clone()
+    }
+}
+
+/// Logs a change of contact with NATS, once: not a repeated state.
+fn log_contact(was: bool, now: bool) {
+    match (was, now) {
+        (true, false) => tracing::warn!("lost contact with NATS; reconnecting"),
+        (false, true) => tracing::info!("back in contact with NATS"),
+        _ => {}
     }
 }
 

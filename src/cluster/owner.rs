@@ -135,7 +135,8 @@ pub(super) async fn take_over(shared: &Arc<Shared>, room_key: &str) -> bool {
         maker.log.clone(),
         maker.clock.clone(),
         maker.names.clone(),
-    );
+    )
+    .counted(maker.metrics.clone());
     run(shared, name, room, revision, Some(gone)).await;
     true
 }
@@ -161,6 +162,7 @@ async fn run(
     let link = Link::start(shared, &name, stop.clone());
     let mut room = room.linked(Box::new(link));
     if let Some(gone) = taken_over {
+        shared.maker.metrics.takeovers.inc();
         room.took_over(&cluster.node);
         for node in gone {
             room.node_gone(&node);

@@ -15,6 +15,7 @@ use super::wire::{room_in, RoomReply, RoomRequest};
 use super::REQUEST_TIMEOUT;
 use crate::chat::line::ChatLine;
 use crate::chat::room_name::RoomName;
+use crate::metrics::Refusal;
 use crate::room::{Delivery, Entrant, JoinError, Joined, ParticipantId};
 
 /// What someone whose line could not reach its room is told.
@@ -115,6 +116,7 @@ impl RemoteRoom {
         tokio::spawn(async move {
             let request = RoomRequest::Input { id, line };
             if room.ask(&request, REQUEST_TIMEOUT).await.is_err() {
+                room.shared.maker.metrics.refused(Refusal::Unreachable);
                 room.shared.tell(id, NOT_SENT);
             }
             drop(handled);

@@ -197,6 +197,12 @@ pub struct Config {
     /// Copies JetStream keeps of the cluster's state (3 on a three-server NATS cluster).
     #[arg(long, default_value_t = 1, env = "SSH_CHATROOM_CLUSTER_REPLICAS")]
     pub cluster_replicas: usize,
+
+    /// Serve Prometheus metrics at http://ADDR/metrics and a health check at /healthz
+    /// (e.g. 127.0.0.1:9100). Off when not given.
+    #[arg(long, value_name = "ADDR", env = "SSH_CHATROOM_METRICS")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<SocketAddr>,
 }
 
 impl Cli {

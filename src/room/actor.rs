@@ -4,6 +4,7 @@
 //! (the loop is in `task.rs`). It never awaits a participant.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 
@@ -17,6 +18,7 @@ use super::{Clock, Entrant, JoinError, Joined, ParticipantId};
 use crate::chat::line::ChatLine;
 use crate::chat::nickname::Nickname;
 use crate::log::LogSink;
+use crate::metrics::{Cut, Metrics, Refusal};
 use crate::names::NameRegistry;
 
 /// Where a room run for a cluster sends what it causes: its members are connected to
@@ -50,6 +52,10 @@ pub struct Room {
     durable: bool,
     /// Scheduled messages due whose claim could not be made yet (NATS unreachable).
     pub(super) held: Vec<ScheduledMessage>,
+    /// The server's counts; the state's own are moved there as they happen.
+    pub(super) metrics: Arc<Metrics>,
+    /// The state's counts since the last summary.
+    summary: RoomStats,
 }
 
 impl Room {
@@ -78,7 +84,16 @@ impl Room {
             dirty: true,
             durable: false,
             held: Vec::new(),
+            metrics: Metrics::detached(),
+            summary: RoomStats::default(),
         }
+    }
+
+    /// Counts into the server's `metrics` (a room made outside a server counts into
+    /// nothing).
+    pub fn counted(mut self, metrics: Arc<Metrics>) -> Room {
+        self.metrics = metrics;
+        self
     }
 
     /// Runs the room for a cluster: its events go through `link`.
@@ -105,6 +120,7 @@ impl Room {
     /// causes in turn.
     fn settle(&mut self) {
         loop {
+            self.count();
             let events = self.state.take_events();
             if events.is_empty() {
                 return;
@@ -117,6 +133,7 @@ impl Room {
                 log: &self.log,
                 room: self.state.name(),
                 names: &self.names,
+                metrics: &self.metrics,
             };
             let (refused, save) = self.local.dispatch(events, &sinks);
             if save {
@@ -128,6 +145,21 @@ impl Room {
                 self.state.dropped(r.id, r.session_ended);
             }
         }
+    }
+
+    /// Moves what the state counted into the metrics and the summary.
+    fn count(&mut self) {
+        let stats = self.state.take_stats();
+        if stats == RoomStats::default() {
+            return;
+        }
+        let m = &self.metrics;
+        m.lines.inc_by(stats.messages);
+        m.schedule_firings.inc_by(stats.scheduled);
+        m.refused_by(Refusal::RateLimited, stats.rate_limited);
+        m.refused_by(Refusal::TooLong, stats.too_long);
+        m.cut_by(Cut::Flooding, stats.flooders);
+        self.summary.add(stats);
     }
 
     /// A linked room logs here and hands the rest to the link (a member who cannot be
@@ -282,7 +314,8 @@ impl Room {
 
     /// The counts since the last call, which resets them.
     pub fn take_stats(&mut self) -> RoomStats {
-        self.state.take_stats()
+        self.count();
+        std::mem::take(&mut self.summary)
     }
 
     /// The `/user` line.

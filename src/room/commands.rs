@@ -46,6 +46,7 @@ impl RoomState {
         match me.limiter.check(now) {
             Verdict::Allowed => true,
             Verdict::Refused { notify } => {
+                self.stats.rate_limited += 1;
                 if notify {
                     self.log("REFUSED", format!("{nick}: sending too fast"));
                     let text = "You are sending messages too fast. Please wait a moment.";
@@ -65,6 +66,7 @@ impl RoomState {
         let Some(gone) = self.expel(id, notice) else {
             return;
         };
+        self.stats.flooders += 1;
         self.log("KICK", format!("{} (flooding)", gone.nick));
         let line = ChatLine::server(format!("{} was disconnected for flooding.", gone.nick));
         self.broadcast(&line.shared());
@@ -83,9 +85,12 @@ impl RoomState {
         logged
     }
 
-    fn too_long(&self, text: &str) -> Option<String> {
+    /// The refusal of a text over `--max-message-bytes`, counted.
+    fn too_long(&mut self, text: &str) -> Option<String> {
         let max = self.config.max_message_bytes;
-        (max > 0 && text.len() > max).then(|| format!("Message too long (max {max} bytes)."))
+        let over = max > 0 && text.len() > max;
+        self.stats.too_long += u64::from(over);
+        over.then(|| format!("Message too long (max {max} bytes)."))
     }
 
     fn chat(&mut self, id: ParticipantId, nick: &str, text: &str) {
@@ -358,6 +363,7 @@ impl RoomState {
         if due.is_empty() {
             return;
         }
+        self.stats.scheduled += due.len() as u64;
         for m in &due {
             let line = ChatLine::scheduled(&m.author, &m.text);
             self.log("SCHEDULED", &line.text);

@@ -18,6 +18,7 @@ use crate::chat::line::ChatLine;
 use crate::chat::room_name::RoomName;
 use crate::cluster::ClusterRooms;
 use crate::log::LogSink;
+use crate::metrics::{Metrics, Refusal};
 use crate::names::{Claim, NameRegistry, Reach};
 
 /// Most rooms `/rooms` names before it counts the rest.
@@ -34,6 +35,8 @@ pub struct RoomMaker {
     pub clock: Clock,
     pub names: NameRegistry,
     pub schedules: ScheduleStore,
+    /// The server's counts, which every room adds to.
+    pub metrics: Arc<Metrics>,
 }
 
 impl RoomMaker {
@@ -54,6 +57,7 @@ impl RoomMaker {
             self.clock.clone(),
             self.names.clone(),
         )
+        .counted(self.metrics.clone())
     }
 }
 
@@ -168,6 +172,7 @@ impl RoomDirectory {
                 let who = request.addr.map(|a| a.to_string()).unwrap_or_default();
                 let text = format!("{room} {who} nickname \"{}\": {e}", request.nickname);
                 self.maker.log.event("REFUSED", text);
+                self.maker.metrics.refused(Refusal::NameRefused);
                 return Err(EnterError::Join(JoinError::Nickname(e)));
             }
         };
@@ -193,6 +198,9 @@ impl RoomDirectory {
             }
             Err(_) if fresh => names.release(nick.as_str(), id).await,
             Err(_) => {}
+        }
+        if let Err(refused) = &entered {
+            self.maker.metrics.refused(Refusal::of(refused));
         }
         entered
     }

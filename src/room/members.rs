@@ -11,6 +11,7 @@ use super::event::RoomEvent;
 use super::{Delivery, Outbox, ParticipantId};
 use crate::chat::line::SharedLine;
 use crate::log::LogSink;
+use crate::metrics::{Cut, Metrics};
 use crate::names::NameRegistry;
 
 /// One member's connection, as far as the room needs it.
@@ -54,12 +55,20 @@ pub struct LocalMembers {
     members: Vec<LocalMember>,
 }
 
-/// Where events go besides the members: the log, and the registry for whispers to
-/// other rooms.
+/// Where events go besides the members: the log, the registry for whispers to other
+/// rooms, and the counts.
 pub struct Sinks<'a> {
     pub log: &'a LogSink,
     pub room: &'a str,
     pub names: &'a NameRegistry,
+    pub metrics: &'a Metrics,
+}
+
+/// What one dispatch handed over and cut, added to the metrics once per batch.
+#[derive(Default)]
+struct Tally {
+    delivered: u64,
+    slow: u64,
 }
 
 impl LocalMembers {
@@ -82,23 +91,24 @@ impl LocalMembers {
     pub fn dispatch(&mut self, events: Vec<RoomEvent>, sinks: &Sinks<'_>) -> (Vec<Refused>, bool) {
         let mut refused = Vec::new();
         let mut save = false;
+        let mut tally = Tally::default();
         for event in events {
             match event {
                 RoomEvent::ToOne { to, delivery } => {
                     if let Some(at) = self.position(to) {
-                        self.deliver_at(at, delivery, sinks.log, &mut refused);
+                        self.deliver_at(at, delivery, sinks.log, &mut refused, &mut tally);
                     }
                 }
                 RoomEvent::ToAll { line, except } => {
                     for at in 0..self.members.len() {
                         if !except.contains(&self.members[at].id) {
                             let delivery = Delivery::Line(line.clone());
-                            self.deliver_at(at, delivery, sinks.log, &mut refused);
+                            self.deliver_at(at, delivery, sinks.log, &mut refused, &mut tally);
                         }
                     }
                 }
                 RoomEvent::Whisper { to, line, .. } => {
-                    self.whisper(to, line, sinks, &mut refused);
+                    self.whisper(to, line, sinks, &mut refused, &mut tally);
                 }
                 RoomEvent::Close { to } => {
                     if let Some(m) = self.find(to) {
@@ -120,6 +130,10 @@ impl LocalMembers {
                 RoomEvent::SaveSchedules => save = true,
             }
         }
+        if tally.delivered > 0 {
+            sinks.metrics.deliveries.inc_by(tally.delivered);
+        }
+        sinks.metrics.cut_by(Cut::SlowReader, tally.slow);
         (refused, save)
     }
 
@@ -139,6 +153,7 @@ impl LocalMembers {
         delivery: Delivery,
         log: &LogSink,
         refused: &mut Vec<Refused>,
+        tally: &mut Tally,
     ) {
         let m = &mut self.members[at];
         if m.stalled {
@@ -148,6 +163,7 @@ impl LocalMembers {
         let logged = log.keeps_transcripts().then(|| delivery.clone());
         match m.outbox.try_send(delivery) {
             Ok(()) => {
+                tally.delivered += 1;
                 for line in logged.as_ref().map_or(&[][..], Delivery::lines) {
                     log.transcript(&m.transcript, line);
                 }
@@ -155,6 +171,7 @@ impl LocalMembers {
             Err(TrySendError::Full(_) | TrySendError::Closed(_)) => {
                 m.stalled = true;
                 let session_ended = m.outbox.is_closed();
+                tally.slow += u64::from(!session_ended);
                 refused.push(Refused {
                     id: m.id,
                     session_ended,
@@ -170,9 +187,10 @@ impl LocalMembers {
         line: SharedLine,
         sinks: &Sinks<'_>,
         refused: &mut Vec<Refused>,
+        tally: &mut Tally,
     ) {
         if let Some(at) = self.position(to) {
-            self.deliver_at(at, Delivery::Line(line), sinks.log, refused);
+            self.deliver_at(at, Delivery::Line(line), sinks.log, refused, tally);
             return;
         }
         whisper_here(sinks.names, sinks.log, to, &line);

@@ -84,13 +84,34 @@ pub struct Member {
     pub node: String,
 }
 
-/// Counts for the periodic summary.
-#[derive(Debug, Default, Clone, Copy)]
+/// What happened since the counts were last taken: for the periodic summary and the
+/// metrics.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct RoomStats {
-    /// Public messages sent since the last summary.
+    /// Public messages sent (typed or scheduled).
     pub messages: u64,
-    /// Participants dropped for not reading since the last summary.
+    /// Participants dropped for not reading.
     pub drops: u64,
+    /// Lines refused over the message rate.
+    pub rate_limited: u64,
+    /// Lines refused for their length.
+    pub too_long: u64,
+    /// Participants disconnected for flooding.
+    pub flooders: u64,
+    /// Scheduled messages sent.
+    pub scheduled: u64,
+}
+
+impl RoomStats {
+    /// Adds `other`'s counts to these.
+    pub fn add(&mut self, other: RoomStats) {
+        self.messages += other.messages;
+        self.drops += other.drops;
+        self.rate_limited += other.rate_limited;
+        self.too_long += other.too_long;
+        self.flooders += other.flooders;
+        self.scheduled += other.scheduled;
+    }
 }
 
 /// All state of one room.

@@ -7,6 +7,7 @@ use tokio::time::Instant;
 
 use super::actor::Room;
 use super::RoomCommand;
+use crate::metrics::Held;
 
 /// Longest single sleep of the ticker, so a wall-clock step is noticed within the hour.
 const MAX_TICK_SLEEP: std::time::Duration = std::time::Duration::from_secs(3600);
@@ -30,6 +31,7 @@ fn next_wake(room: &Room) -> Instant {
 
 /// The actor's loop: commands in order, the ticker, the minute's summary.
 pub async fn run(mut room: Room, mut rx: mpsc::Receiver<RoomCommand>) {
+    let _running = Held::on(&room.metrics.rooms);
     let start = Instant::now() + SUMMARY_EVERY;
     let mut summary = tokio::time::interval_at(start, SUMMARY_EVERY);
     let mut retry = tokio::time::interval(RETRY_CLAIMS_EVERY);

@@ -1,11 +1,12 @@
 //! What a session needs from the rest of the server, and nothing more: the settings,
-//! the rooms, the names, the logs and the clock. The server builds it; the SSH edge
+//! the rooms, the names, the logs, the metrics and the clock. The server builds it; the SSH edge
 //! depends on it instead of on the server.
 
 use std::sync::Arc;
 
 use crate::config::Config;
 use crate::log::LogSink;
+use crate::metrics::Metrics;
 use crate::names::NameRegistry;
 use crate::room::{Clock, RoomDirectory};
 
@@ -15,6 +16,7 @@ pub struct SessionDeps {
     pub rooms: Arc<RoomDirectory>,
     pub names: NameRegistry,
     pub log: LogSink,
+    pub metrics: Arc<Metrics>,
     /// What the login grace is measured on (a test's clock moves by hand).
     pub clock: Clock,
 }

@@ -14,6 +14,7 @@ use super::session::{run_exec, run_shell, SessionSetup};
 use super::{event_queue, EventSender, PtyInfo, SessionDeps, SessionEvent};
 use crate::chat::text::sanitize;
 use crate::keys::fingerprint;
+use crate::metrics::Cut;
 
 /// Per-connection state held by russh.
 pub struct ConnectionHandler {
@@ -82,6 +83,7 @@ impl ConnectionHandler {
                     overflow.queued / 1024
                 );
                 self.deps.log.event("DROPPED", text);
+                self.deps.metrics.cut(Cut::InputFlood);
             }
             self.kill.cancel();
         }

@@ -60,6 +60,17 @@ impl TestServer {
         self.running.as_ref().unwrap().local_addr.port()
     }
 
+    /// Where it serves `/metrics` and `/healthz` (started with `config.metrics` set).
+    pub fn metrics_addr(&self) -> std::net::SocketAddr {
+        let running = self.running.as_ref().unwrap();
+        running.metrics_addr.expect("started with --metrics")
+    }
+
+    /// The token that starts its shutdown when cancelled.
+    pub fn shutdown_token(&self) -> tokio_util::sync::CancellationToken {
+        self.running.as_ref().unwrap().shutdown_token()
+    }
+
     /// SHA256 fingerprint of its host key.
     pub fn host_key_fingerprint(&self) -> &str {
         &self.running.as_ref().unwrap().host_key_fingerprint

@@ -3,6 +3,7 @@
 
 use crate::chat::line::ChatLine;
 use crate::chat::room_name::RoomName;
+use crate::metrics::Refusal;
 use crate::room::{new_participant_id, EnterError, JoinError, JoinRequest, Outbox};
 use crate::ssh::SessionEvent;
 use crate::term::editor::EditorAction;
@@ -94,7 +95,11 @@ async fn refused_at_once(setup: &SessionSetup, room: &RoomName) -> Option<String
         return Some(refusal.clone());
     }
     let (count, capacity) = setup.deps.rooms.occupancy(room).await?;
-    (count >= capacity).then(|| JoinError::Full { count, capacity }.to_string())
+    let full = count >= capacity;
+    if full {
+        setup.deps.metrics.refused(Refusal::RoomFull);
+    }
+    full.then(|| JoinError::Full { count, capacity }.to_string())
 }
 
 /// The SSH username, unless it is generic: then the first free name registered to the

@@ -25,6 +25,7 @@ use self::presence::Presence;
 use super::{EventReceiver, PtyInfo, SessionDeps, SessionEvent};
 use crate::chat::room_name::RoomName;
 use crate::chat::text::sanitize;
+use crate::metrics::Held;
 use crate::room::rate::RateLimiter;
 use crate::room::Delivery;
 use crate::term::editor::EditorAction;
@@ -110,6 +111,7 @@ async fn shell(mut setup: SessionSetup, room: Option<RoomName>) {
         return;
     };
     setup.joined.cancel();
+    let _counted = Held::on(&session.deps.metrics.participants);
     tracing::debug!(nickname = %me.nickname, "joined");
     let open = session.start(&mut me).await;
     if open {

@@ -34,7 +34,12 @@ async fn main() -> anyhow::Result<()> {
         Ok(limit) => tracing::debug!(limit, "open-file limit raised"),
         Err(error) => tracing::warn!(%error, "could not raise the open-file limit"),
     }
-    serve(cli.config).await
+    if let Err(error) = serve(cli.config).await {
+        // One line an operator can act on (the chain of causes, `: `-separated).
+        eprintln!("ssh-chatroom: {error:#}");
+        std::process::exit(1);
+    }
+    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

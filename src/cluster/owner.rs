@@ -53,6 +53,9 @@ pub(super) async fn make_if_missing(
     max_rooms: usize,
 ) -> Result<bool, EnterError> {
     let key = key_of(room.key());
+    if shared.stopping.is_cancelled() {
+        return Err(EnterError::Join(JoinError::Closed));
+    }
     if shared.leases.contains(&key) || shared.owned().contains_key(room.key()) {
         return Ok(false);
     }
@@ -101,6 +104,10 @@ pub(super) async fn take_over(shared: &Arc<Shared>, room_key: &str) -> bool {
     if shared.owned().contains_key(room_key) {
         return true;
     }
+    // A node that is stopping never takes a room.
+    if shared.stopping.is_cancelled() {
+        return false;
+    }
     let Ok(Some(saved)) = shared.cluster.snapshots.get(&key).await else {
         return false;
     };
@@ -116,6 +123,10 @@ pub(super) async fn take_over(shared: &Arc<Shared>, room_key: &str) -> bool {
     let Ok(revision) = created.await else {
         return false;
     };
+    if shared.stopping.is_cancelled() {
+        let _ = shared.cluster.leases.purge(&key).await;
+        return false;
+    }
     let maker = &shared.maker;
     let now = crate::room::Now {
         wall: maker.clock.now(),

@@ -145,6 +145,19 @@ pub struct Lease {
 /// A node's presence.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Presence {
-    /// When it started (RFC 3339).
+    /// When it started (RFC 3339): also tells one run of a node from the next.
     pub since: String,
+    /// It is stopping cleanly: its rooms are handed on at once, its people have left.
+    #[serde(default)]
+    pub stopping: bool,
+}
+
+impl Presence {
+    /// The presence of a node starting now.
+    pub fn now() -> Presence {
+        Presence {
+            since: chrono::Utc::now().to_rfc3339(),
+            stopping: false,
+        }
+    }
 }

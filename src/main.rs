@@ -45,6 +45,9 @@ async fn main() -> anyhow::Result<()> {
 async fn serve(config: Config) -> anyhow::Result<()> {
     let tz = config.time_zone();
     let running = server::start(config, Clock::System).await?;
+    // Handled before the start is announced: a supervisor may stop it right away.
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
     // A closed stdout (a supervisor that stopped reading) must not stop the server.
     let mut stdout = std::io::stdout();
     let _ = writeln!(
@@ -57,8 +60,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let _ = stdout.flush();
     let stop = running.shutdown_token();
     let reloader = running.reloader();
-    let mut term = signal(SignalKind::terminate())?;
-    let mut hup = signal(SignalKind::hangup())?;
     tokio::spawn(async move {
         loop {
             tokio::select! {

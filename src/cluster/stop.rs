@@ -126,6 +126,10 @@ async fn hand_on_all(shared: &Arc<Shared>) -> usize {
     let owned: Vec<_> = shared.owned().drain().collect();
     let count = owned.len();
     let hand_on = owned.into_iter().map(|(room_key, owned)| async move {
+        // No request reaches the actor once it is told to hand over (it would be
+        // dropped unanswered): they are answered "moved" and asked again.
+        owned.serving.cancel();
+        let _ = tokio::time::timeout(STOP_WITHIN, owned.served.cancelled()).await;
         let (tx, rx) = oneshot::channel();
         if owned
             .actor

@@ -60,6 +60,8 @@ pub enum RoomReply {
     Occupancy(usize, usize),
     Users(ChatLine),
     Names(Vec<String>),
+    /// The room no longer runs on the node asked (it is moving): ask again.
+    Moved,
 }
 
 /// One command's events, from the node running the room (which has already carried

@@ -2,7 +2,8 @@
 //! its people leave at once (well inside the 3 s lease), the rooms it ran carry on for
 //! the rest, nobody stays behind as a ghost in `/user`, and the others log the node
 //! `stopped`, not `lost`. A restart under the same name right after (what `systemctl
-//! restart` does) leaves no ghosts either. The stopped node is the real binary.
+//! restart` does) leaves no ghosts either, nor (in rooms the survivors run) does one
+//! right after a SIGKILL. The stopped node is the real binary.
 
 mod cluster;
 mod common;
@@ -123,4 +124,32 @@ async fn a_node_restarted_at_once_under_its_name_leaves_no_ghosts() {
         .await;
     println!("restarted node let in after {took:?}");
     assert!(took < Duration::from_secs(2), "let in after {took:?}");
+}
+
+#[tokio::test]
+async fn a_node_killed_and_restarted_at_once_leaves_no_ghosts() {
+    let dir = tempfile::tempdir().unwrap();
+    let nats = NatsServer::start(dir.path());
+    let n1_dir = dir.path().join("n1");
+    let (mut n1, port1) = cluster::spawn_node(&nats, "n1", &n1_dir).await;
+    let n2 = cluster::node(&nats, "n2", &|_| {}).await;
+    // #lobby runs on n2 (its first member is there). Left for issue 17: a room the
+    // killed node ran itself, taken over after the new run is up, still keeps the old
+    // run's people (members are tagged with a node's name, not its run).
+    let mut carol = TestClient::joined(n2.port(), "carol").await;
+    let mut alice = TestClient::joined(port1, "alice").await;
+    carol.expect("[Server]: alice has joined the chat.").await;
+
+    // a crash, and a supervisor that starts it again at once
+    n1.start_kill().unwrap();
+    n1.wait().await.unwrap();
+    let (_n1, port1) = cluster::spawn_node(&nats, "n1", &n1_dir).await;
+    carol.expect("[Server]: alice has left the chat.").await;
+    let mut alice = TestClient::joined(port1, "alice").await;
+    alice.send_line("/user").await;
+    alice.expect("[Server]: Users (2/10): carol, alice").await;
+    carol.send_line("/user").await;
+    carol.expect("[Server]: Users (2/10): carol, alice").await;
+    let log = common::wait_for_log_line(&n2.path("logs/server.txt"), "node n1 lost").await;
+    assert!(!log.is_empty());
 }

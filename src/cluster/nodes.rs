@@ -20,7 +20,7 @@ use crate::room::RoomCommand;
 
 /// How long a vanished node or lease may take to come back before the others act: the
 /// time for everyone to reconnect after a NATS outage (the reconnect delay is 100 ms).
-const GRACE: Duration = Duration::from_secs(1);
+pub(super) const GRACE: Duration = Duration::from_secs(1);
 
 /// Keeps this node's presence (made by the start checks, [`NodeClaim`]) and starts the
 /// watches for dead nodes and lapsed rooms; takes over the rooms left without a node (a
@@ -79,15 +79,18 @@ async fn keep_present(shared: Arc<Shared>, value: bytes::Bytes, mut revision: u6
 /// either way its participants leave the rooms this node runs, and its names are freed.
 async fn on_lapsed_nodes(shared: Arc<Shared>, mut lapsed: mpsc::Receiver<Removed>) {
     while let Some((key, last)) = lapsed.recv().await {
-        let stopped = last
-            .and_then(|v| serde_json::from_slice::<Presence>(&v).ok())
-            .is_some_and(|p| p.stopping);
+        let last = last.and_then(|v| serde_json::from_slice::<Presence>(&v).ok());
+        let stopped = last.as_ref().is_some_and(|p| p.stopping);
         let shared = shared.clone();
         tokio::spawn(async move {
             if !stopped {
                 tokio::time::sleep(GRACE).await;
                 settle(&shared).await;
-                if shared.nodes.contains(&key) {
+                // Back as the same run: it was an outage. A new run (restarted under
+                // its name, which waits for this to be done) means the old one died.
+                let now = shared.nodes.get(&key);
+                let now = now.and_then(|v| serde_json::from_slice::<Presence>(&v).ok());
+                if now.is_some_and(|p| last.as_ref().is_none_or(|l| l.since == p.since)) {
                     return;
                 }
             }

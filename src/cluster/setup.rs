@@ -16,6 +16,7 @@ use async_nats::ServerAddr;
 use bytes::Bytes;
 use tokio::time::Instant;
 
+use super::nodes::GRACE;
 use super::wire::Presence;
 use super::{key_of, Cluster, LEASE, RENEW_EVERY};
 use crate::config::Config;
@@ -236,6 +237,12 @@ async fn claim_node(cluster: &Cluster, urls: &str) -> anyhow::Result<NodeClaim> 
         })
         .await?;
         if let Some(revision) = created {
+            if seen.is_some() {
+                // The others drop the previous run's people a grace after its lapse:
+                // this run's must not be among them.
+                tracing::info!(node = %node, "letting the others drop node {node}'s previous run");
+                tokio::time::sleep(GRACE + Duration::from_millis(500)).await;
+            }
             return Ok(NodeClaim { revision, value });
         }
         let entry = within(deadline, urls, "reading the node's presence", || {

@@ -48,7 +48,7 @@ pub(super) async fn stop(shared: &Arc<Shared>) {
         Ok((left, rooms)) => shared.maker.log.event(
             "CLUSTER",
             format!(
-                "stopped: {left} participant(s) left, {rooms} room(s) handed on in {} ms",
+                "stopped: {rooms} room(s) handed on, {left} leave(s) sent for people still in a room, in {} ms",
                 started.elapsed().as_millis()
             ),
         ),
@@ -74,8 +74,9 @@ async fn say_stopping(shared: &Shared) {
     }
 }
 
-/// Every participant of this node leaves their room now: in a room this node runs,
-/// through its actor; elsewhere, by a request to the room's node. Returns how many.
+/// Every participant of this node still in a room (their sessions, closed just before,
+/// may have left already) leaves it now: in a room this node runs, through its actor;
+/// elsewhere, by a request to the room's node. Returns how many.
 async fn leave_everywhere(shared: &Arc<Shared>) -> usize {
     let mirrors: Vec<(String, Vec<ParticipantId>)> = shared
         .mirrors()

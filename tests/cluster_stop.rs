@@ -137,7 +137,7 @@ async fn a_node_killed_and_restarted_at_once_leaves_no_ghosts() {
     // killed node ran itself, taken over after the new run is up, still keeps the old
     // run's people (members are tagged with a node's name, not its run).
     let mut carol = TestClient::joined(n2.port(), "carol").await;
-    let mut alice = TestClient::joined(port1, "alice").await;
+    let _killed_alice = TestClient::joined(port1, "alice").await;
     carol.expect("[Server]: alice has joined the chat.").await;
 
     // a crash, and a supervisor that starts it again at once

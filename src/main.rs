@@ -36,7 +36,12 @@ async fn main() -> anyhow::Result<()> {
         Ok(limit) => tracing::debug!(limit, "open-file limit raised"),
         Err(error) => tracing::warn!(%error, "could not raise the open-file limit"),
     }
-    serve(cli.config).await
+    if let Err(error) = serve(cli.config).await {
+        // One line an operator can act on (the chain of causes, `: `-separated).
+        eprintln!("ssh-chatroom: {error:#}");
+        std::process::exit(1);
+    }
+    Ok(())
 }
 
 /// `RUST_LOG`, else `info` with russh's chatter left out. async-nats logs every event
@@ -60,6 +65,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let tz = config.time_zone();
     let cluster = shown_urls(&config.cluster);
     let running = server::start(config, Clock::System).await?;
+    // Handled before the start is announced: a supervisor may stop it right away.
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
     // A closed stdout (a supervisor that stopped reading) must not stop the server.
     let mut stdout = std::io::stdout();
     let mut banner = format!(
@@ -81,8 +89,6 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(listen = %running.local_addr, node = running.node.as_deref(), "started");
     let stop = running.shutdown_token();
     let reloader = running.reloader();
-    let mut term = signal(SignalKind::terminate())?;
-    let mut hup = signal(SignalKind::hangup())?;
     tokio::spawn(async move {
         loop {
             tokio::select! {

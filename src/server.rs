@@ -96,9 +96,17 @@ impl RunningServer {
 /// The host key, admins file, schedule or names file, default room name or log folder
 /// cannot be used, or the address cannot be bound.
 pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer> {
-    let host_key = load_or_generate_host_key(&config.host_key)?;
-    let host_key_fingerprint = fingerprint(host_key.public_key());
     let default_room = config.default_room()?;
+    // A cluster node is let in (or refused) before anything is written, its host key
+    // included: the cluster decides whether a missing key may be made.
+    let (host_key, cluster) = match config.cluster.is_empty() {
+        true => (load_or_generate_host_key(&config.host_key)?, None),
+        false => {
+            let admitted = crate::cluster::setup::admit(&config).await?;
+            (admitted.host_key, Some((admitted.cluster, admitted.claim)))
+        }
+    };
+    let host_key_fingerprint = fingerprint(host_key.public_key());
     let tz = config.time_zone();
     let log = LogSink::start(LogConfig {
         server_log: config.server_log(),
@@ -108,22 +116,21 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
     })
     .with_context(|| format!("opening logs in {}", config.log_dir.display()))?;
     let metrics = Arc::new(Metrics::new(!config.cluster.is_empty()));
-    let cluster = match config.cluster.is_empty() {
-        true => None,
-        false => {
-            let cluster = Cluster::connect(&config).await?;
+    let cluster = match cluster {
+        None => None,
+        Some((cluster, claim)) => {
             let names = ClusterNames::open(&cluster).await?;
             tokio::spawn(count_nats_connection(&cluster, metrics.clone()));
-            Some((cluster, names))
+            Some((cluster, claim, names))
         }
     };
-    let in_contact = cluster.as_ref().map(|(cluster, _)| cluster.clone());
+    let in_contact = cluster.as_ref().map(|(cluster, _, _)| cluster.clone());
     let node = cluster
         .as_ref()
-        .map(|(cluster, _)| cluster.node.to_string());
+        .map(|(cluster, _, _)| cluster.node.to_string());
     let (schedules, names) = match &cluster {
         // A cluster keeps both in its buckets.
-        Some((_, names)) => (
+        Some((_, _, names)) => (
             ScheduleStore::default(),
             NameRegistry::clustered(names.clone(), config.max_names_per_key),
         ),
@@ -143,10 +150,10 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
     log.event("START", format!("listening on {}", config.listen));
     let max_rooms = config.max_rooms.max(1);
     let rooms = match cluster {
-        Some((cluster, names)) => {
+        Some((cluster, claim, names)) => {
             log.event("CLUSTER", format!("joined as {}", cluster.node));
-            let placed =
-                ClusterRooms::start(cluster, names, maker.clone(), default_room.clone()).await?;
+            let (made_by, room) = (maker.clone(), default_room.clone());
+            let placed = ClusterRooms::start(cluster, claim, names, made_by, room).await?;
             RoomDirectory::start_clustered(maker, max_rooms, default_room, placed)
         }
         None => RoomDirectory::start(maker, max_rooms, default_room),

@@ -1,7 +1,7 @@
 //! A room's lease while this node runs it: renewed every second (and at once when the
 //! membership changes or NATS comes back), the room ended when it has been empty a
 //! while, members of dead nodes dropped, and the room given up without a word when
-//! another node holds the lease; on a stop, every lease is handed on at once.
+//! another node holds the lease (on a stop, [`super::stop`] hands every room on).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -13,7 +13,7 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio_util::sync::CancellationToken;
 
-use super::owner::{lease_of, Owned};
+use super::owner::lease_of;
 use super::rooms::Shared;
 use super::wire::Lease;
 use super::{key_of, LEASE, LEASES, RENEW_EVERY};
@@ -182,25 +182,3 @@ async fn step_down(shared: &Arc<Shared>, name: &RoomName, actor: &mpsc::Sender<R
     }
     let _ = actor.send(RoomCommand::Abandon).await;
 }
-
-/// This node stops: every room it runs is handed on (snapshot kept, lease given up, so
-/// another node takes it over at once). Bounded: with NATS unreachable the leases are
-/// left to lapse.
-pub(super) async fn hand_on_all(shared: &Arc<Shared>) {
-    let owned: Vec<(String, Owned)> = shared.owned().drain().collect();
-    let mut give_up = Vec::new();
-    for (room_key, owned) in owned {
-        owned.stop.cancel();
-        let _ = owned.actor.send(RoomCommand::Abandon).await;
-        give_up.push(async move {
-            let _ = shared.cluster.leases.purge(key_of(&room_key)).await;
-        });
-    }
-    if shared.cluster.is_connected() {
-        let all = futures_util::future::join_all(give_up);
-        let _ = tokio::time::timeout(HAND_ON_WAIT, all).await;
-    }
-}
-
-/// The longest a stopping node waits to give up its leases.
-const HAND_ON_WAIT: Duration = Duration::from_secs(2);

@@ -62,6 +62,11 @@ impl RoomMirror {
         lock(&self.members).dispatch(events, &sinks).0
     }
 
+    /// The members here.
+    pub fn ids(&self) -> Vec<ParticipantId> {
+        lock(&self.members).ids()
+    }
+
     pub fn set_name(&self, name: &str) {
         *lock(&self.name) = name.to_string();
     }

@@ -13,6 +13,8 @@ mod owner;
 mod remote;
 pub mod report;
 mod rooms;
+pub mod setup;
+mod stop;
 mod wire;
 
 use std::sync::Arc;
@@ -20,12 +22,14 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use async_nats::jetstream::{self, kv};
+use async_nats::ConnectErrorKind::{Dns, Io, TimedOut};
 use tokio::sync::watch;
 
 pub use bucket::Mirror;
 pub use names::ClusterNames;
 pub use remote::RemoteRoom;
 pub use rooms::ClusterRooms;
+pub use setup::{NodeClaim, START_WITHIN};
 
 use crate::config::Config;
 
@@ -62,6 +66,8 @@ pub struct Cluster {
     pub fired: kv::Store,
     /// Live nodes: node name → since when (with a TTL).
     pub nodes: kv::Store,
+    /// What the whole cluster shares: the host key's fingerprint.
+    pub settings: kv::Store,
     connected: watch::Receiver<bool>,
     /// When the connection to NATS last came up.
     up_since: Arc<std::sync::Mutex<tokio::time::Instant>>,
@@ -69,68 +75,50 @@ pub struct Cluster {
 
 impl Cluster {
     /// Connects to the NATS servers in `config.cluster` and opens (or makes) the
-    /// buckets.
+    /// buckets, trying for at most [`START_WITHIN`] while NATS does not answer.
     ///
     /// # Errors
-    /// No NATS server answers, the credentials are refused, or JetStream is off.
+    /// An address is not a NATS address, no NATS server answers in time, the
+    /// credentials are refused, or JetStream is off.
     pub async fn connect(config: &Config) -> anyhow::Result<Cluster> {
+        let addrs = setup::addresses(&config.cluster)?;
         let urls = config.cluster.join(",");
-        let addrs = config
-            .cluster
-            .iter()
-            .map(|u| u.parse::<async_nats::ServerAddr>())
-            .collect::<Result<Vec<_>, _>>()
-            .with_context(|| format!("reading the NATS addresses {urls}"))?;
+        let deadline = tokio::time::Instant::now() + START_WITHIN;
+        let creds = match &config.cluster_creds {
+            Some(path) => Some(
+                std::fs::read_to_string(path)
+                    .with_context(|| format!("reading NATS credentials {}", path.display()))?,
+            ),
+            None => None,
+        };
         let node: Arc<str> = config.node().into();
         let (tx, connected) = watch::channel(true);
         let up_since = Arc::new(std::sync::Mutex::new(tokio::time::Instant::now()));
-        let since = up_since.clone();
         let tx = Arc::new(tx);
-        let mut options = async_nats::ConnectOptions::new()
-            .name(format!("ssh-chatroom {node}"))
-            // Back within a fraction of a second of NATS returning (the default backoff
-            // grows to 4 s), so every node is back well inside a lease.
-            .reconnect_delay_callback(|_| Duration::from_millis(100))
-            .ping_interval(Duration::from_secs(2))
-            .connection_timeout(Duration::from_secs(3))
-            .request_timeout(Some(REQUEST_TIMEOUT))
-            .event_callback(move |event| {
-                let tx = tx.clone();
-                let since = since.clone();
-                async move {
-                    let was = match event {
-                        async_nats::Event::Connected => {
-                            *since.lock().unwrap_or_else(|e| e.into_inner()) =
-                                tokio::time::Instant::now();
-                            tx.send_replace(true)
-                        }
-                        async_nats::Event::Disconnected => tx.send_replace(false),
-                        // Every failed reconnection says so (ten a second in an outage):
-                        // the change of state above is what the log tells.
-                        other => {
-                            tracing::debug!(event = %other, "NATS");
-                            return;
-                        }
-                    };
-                    log_contact(was, *tx.borrow());
-                }
-            });
-        if let Some(creds) = &config.cluster_creds {
-            options = options
-                .credentials_file(creds)
-                .await
-                .with_context(|| format!("reading NATS credentials {}", creds.display()))?;
-        }
-        let client = options
-            .connect(addrs.as_slice())
-            .await
-            .with_context(|| format!("connecting to NATS at {urls}"))?;
+        let options = || connect_options(&node, &tx, &up_since, creds.as_deref());
+        let connecting = || async {
+            let options = match options() {
+                Ok(options) => options,
+                Err(error) => return Ok(Err(error)),
+            };
+            match options.connect(addrs.as_slice()).await {
+                Ok(client) => Ok(Ok(client)),
+                // Only an unreachable server is worth another try.
+                Err(e) if matches!(e.kind(), Io | TimedOut | Dns) => Err(e),
+                Err(e) => Ok(Err(
+                    anyhow::Error::from(e).context(format!("connecting to NATS at {urls}"))
+                )),
+            }
+        };
+        let client = setup::within(deadline, &urls, "connecting", connecting).await??;
         let js = jetstream::ContextBuilder::new()
             .timeout(REQUEST_TIMEOUT)
             .build(client.clone());
+        setup::require_jetstream(&client, &js, &urls, deadline).await?;
         let replicas = config.cluster_replicas.max(1);
         let bucket = |name: &'static str, ttl: Option<Duration>, max_age: Duration| {
             let js = js.clone();
+            let urls = urls.clone();
             let config = kv::Config {
                 bucket: name.to_string(),
                 history: 1,
@@ -140,9 +128,11 @@ impl Cluster {
                 ..Default::default()
             };
             async move {
-                js.create_or_update_key_value(config)
-                    .await
-                    .with_context(|| format!("opening the JetStream bucket {name}"))
+                let what = format!("opening the JetStream bucket {name}");
+                setup::within(deadline, &urls, &what, || {
+                    js.create_or_update_key_value(config.clone())
+                })
+                .await
             }
         };
         let forever = Duration::ZERO;
@@ -154,6 +144,7 @@ impl Cluster {
             snapshots: bucket("chat_rooms", None, forever).await?,
             fired: bucket("chat_fired", None, 2 * day).await?,
             nodes: bucket(NODES, Some(LEASE), forever).await?,
+            settings: bucket("chat_cluster", None, forever).await?,
             client,
             js,
             node,
@@ -204,6 +195,52 @@ impl Cluster {
     /// Wakes at every change of [`Cluster::is_connected`].
     pub fn connection_changes(&self) -> watch::Receiver<bool> {
         self.connected.clone()
+    }
+}
+
+/// The client's settings: a fixed short reconnect delay, pings often enough to notice a
+/// hung server, and the connection state kept in `connected` and `up_since`.
+fn connect_options(
+    node: &str,
+    connected: &Arc<watch::Sender<bool>>,
+    up_since: &Arc<std::sync::Mutex<tokio::time::Instant>>,
+    creds: Option<&str>,
+) -> anyhow::Result<async_nats::ConnectOptions> {
+    let (tx, since) = (connected.clone(), up_since.clone());
+    let options = async_nats::ConnectOptions::new()
+        .name(format!("ssh-chatroom {node}"))
+        // Back within a fraction of a second of NATS returning (the default backoff
+        // grows to 4 s), so every node is back well inside a lease.
+        .reconnect_delay_callback(|_| Duration::from_millis(100))
+        .ping_interval(Duration::from_secs(2))
+        .connection_timeout(Duration::from_secs(3))
+        .request_timeout(Some(REQUEST_TIMEOUT))
+        .event_callback(move |event| {
+            let tx = tx.clone();
+            let since = since.clone();
+            async move {
+                let was = match event {
+                    async_nats::Event::Connected => {
+                        *since.lock().unwrap_or_else(|e| e.into_inner()) =
+                            tokio::time::Instant::now();
+                        tx.send_replace(true)
+                    }
+                    async_nats::Event::Disconnected => tx.send_replace(false),
+                    // Every failed reconnection says so (ten a second in an outage):
+                    // the change of state above is what the log tells.
+                    other => {
+                        tracing::debug!(event = %other, "NATS");
+                        return;
+                    }
+                };
+                log_contact(was, *tx.borrow());
+            }
+        });
+    match creds {
+        Some(text) => options
+            .credentials(text)
+            .context("reading the NATS credentials (--cluster-creds)"),
+        None => Ok(options),
     }
 }
 

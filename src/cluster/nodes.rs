@@ -14,41 +14,31 @@ use tokio::sync::mpsc;
 use super::bucket::Removed;
 use super::rooms::Shared;
 use super::wire::{Lease, Presence};
+use super::NodeClaim;
 use super::{key_of, name_of, owner, LEASE, NODES, RENEW_EVERY};
 use crate::room::RoomCommand;
 
 /// How long a vanished node or lease may take to come back before the others act: the
 /// time for everyone to reconnect after a NATS outage (the reconnect delay is 100 ms).
-const GRACE: Duration = Duration::from_secs(1);
+pub(super) const GRACE: Duration = Duration::from_secs(1);
 
-/// Starts presence and the watches for dead nodes and lapsed rooms; takes over the
-/// rooms left without a node (a cluster restarted with messages pending).
+/// Keeps this node's presence (made by the start checks, [`NodeClaim`]) and starts the
+/// watches for dead nodes and lapsed rooms; takes over the rooms left without a node (a
+/// cluster restarted with messages pending).
 ///
 /// # Errors
-/// The presence key cannot be made.
+/// None today; kept for the watches that may fail to start.
 pub(super) async fn start(
     shared: &Arc<Shared>,
+    claim: NodeClaim,
     leases: mpsc::Receiver<Removed>,
     nodes: mpsc::Receiver<Removed>,
 ) -> anyhow::Result<()> {
-    let key = key_of(&shared.cluster.node);
-    let store = &shared.cluster.nodes;
-    let presence = presence_value();
-    // A node restarted under the same name finds its old key, or its lapse marker.
-    let _ = store.purge(&key).await;
-    let revision = store.create_with_ttl(&key, presence.clone(), LEASE).await?;
-    tokio::spawn(keep_present(shared.clone(), presence, revision));
+    tokio::spawn(keep_present(shared.clone(), claim.value, claim.revision));
     tokio::spawn(on_lapsed_nodes(shared.clone(), nodes));
     tokio::spawn(on_lapsed_leases(shared.clone(), leases));
     tokio::spawn(adopt_orphans(shared.clone()));
     Ok(())
-}
-
-fn presence_value() -> bytes::Bytes {
-    let presence = Presence {
-        since: chrono::Utc::now().to_rfc3339(),
-    };
-    serde_json::to_vec(&presence).unwrap_or_default().into()
 }
 
 /// Renews this node's presence every second; after an outage longer than the lease it
@@ -62,6 +52,8 @@ async fn keep_present(shared: Arc<Shared>, value: bytes::Bytes, mut revision: u6
         tokio::select! {
             _ = every.tick() => {}
             Ok(()) = connection.changed() => {}
+            // The stop says so itself, and then deletes the presence.
+            () = shared.stopping.cancelled() => return,
         }
         let renewed = shared.cluster.renew(NODES, &key, value.clone(), revision);
         match renewed.await {
@@ -82,25 +74,35 @@ async fn keep_present(shared: Arc<Shared>, value: bytes::Bytes, mut revision: u6
     }
 }
 
-/// A node whose presence lapsed and did not come back within [`GRACE`] is dead: its
-/// participants leave the rooms this node runs, and its names are freed.
+/// A node whose presence lapsed and did not come back within [`GRACE`] is dead (`lost`),
+/// and one that deleted its presence while stopping has `stopped` (at once, no grace):
+/// either way its participants leave the rooms this node runs, and its names are freed.
 async fn on_lapsed_nodes(shared: Arc<Shared>, mut lapsed: mpsc::Receiver<Removed>) {
-    while let Some((key, _)) = lapsed.recv().await {
+    while let Some((key, last)) = lapsed.recv().await {
+        let last = last.and_then(|v| serde_json::from_slice::<Presence>(&v).ok());
+        let stopped = last.as_ref().is_some_and(|p| p.stopping);
         let shared = shared.clone();
         tokio::spawn(async move {
-            tokio::time::sleep(GRACE).await;
-            settle(&shared).await;
-            if shared.nodes.contains(&key) {
-                return;
+            if !stopped {
+                tokio::time::sleep(GRACE).await;
+                settle(&shared).await;
+                // Back as the same run: it was an outage. A new run (restarted under
+                // its name, which waits for this to be done) means the old one died.
+                let now = shared.nodes.get(&key);
+                let now = now.and_then(|v| serde_json::from_slice::<Presence>(&v).ok());
+                if now.is_some_and(|p| last.as_ref().is_none_or(|l| l.since == p.since)) {
+                    return;
+                }
             }
             let Some(node) = name_of(&key) else { return };
             if node == *shared.cluster.node {
                 return;
             }
+            let how = if stopped { "stopped" } else { "lost" };
             shared
                 .maker
                 .log
-                .event("CLUSTER", format!("node {node} lost"));
+                .event("CLUSTER", format!("node {node} {how}"));
             let actors: Vec<_> = shared.owned().values().map(|o| o.actor.clone()).collect();
             for actor in actors {
                 let gone = RoomCommand::NodeGone { node: node.clone() };
@@ -112,8 +114,8 @@ async fn on_lapsed_nodes(shared: Arc<Shared>, mut lapsed: mpsc::Receiver<Removed
 }
 
 /// A room whose lease lapsed is taken over by one of the others: at once when its node
-/// is dead, after [`GRACE`] when it is alive (an outage: it renews first if it can). The
-/// node that ran it renews it itself.
+/// is dead or stopping, after [`GRACE`] when it is alive (an outage: it renews first if
+/// it can). The node that ran it renews it itself.
 async fn on_lapsed_leases(shared: Arc<Shared>, mut lapsed: mpsc::Receiver<Removed>) {
     while let Some((key, last)) = lapsed.recv().await {
         let holder = last
@@ -126,7 +128,8 @@ async fn on_lapsed_leases(shared: Arc<Shared>, mut lapsed: mpsc::Receiver<Remove
         tokio::spawn(async move {
             // After an outage, every node gets time to renew what it holds first.
             settle(&shared).await;
-            if holder.is_some_and(|n| shared.nodes.contains(&key_of(&n))) {
+            // A live holder gets time to renew; a stopping one gave the room up.
+            if holder.is_some_and(|n| shared.node_runs(&n)) {
                 tokio::time::sleep(GRACE).await;
             }
             // Spread the contenders a little: one wins, the others find the lease taken.

@@ -25,6 +25,10 @@ pub struct Owned {
     pub actor: mpsc::Sender<RoomCommand>,
     /// Ends the serving, renewing and snapshot tasks.
     pub stop: CancellationToken,
+    /// Ends only the serving of requests (a stop hands the room on after it).
+    pub serving: CancellationToken,
+    /// Cancelled once the requests are no longer taken here.
+    pub served: CancellationToken,
     /// Wakes the lease renewal when the membership changed (`/rooms` shows it).
     pub changed: Arc<Notify>,
 }
@@ -53,6 +57,9 @@ pub(super) async fn make_if_missing(
     max_rooms: usize,
 ) -> Result<bool, EnterError> {
     let key = key_of(room.key());
+    if shared.stopping.is_cancelled() {
+        return Err(EnterError::Join(JoinError::Closed));
+    }
     if shared.leases.contains(&key) || shared.owned().contains_key(room.key()) {
         return Ok(false);
     }
@@ -101,6 +108,10 @@ pub(super) async fn take_over(shared: &Arc<Shared>, room_key: &str) -> bool {
     if shared.owned().contains_key(room_key) {
         return true;
     }
+    // A node that is stopping never takes a room.
+    if shared.stopping.is_cancelled() {
+        return false;
+    }
     let Ok(Some(saved)) = shared.cluster.snapshots.get(&key).await else {
         return false;
     };
@@ -116,6 +127,10 @@ pub(super) async fn take_over(shared: &Arc<Shared>, room_key: &str) -> bool {
     let Ok(revision) = created.await else {
         return false;
     };
+    if shared.stopping.is_cancelled() {
+        let _ = shared.cluster.leases.purge(&key).await;
+        return false;
+    }
     let maker = &shared.maker;
     let now = crate::room::Now {
         wall: maker.clock.now(),
@@ -171,12 +186,13 @@ async fn run(
     let (actor, rx) = mpsc::channel(1024);
     tokio::spawn(run_actor(room, rx));
     let changed = Arc::new(Notify::new());
+    let (serving, served) = (stop.child_token(), CancellationToken::new());
     tokio::spawn(serve(
         cluster.client.clone(),
         sub,
         actor.clone(),
         changed.clone(),
-        stop.clone(),
+        (serving.clone(), served.clone()),
     ));
     tokio::spawn(renew(
         shared.clone(),
@@ -191,35 +207,38 @@ async fn run(
         Owned {
             actor,
             stop,
+            serving,
+            served,
             changed,
         },
     );
 }
 
-/// Answers the room's requests in arrival order.
+/// Answers the room's requests in arrival order until `serving` ends (then cancels
+/// `served`). A request the actor cannot take (it stopped: the room is moving) is
+/// answered [`RoomReply::Moved`], and so are those still queued when serving ends, so
+/// that the asker asks again rather than waiting for nothing.
 async fn serve(
     client: async_nats::Client,
     mut sub: async_nats::Subscriber,
     actor: mpsc::Sender<RoomCommand>,
     changed: Arc<Notify>,
-    stop: CancellationToken,
+    (serving, served): (CancellationToken, CancellationToken),
 ) {
     loop {
         let msg = tokio::select! {
             msg = sub.next() => msg,
-            () = stop.cancelled() => None,
+            () = serving.cancelled() => None,
         };
         let Some(msg) = msg else { break };
-        let Some(reply_to) = msg.reply.clone() else {
-            continue;
-        };
-        let Ok(request) = serde_json::from_slice::<RoomRequest>(&msg.payload) else {
+        let (Some(reply_to), Ok(request)) = (
+            msg.reply.clone(),
+            serde_json::from_slice::<RoomRequest>(&msg.payload),
+        ) else {
             continue;
         };
         let membership = request.changes_membership();
-        let Some(reply) = answer(&actor, request).await else {
-            break;
-        };
+        let reply = answer(&actor, request).await.unwrap_or(RoomReply::Moved);
         if membership {
             changed.notify_one();
         }
@@ -228,7 +247,21 @@ async fn serve(
         let _ = client.publish(reply_to, payload.into()).await;
     }
     let _ = sub.unsubscribe().await;
+    // What arrived before the unsubscription: not taken here, to be asked again.
+    let moved: bytes::Bytes = serde_json::to_vec(&RoomReply::Moved)
+        .unwrap_or_default()
+        .into();
+    while let Ok(Some(msg)) = tokio::time::timeout(DRAIN, sub.next()).await {
+        if let Some(reply_to) = msg.reply {
+            let _ = client.publish(reply_to, moved.clone()).await;
+        }
+    }
+    let _ = client.flush().await;
+    served.cancel();
 }
+
+/// How long a room that stops serving waits for requests still on their way.
+const DRAIN: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// What the actor answers to `request`; `None` once it has stopped.
 async fn answer(actor: &mpsc::Sender<RoomCommand>, request: RoomRequest) -> Option<RoomReply> {

@@ -73,20 +73,23 @@ impl RemoteRoom {
                 .request(self.subject.to_string(), encoded(&mut payload, request)?)
                 .await;
             match asked {
-                Ok(reply) => {
-                    return serde_json::from_slice(&reply.payload).map_err(|_| Unreachable)
-                }
-                Err(e)
-                    if e.kind() == RequestErrorKind::NoResponders && Instant::now() < give_up =>
-                {
-                    self.shared.ensure_running(&self.room).await;
-                    tokio::time::sleep(RETRY_EVERY).await;
-                }
+                Ok(reply) => match serde_json::from_slice(&reply.payload) {
+                    Ok(RoomReply::Moved) => {}
+                    Ok(reply) => return Ok(reply),
+                    Err(_) => return Err(Unreachable),
+                },
+                Err(e) if e.kind() == RequestErrorKind::NoResponders => {}
                 Err(error) => {
                     tracing::debug!(%error, room = %self.room, "a room request failed");
                     return Err(Unreachable);
                 }
             }
+            // Nobody runs the room, or it is moving: take it if it is free, ask again.
+            if Instant::now() >= give_up {
+                return Err(Unreachable);
+            }
+            self.shared.ensure_running(&self.room).await;
+            tokio::time::sleep(RETRY_EVERY).await;
         }
     }
 

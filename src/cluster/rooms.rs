@@ -8,12 +8,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use super::mirror::RoomMirror;
 use super::owner::{self, Owned};
 use super::remote::{server_line, RemoteRoom};
-use super::wire::{Lease, RoomReply, RoomRequest, Whisper, WHISPERS};
-use super::{key_of, Cluster, ClusterNames, Mirror};
+use super::wire::{Lease, Presence, RoomReply, RoomRequest, Whisper, WHISPERS};
+use super::{key_of, Cluster, ClusterNames, Mirror, NodeClaim};
 use crate::chat::room_name::RoomName;
 use crate::room::directory::RoomMaker;
 use crate::room::{
@@ -34,6 +35,8 @@ pub(super) struct Shared {
     pub owned: Mutex<HashMap<String, Owned>>,
     /// This node's members, per room key.
     pub mirrors: Mutex<HashMap<String, Arc<RoomMirror>>>,
+    /// Cancelled when this node starts to stop: from then on it takes no room.
+    pub stopping: CancellationToken,
 }
 
 impl Shared {
@@ -51,6 +54,14 @@ impl Shared {
         owned.answer(request.clone()).await
     }
 
+    /// Whether node `node` is present and not stopping.
+    pub fn node_runs(&self, node: &str) -> bool {
+        self.nodes
+            .get(&key_of(node))
+            .and_then(|v| serde_json::from_slice::<Presence>(&v).ok())
+            .is_some_and(|p| !p.stopping)
+    }
+
     /// Tells participant `id`, if connected here, `text` as a `[Server]:` line.
     pub fn tell(&self, id: ParticipantId, text: &str) {
         if let Some(reach) = self.maker.names.reach(id) {
@@ -61,7 +72,7 @@ impl Shared {
     /// Makes sure someone runs `room`: a room with a snapshot and no lease is taken
     /// over (its node died, or the whole cluster restarted).
     pub async fn ensure_running(self: &Arc<Self>, room: &RoomName) {
-        if !self.leases.contains(&key_of(room.key())) {
+        if !self.leases.contains(&key_of(room.key())) && !self.stopping.is_cancelled() {
             let _ = owner::make_if_missing(self, room, usize::MAX).await;
         }
     }
@@ -73,13 +84,14 @@ pub struct ClusterRooms {
 }
 
 impl ClusterRooms {
-    /// Starts this node's part of the cluster: presence, the watches that notice dead
-    /// nodes and lapsed rooms, whispers, and the outage notices.
+    /// Starts this node's part of the cluster: presence (kept from `claim`), the watches
+    /// that notice dead nodes and lapsed rooms, whispers, and the outage notices.
     ///
     /// # Errors
     /// The buckets cannot be watched.
     pub async fn start(
         cluster: Cluster,
+        claim: NodeClaim,
         names: ClusterNames,
         maker: RoomMaker,
         default_room: RoomName,
@@ -96,8 +108,9 @@ impl ClusterRooms {
             default_room,
             owned: Mutex::default(),
             mirrors: Mutex::default(),
+            stopping: CancellationToken::new(),
         });
-        super::nodes::start(&shared, lease_rx, node_rx).await?;
+        super::nodes::start(&shared, claim, lease_rx, node_rx).await?;
         tokio::spawn(whispers(shared.clone()));
         tokio::spawn(outage_notices(shared.clone()));
         Ok(Arc::new(ClusterRooms { shared }))
@@ -216,8 +229,8 @@ impl ClusterRooms {
         }
     }
 
-    /// This node stops: its participants are told and closed, and the rooms it runs are
-    /// handed on at once (their lease is given up, their snapshot kept).
+    /// This node stops: its participants are told and closed, they leave their rooms
+    /// at once, and the rooms it runs are handed on (see [`super::stop`]).
     pub async fn shutdown(&self) {
         for reach in self.shared.maker.names.everyone_here() {
             let _ = reach
@@ -225,7 +238,7 @@ impl ClusterRooms {
                 .try_send(server_line("The server is shutting down. Goodbye!"));
             let _ = reach.outbox.try_send(crate::room::Delivery::Close);
         }
-        super::lease::hand_on_all(&self.shared).await;
+        super::stop::stop(&self.shared).await;
     }
 }
 

@@ -60,6 +60,8 @@ pub enum RoomReply {
     Occupancy(usize, usize),
     Users(ChatLine),
     Names(Vec<String>),
+    /// The room no longer runs on the node asked (it is moving): ask again.
+    Moved,
 }
 
 /// One command's events, from the node running the room (which has already carried
@@ -145,6 +147,19 @@ pub struct Lease {
 /// A node's presence.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Presence {
-    /// When it started (RFC 3339).
+    /// When it started (RFC 3339): also tells one run of a node from the next.
     pub since: String,
+    /// It is stopping cleanly: its rooms are handed on at once, its people have left.
+    #[serde(default)]
+    pub stopping: bool,
+}
+
+impl Presence {
+    /// The presence of a node starting now.
+    pub fn now() -> Presence {
+        Presence {
+            since: chrono::Utc::now().to_rfc3339(),
+            stopping: false,
+        }
+    }
 }

@@ -208,6 +208,13 @@ impl Room {
         }
     }
 
+    /// Stores the room's latest snapshot now, for the node that runs it next.
+    pub(super) async fn keep_now(&mut self) {
+        self.dirty = true;
+        self.durable = true;
+        self.flush().await;
+    }
+
     /// Lets `entrant` in (their nickname already claimed): capacity and bans, then the
     /// welcome. `local` is their connection when the room delivers to it itself.
     ///

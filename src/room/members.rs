@@ -81,6 +81,11 @@ impl LocalMembers {
         self.members.retain(|m| m.id != id);
     }
 
+    /// Who they are.
+    pub fn ids(&self) -> Vec<ParticipantId> {
+        self.members.iter().map(|m| m.id).collect()
+    }
+
     /// Whether no member is left.
     pub fn is_empty(&self) -> bool {
         self.members.is_empty()

@@ -205,6 +205,11 @@ pub enum RoomCommand {
     },
     /// The room carries on elsewhere: stop without a word to anyone.
     Abandon,
+    /// This node stops and the room moves on: its latest snapshot is stored, then it
+    /// stops without a word (answering once the snapshot is stored, or given up on).
+    HandOver {
+        respond_to: oneshot::Sender<()>,
+    },
 }
 
 /// A cloneable handle to a room: its actor in this process, or (in a cluster) the room

@@ -74,11 +74,19 @@ pub async fn run(mut room: Room, mut rx: mpsc::Receiver<RoomCommand>) {
         };
         // Every handle is gone: the room has ended (it was empty), or the server stopped.
         let Some(command) = command else { break };
-        if matches!(command, RoomCommand::Abandon) {
-            abandoned = true;
-            break;
+        match command {
+            RoomCommand::Abandon => {}
+            RoomCommand::HandOver { respond_to } => {
+                room.keep_now().await;
+                let _ = respond_to.send(());
+            }
+            command => {
+                handle(&mut room, command).await;
+                continue;
+            }
         }
-        handle(&mut room, command).await;
+        abandoned = true;
+        break;
     }
     if !abandoned {
         room.end();
@@ -147,6 +155,6 @@ async fn handle(room: &mut Room, command: RoomCommand) {
             room.flush().await;
             let _ = respond_to.send(());
         }
-        RoomCommand::Abandon => {}
+        RoomCommand::Abandon | RoomCommand::HandOver { .. } => {}
     }
 }

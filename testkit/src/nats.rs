@@ -1,6 +1,6 @@
-//! A real `nats-server` with JetStream for the cluster tests and benchmarks: started on
-//! a free port in its own folder, stopped with SIGKILL and started again on the same
-//! port and folder (a NATS outage). Found as `$NATS_SERVER`, else the first
+//! A real `nats-server` with JetStream (or, to test a refusal, without) for the cluster
+//! tests and benchmarks: started on a free port in its own folder, stopped with SIGKILL
+//! and started again on the same port and folder (a NATS outage). Found as `$NATS_SERVER`, else the first
 //! `nats-server` on `PATH` that is a real executable (not a pyenv shim script). A
 //! missing server is a failure, never a skip: `.ci/run` installs it.
 
@@ -13,6 +13,7 @@ pub struct NatsServer {
     binary: PathBuf,
     dir: PathBuf,
     port: u16,
+    jetstream: bool,
     child: Option<Child>,
 }
 
@@ -22,15 +23,33 @@ impl NatsServer {
     /// # Panics
     /// No `nats-server` is installed, or it does not start within 10 s.
     pub fn start(dir: &Path) -> NatsServer {
+        NatsServer::start_as(dir, true)
+    }
+
+    /// Starts a server without JetStream (`-js` left out), which a cluster refuses.
+    ///
+    /// # Panics
+    /// As [`NatsServer::start`].
+    pub fn start_without_jetstream(dir: &Path) -> NatsServer {
+        NatsServer::start_as(dir, false)
+    }
+
+    fn start_as(dir: &Path, jetstream: bool) -> NatsServer {
         let binary = find_binary();
         let mut server = NatsServer {
             binary,
             dir: dir.to_path_buf(),
             port: 0,
+            jetstream,
             child: None,
         };
         server.port = server.spawn(None);
         server
+    }
+
+    /// Its folder: the cluster tests keep their nodes' shared host key there.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// `nats://127.0.0.1:PORT`
@@ -64,8 +83,12 @@ impl NatsServer {
         let _ = std::fs::remove_dir_all(&ports);
         std::fs::create_dir_all(&ports).expect("a folder for the ports file");
         let port_arg = port.map_or("-1".to_string(), |p| p.to_string());
-        let child = Command::new(&self.binary)
-            .args(["-a", "127.0.0.1", "-p", &port_arg, "-js"])
+        let mut command = Command::new(&self.binary);
+        command.args(["-a", "127.0.0.1", "-p", &port_arg]);
+        if self.jetstream {
+            command.arg("-js");
+        }
+        let child = command
             .arg("-sd")
             .arg(&store)
             .arg("--ports_file_dir")

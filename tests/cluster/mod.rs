@@ -55,15 +55,23 @@ async fn node_with(
     clock: Clock,
 ) -> TestServer {
     let url = nats.url();
+    let host_key = shared_host_key(nats);
     TestServer::start_with(
         |c| {
             c.cluster = vec![url];
             c.node_name = Some(name.to_string());
+            c.host_key = host_key;
             configure(c);
         },
         clock,
     )
     .await
+}
+
+/// The host key every node of `nats`'s cluster shares (the cluster refuses another):
+/// made by the first node to start.
+pub fn shared_host_key(nats: &NatsServer) -> std::path::PathBuf {
+    nats.dir().join("ssh_host_ed25519_key")
 }
 
 /// The `--cluster` arguments of a node run as the real binary.
@@ -74,7 +82,7 @@ pub fn node_args(nats: &NatsServer, name: &str, dir: &Path) -> Vec<String> {
         format!("--node-name={name}"),
         format!("--log-dir={d}/logs"),
         format!("--data-dir={d}/data"),
-        format!("--host-key={d}/keys/host"),
+        format!("--host-key={}", shared_host_key(nats).display()),
         format!("--admins-file={d}/keys/admins"),
         "--timezone=UTC".into(),
         "--max-conns-per-ip=0".into(),

@@ -1,0 +1,297 @@
+//! What a node checks before it joins a cluster (issue 16), each refusal one line that
+//! says what to do: the `--cluster` addresses are NATS addresses (read before anything
+//! is written, the host key included); NATS answers within [`START_WITHIN`], however
+//! often it comes and goes meanwhile; JetStream is on; the host key is the cluster's
+//! (the first node records its fingerprint); and no live process runs under this
+//! `--node-name` (a previous run that was killed is waited out, at most a lease).
+
+use std::future::Future;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context as _};
+use async_nats::jetstream::context::AccountErrorKind;
+use async_nats::jetstream::kv::{CreateErrorKind, Operation};
+use async_nats::ServerAddr;
+use bytes::Bytes;
+use tokio::time::Instant;
+
+use super::nodes::GRACE;
+use super::wire::Presence;
+use super::{key_of, Cluster, LEASE, RENEW_EVERY};
+use crate::config::Config;
+use crate::keys::{fingerprint, load_or_generate_host_key};
+
+/// How long a starting node tries to reach NATS (and have its buckets answered) before
+/// it gives up with an error.
+pub const START_WITHIN: Duration = Duration::from_secs(10);
+/// Pause between tries while NATS does not answer.
+const RETRY_EVERY: Duration = Duration::from_millis(250);
+/// The key of the cluster's host key fingerprint in the `chat_cluster` bucket.
+const HOST_KEY: &str = "host_key";
+
+/// The NATS addresses of `--cluster`.
+///
+/// # Errors
+/// One of them is not a NATS address; the line names it.
+pub fn addresses(urls: &[String]) -> anyhow::Result<Vec<ServerAddr>> {
+    urls.iter().map(|url| address(url)).collect()
+}
+
+fn address(url: &str) -> anyhow::Result<ServerAddr> {
+    let bad = |why: String| {
+        anyhow!("--cluster {url:?} is not a NATS address ({why}); give nats://HOST:PORT, e.g. nats://127.0.0.1:4222")
+    };
+    let addr: ServerAddr = url
+        .parse()
+        .map_err(|e: std::io::Error| bad(e.to_string()))?;
+    let parsed = addr.clone().into_inner();
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(bad("no host".into()));
+    }
+    if !matches!(parsed.path(), "" | "/") || parsed.query().is_some() {
+        return Err(bad(format!("unexpected path {:?}", parsed.path())));
+    }
+    Ok(addr)
+}
+
+/// Runs `attempt` until it succeeds or `deadline` passes, pausing between tries: NATS
+/// that comes and goes during the start gets an answer, never a hang.
+///
+/// # Errors
+/// The last failure, once the deadline has passed: "cannot reach NATS at `urls` within
+/// 10 s (`what`: ...)".
+pub(super) async fn within<T, E, F, Fut>(
+    deadline: Instant,
+    urls: &str,
+    what: &str,
+    mut attempt: F,
+) -> anyhow::Result<T>
+where
+    E: std::fmt::Display,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let why = match tokio::time::timeout(left, attempt()).await {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(error)) => error.to_string(),
+            Err(_) => "no answer".to_string(),
+        };
+        if Instant::now() + RETRY_EVERY >= deadline {
+            let secs = START_WITHIN.as_secs();
+            bail!("cannot reach NATS at {urls} within {secs} s ({what}: {why})");
+        }
+        tracing::debug!(%why, what, "NATS did not answer yet; trying again");
+        tokio::time::sleep(RETRY_EVERY).await;
+    }
+}
+
+/// Refuses a NATS server without JetStream.
+///
+/// # Errors
+/// JetStream is off ("start it with -js"), or NATS did not answer by `deadline`.
+pub(super) async fn require_jetstream(
+    client: &async_nats::Client,
+    js: &async_nats::jetstream::Context,
+    urls: &str,
+    deadline: Instant,
+) -> anyhow::Result<()> {
+    let no_jetstream = || {
+        anyhow!("NATS at {urls} has no JetStream, which the cluster needs: start nats-server with -js (or a jetstream block in its config)")
+    };
+    within(deadline, urls, "asking for JetStream", || async {
+        match js.query_account().await {
+            Ok(_) => Ok(Ok(())),
+            Err(e) => match e.kind() {
+                AccountErrorKind::JetStream(error)
+                    if error.code() == 10039 || error.code() == 10076 =>
+                {
+                    Ok(Err(no_jetstream()))
+                }
+                // Nobody answers JetStream requests: off, unless this server says it
+                // has JetStream (then NATS is coming back, and we ask again).
+                AccountErrorKind::JetStreamUnavailable if !client.server_info().jetstream => {
+                    Ok(Err(no_jetstream()))
+                }
+                _ => Err(e),
+            },
+        }
+    })
+    .await?
+}
+
+/// The host key at `path`, checked against the cluster's: the first node records its
+/// fingerprint (a `create`: first writer wins), and a node with another key is refused
+/// before it serves anyone (its users' `ssh` would warn of a changed host key). A
+/// missing key file is generated only when the cluster has none recorded yet.
+///
+/// # Errors
+/// The key is not the cluster's (the line names `--host-key` and both fingerprints),
+/// the key cannot be read or made, or NATS did not answer.
+async fn host_key(
+    cluster: &Cluster,
+    path: &Path,
+    urls: &str,
+    deadline: Instant,
+) -> anyhow::Result<russh::keys::PrivateKey> {
+    let store = &cluster.settings;
+    let recorded = within(deadline, urls, "reading the cluster's host key", || {
+        store.get(HOST_KEY)
+    })
+    .await?;
+    let recorded = recorded.map(|v| String::from_utf8_lossy(&v).into_owned());
+    if let (false, Some(theirs)) = (path.exists(), &recorded) {
+        bail!(
+            "--host-key {}: no such file, and the cluster's nodes share the key {theirs}: copy the first node's key file here, or point --host-key at it",
+            path.display()
+        );
+    }
+    let key = load_or_generate_host_key(path)?;
+    let mine = fingerprint(key.public_key());
+    let theirs = match recorded {
+        Some(theirs) => theirs,
+        None => {
+            let made = within(deadline, urls, "recording the host key", || async {
+                match store.create(HOST_KEY, Bytes::from(mine.clone())).await {
+                    Ok(_) => Ok(None),
+                    Err(e) if e.kind() == CreateErrorKind::AlreadyExists => {
+                        // Another node recorded its key first: compare with that one.
+                        let value = store.get(HOST_KEY).await.map_err(|e| e.to_string())?;
+                        Ok(value.map(|v| String::from_utf8_lossy(&v).into_owned()))
+                    }
+                    Err(e) => Err(e.to_string()),
+                }
+            })
+            .await?;
+            made.unwrap_or_else(|| mine.clone())
+        }
+    };
+    if theirs != mine {
+        bail!(
+            "--host-key {} is {mine}, but the cluster's nodes use {theirs}: every node needs the same host key (copy the first node's key file, or point --host-key at it)",
+            path.display()
+        );
+    }
+    Ok(key)
+}
+
+/// A node let into the cluster: connected, its host key the cluster's, its name its
+/// own.
+pub struct Admitted {
+    pub cluster: Cluster,
+    pub host_key: russh::keys::PrivateKey,
+    pub claim: NodeClaim,
+}
+
+/// Every check of a node joining the cluster of `config`, in the order that writes
+/// nothing before a refusal: the addresses, NATS and JetStream, the host key, the name.
+///
+/// # Errors
+/// The first check that fails, as one line saying what to do.
+pub async fn admit(config: &Config) -> anyhow::Result<Admitted> {
+    let cluster = Cluster::connect(config).await?;
+    let urls = config.cluster.join(",");
+    let deadline = Instant::now() + START_WITHIN;
+    let host_key = host_key(&cluster, &config.host_key, &urls, deadline).await?;
+    let claim = claim_node(&cluster, &urls).await?;
+    Ok(Admitted {
+        cluster,
+        host_key,
+        claim,
+    })
+}
+
+/// This node's presence key in `chat_nodes`, made now.
+pub struct NodeClaim {
+    pub(super) revision: u64,
+    pub(super) value: Bytes,
+}
+
+/// Makes this node's presence key. Held by another process: a live one renews it
+/// (every second), and is refused; one that was killed leaves it to lapse (at most a
+/// lease), and is waited out. A cleanly stopped node deleted it: no wait at all.
+///
+/// # Errors
+/// The node name is live in the cluster, or NATS did not answer.
+async fn claim_node(cluster: &Cluster, urls: &str) -> anyhow::Result<NodeClaim> {
+    let node = &cluster.node;
+    let key = key_of(node);
+    let store = &cluster.nodes;
+    let value: Bytes = serde_json::to_vec(&Presence::now())
+        .context("encoding the presence")?
+        .into();
+    // A lapsing key is gone a lease after its last renewal; a live one renews within a
+    // second.
+    let give_up = Instant::now() + LEASE + RENEW_EVERY;
+    let deadline = give_up + START_WITHIN;
+    let mut seen: Option<u64> = None;
+    loop {
+        let created = within(deadline, urls, "joining as a node", || async {
+            match store.create_with_ttl(&key, value.clone(), LEASE).await {
+                Ok(revision) => Ok(Some(revision)),
+                Err(e) if e.kind() == CreateErrorKind::AlreadyExists => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+        .await?;
+        if let Some(revision) = created {
+            if seen.is_some() {
+                // The others drop the previous run's people a grace after its lapse:
+                // this run's must not be among them.
+                tracing::info!(node = %node, "letting the others drop node {node}'s previous run");
+                tokio::time::sleep(GRACE + Duration::from_millis(500)).await;
+            }
+            return Ok(NodeClaim { revision, value });
+        }
+        let entry = within(deadline, urls, "reading the node's presence", || {
+            store.entry(&key)
+        })
+        .await?;
+        if let Some(entry) = entry.filter(|e| e.operation == Operation::Put) {
+            let stopping =
+                serde_json::from_slice::<Presence>(&entry.value).is_ok_and(|p| p.stopping);
+            match seen {
+                None => tracing::info!(node = %node, "waiting for node {node}'s previous run to expire"),
+                Some(before) if before != entry.revision && !stopping => bail!(
+                    "node {node} is already running in the cluster (another process keeps its presence alive): stop it, or give this node another --node-name"
+                ),
+                Some(_) => {}
+            }
+            seen = Some(entry.revision);
+            if Instant::now() >= give_up {
+                bail!("node {node} is already running in the cluster (its presence did not lapse within {} s): stop it, or give this node another --node-name", LEASE.as_secs());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nats_addresses_are_read_and_bad_ones_named() {
+        let ok = [
+            "nats://127.0.0.1:4222",
+            "tls://nats.example.org:4222",
+            "localhost",
+        ];
+        for url in ok {
+            assert!(address(url).is_ok(), "{url}");
+        }
+        for url in [
+            "http://x:4222",
+            "nats://",
+            "nats://h:port",
+            "nats://h:4222/x",
+            "",
+        ] {
+            let error = address(url).expect_err(url).to_string();
+            assert!(error.contains("--cluster") && error.contains("nats://HOST:PORT"));
+            assert!(error.contains(&format!("{url:?}")), "{error}");
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! A clean stop of a node (SIGTERM), which the others must not take for a crash: the
+//! node stops taking rooms, says it is stopping (its presence), has its participants
+//! leave their rooms at once, hands each room it runs on (snapshot stored, lease given
+//! up, so another node takes it at the first request), frees its names and deletes its
+//! presence, so a restart under the same name is let in at once. The others log the
+//! node `stopped`, not `lost`. Bounded by [`STOP_WITHIN`]: with NATS away, leases and
+//! presence are left to lapse.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::message::PublishMessage;
+use futures_util::future::join_all;
+use tokio::sync::oneshot;
+
+use super::rooms::Shared;
+use super::wire::{room_in, Presence, RoomRequest};
+use super::{key_of, LEASE, NODES};
+use crate::room::{ParticipantId, RoomCommand};
+
+/// The longest a stopping node spends on its cluster duties.
+pub const STOP_WITHIN: Duration = Duration::from_secs(2);
+
+/// Stops this node's part of the cluster (its sessions are closed by the caller).
+pub(super) async fn stop(shared: &Arc<Shared>) {
+    shared.stopping.cancel();
+    if !shared.cluster.is_connected() {
+        tracing::warn!("stopping without NATS: the others will see this node lapse");
+        return;
+    }
+    let started = tokio::time::Instant::now();
+    let duties = async {
+        say_stopping(shared).await;
+        let left = leave_everywhere(shared).await;
+        let rooms = hand_on_all(shared).await;
+        shared
+            .names
+            .free_node(&shared.cluster.node, &shared.online)
+            .await;
+        let _ = shared
+            .cluster
+            .nodes
+            .delete(key_of(&shared.cluster.node))
+            .await;
+        (left, rooms)
+    };
+    match tokio::time::timeout(STOP_WITHIN, duties).await {
+        Ok((left, rooms)) => shared.maker.log.event(
+            "CLUSTER",
+            format!(
+                "stopped: {rooms} room(s) handed on, {left} leave(s) sent for people still in a room, in {} ms",
+                started.elapsed().as_millis()
+            ),
+        ),
+        Err(_) => tracing::warn!("the stop's cluster duties took too long; the rest will lapse"),
+    }
+}
+
+/// Marks this node's presence as stopping: the others then take its rooms without
+/// waiting, and log it `stopped` when the presence goes.
+async fn say_stopping(shared: &Shared) {
+    let presence = Presence {
+        stopping: true,
+        ..Presence::now()
+    };
+    let Ok(value) = serde_json::to_vec(&presence) else {
+        return;
+    };
+    // Not at a revision: the renewals have ended, and this must land whatever they did.
+    let message = PublishMessage::build().payload(value.into()).ttl(LEASE);
+    let subject = format!("$KV.{NODES}.{}", key_of(&shared.cluster.node));
+    if let Ok(ack) = shared.cluster.js.send_publish(subject, message).await {
+        let _ = ack.await;
+    }
+}
+
+/// Every participant of this node still in a room (their sessions, closed just before,
+/// may have left already) leaves it now: in a room this node runs, through its actor;
+/// elsewhere, by a request to the room's node. Returns how many.
+async fn leave_everywhere(shared: &Arc<Shared>) -> usize {
+    let mirrors: Vec<(String, Vec<ParticipantId>)> = shared
+        .mirrors()
+        .iter()
+        .map(|(room_key, mirror)| (room_key.clone(), mirror.ids()))
+        .collect();
+    let mut asks = Vec::new();
+    let mut count = 0;
+    for (room_key, ids) in mirrors {
+        count += ids.len();
+        let owned = shared.owned().get(&room_key).cloned();
+        match owned {
+            Some(owned) => {
+                for id in ids {
+                    let _ = owned.actor.send(RoomCommand::Leave { id }).await;
+                }
+            }
+            None => {
+                for id in ids {
+                    asks.push(ask_to_leave(shared, room_key.clone(), id));
+                }
+            }
+        }
+    }
+    join_all(asks).await;
+    count
+}
+
+/// Asks the node running `room_key` to let participant `id` leave. A room between
+/// nodes is not waited for: the presence's end makes its next node drop them.
+async fn ask_to_leave(shared: &Shared, room_key: String, id: ParticipantId) {
+    let Ok(payload) = serde_json::to_vec(&RoomRequest::Leave { id }) else {
+        return;
+    };
+    let asked = shared
+        .cluster
+        .client
+        .request(room_in(&room_key), payload.into());
+    if let Err(error) = asked.await {
+        tracing::debug!(%error, room = room_key, "a leave on stopping was not answered");
+    }
+}
+
+/// Hands on every room this node runs: its latest snapshot stored (the leaves
+/// included), its actor stopped, its lease given up, so another node takes it over at
+/// once. Returns how many.
+async fn hand_on_all(shared: &Arc<Shared>) -> usize {
+    let owned: Vec<_> = shared.owned().drain().collect();
+    let count = owned.len();
+    let hand_on = owned.into_iter().map(|(room_key, owned)| async move {
+        // No request reaches the actor once it is told to hand over (it would be
+        // dropped unanswered): they are answered "moved" and asked again.
+        owned.serving.cancel();
+        let _ = tokio::time::timeout(STOP_WITHIN, owned.served.cancelled()).await;
+        let (tx, rx) = oneshot::channel();
+        if owned
+            .actor
+            .send(RoomCommand::HandOver { respond_to: tx })
+            .await
+            .is_ok()
+        {
+            let _ = rx.await;
+        }
+        owned.stop.cancel();
+        let _ = shared.cluster.leases.purge(key_of(&room_key)).await;
+    });
+    join_all(hand_on).await;
+    count
+}

@@ -1,0 +1,198 @@
+//! A cluster refuses a bad setup at start (issue 16 item 2), with one line on stderr and
+//! exit status 1, before it writes anything: a bad `--cluster` address (no host key
+//! made), NATS without JetStream (says `-js`), NATS not running (an answer within the
+//! start bound, not a hang), a second live node under one `--node-name`, a host key
+//! other than the cluster's (names `--host-key`). A node restarted under its name after
+//! a clean stop, or after a SIGKILL, is let in. Real binary, real `nats-server`.
+
+mod cluster;
+mod common;
+
+use std::path::Path;
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+use testkit::NatsServer;
+
+const BIN: &str = env!("CARGO_BIN_EXE_ssh-chatroom");
+
+/// Runs a node to its end (it is expected to refuse), with `--cluster` `url`.
+async fn refused(dir: &Path, url: &str, name: &str, host_key: &Path) -> Output {
+    let d = dir.display();
+    let run = tokio::process::Command::new(BIN)
+        .arg(format!("--cluster={url}"))
+        .arg(format!("--node-name={name}"))
+        .arg(format!("--host-key={}", host_key.display()))
+        .arg(format!("--log-dir={d}/logs"))
+        .arg(format!("--data-dir={d}/data"))
+        .arg("--listen=127.0.0.1:0")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .output();
+    // The start checks give up on NATS after 10 s.
+    tokio::time::timeout(Duration::from_secs(20), run)
+        .await
+        .expect("a refused node ends, never hangs")
+        .unwrap()
+}
+
+/// The refusal: exit status 1, and its one line (the last on stderr) containing every
+/// one of `needles`.
+fn assert_refused(out: &Output, needles: &[&str]) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    let line = err.trim().lines().last().unwrap_or_default().to_string();
+    assert!(line.starts_with("ssh-chatroom: "), "{err}");
+    for needle in needles {
+        assert!(line.contains(needle), "{needle:?} not in {line:?}");
+    }
+    line
+}
+
+fn signal(child: &tokio::process::Child, name: &str) {
+    let pid = child.id().unwrap().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-s", name, &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+}
+
+#[tokio::test]
+async fn a_bad_address_is_refused_before_a_host_key_is_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("keys/host");
+    for url in ["http://127.0.0.1:4222", "nats://", "nats://127.0.0.1:port"] {
+        let out = refused(dir.path(), url, "n1", &key).await;
+        assert_refused(&out, &["--cluster", url, "nats://HOST:PORT"]);
+        assert!(!key.exists(), "a host key was made for {url}");
+        assert!(
+            !dir.path().join("logs").exists(),
+            "logs were made for {url}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn nats_without_jetstream_is_refused_saying_js() {
+    let dir = tempfile::tempdir().unwrap();
+    let nats = NatsServer::start_without_jetstream(dir.path());
+    let key = dir.path().join("keys/host");
+    let out = refused(dir.path(), &nats.url(), "n1", &key).await;
+    assert_refused(&out, &["JetStream", "-js"]);
+}
+
+#[tokio::test]
+async fn no_nats_at_all_gets_an_answer_within_the_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port nobody listens on: bound, then let go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("nats://127.0.0.1:{port}");
+    let started = Instant::now();
+    let out = refused(dir.path(), &url, "n1", &dir.path().join("keys/host")).await;
+    let took = started.elapsed();
+    assert_refused(&out, &["cannot reach NATS", &url, "within 10 s"]);
+    assert!(took < Duration::from_secs(15), "answered after {took:?}");
+    assert!(!dir.path().join("keys/host").exists());
+}
+
+#[tokio::test]
+async fn a_second_live_node_under_one_name_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let nats = NatsServer::start(dir.path());
+    let (_n1, _) = cluster::spawn_node(&nats, "n1", &dir.path().join("n1")).await;
+    let key = cluster::shared_host_key(&nats);
+    let started = Instant::now();
+    let out = refused(&dir.path().join("again"), &nats.url(), "n1", &key).await;
+    assert_refused(&out, &["node n1", "already running", "--node-name"]);
+    // Told from a killed run by its renewals, so well before a lease has passed.
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(!dir.path().join("again/logs").exists(), "it wrote logs");
+}
+
+#[tokio::test]
+async fn another_host_key_is_refused_naming_host_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let nats = NatsServer::start(dir.path());
+    let (_n1, _) = cluster::spawn_node(&nats, "n1", &dir.path().join("n1")).await;
+    let theirs = std::fs::read(cluster::shared_host_key(&nats)).unwrap();
+    let theirs = russh::keys::PrivateKey::from_openssh(theirs).unwrap();
+    let theirs = common::key_fingerprint(&theirs);
+    // A key of its own...
+    let own = dir.path().join("own_key");
+    let key = common::user_key();
+    key.write_openssh_file(&own, russh::keys::ssh_key::LineEnding::LF)
+        .unwrap();
+    let out = refused(&dir.path().join("n2"), &nats.url(), "n2", &own).await;
+    let line = assert_refused(&out, &["--host-key", &theirs]);
+    assert!(line.contains(&common::key_fingerprint(&key)), "{line}");
+    // ...or none yet: not made, since the cluster has one.
+    let missing = dir.path().join("n3/keys/host");
+    let out = refused(&dir.path().join("n3"), &nats.url(), "n3", &missing).await;
+    assert_refused(&out, &["--host-key", &theirs]);
+    assert!(!missing.exists(), "a host key was made");
+}
+
+#[tokio::test]
+async fn a_node_restarted_under_its_name_is_let_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let nats = NatsServer::start(dir.path());
+    let node_dir = dir.path().join("n1");
+    // After a clean stop: at once (the stop deleted its presence).
+    let (mut n1, _) = cluster::spawn_node(&nats, "n1", &node_dir).await;
+    signal(&n1, "TERM");
+    let stopped = tokio::time::timeout(Duration::from_secs(5), n1.wait())
+        .await
+        .expect("stops within 5 s")
+        .unwrap();
+    assert!(stopped.success());
+    let restarted = Instant::now();
+    let (mut n1, _) = cluster::spawn_node(&nats, "n1", &node_dir).await;
+    let took = restarted.elapsed();
+    assert!(
+        took < Duration::from_secs(2),
+        "restart let in after {took:?}"
+    );
+    // After a SIGKILL: once its presence has lapsed (at most a lease).
+    n1.start_kill().unwrap();
+    n1.wait().await.unwrap();
+    let restarted = Instant::now();
+    let (_n1, _) = cluster::spawn_node(&nats, "n1", &node_dir).await;
+    let took = restarted.elapsed();
+    assert!(
+        took < Duration::from_secs(6),
+        "restart let in after {took:?}"
+    );
+}
+
+#[tokio::test]
+async fn nats_that_comes_up_during_the_start_is_waited_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut nats = NatsServer::start(dir.path());
+    nats.kill();
+    let node_dir = dir.path().join("n1");
+    let starting = tokio::spawn({
+        let args = cluster::node_args(&nats, "n1", &node_dir);
+        async move {
+            let mut child = tokio::process::Command::new(BIN)
+                .args(args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .kill_on_drop(true)
+                .spawn()
+                .unwrap();
+            let port = common::listening_port(&mut child).await;
+            (child, port)
+        }
+    });
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    nats.restart();
+    let (_n1, port) = starting.await.unwrap();
+    let _alice = common::TestClient::joined(port, "alice").await;
+}

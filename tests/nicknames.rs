@@ -57,15 +57,21 @@ async fn client_without_a_key_gets_in_anonymously() {
 }
 
 #[tokio::test]
-async fn plain_session_answers_the_prompt_line_by_line() {
+async fn plain_session_as_a_generic_user_is_refused_not_prompted() {
+    // Without a pty there is no prompt: piped text must never become a nickname (what
+    // the user is told, on stderr, is tests/bots.rs's to show with the real ssh).
     let server = TestServer::start().await;
-    let mut piped = TestClient::connect(server.port(), "chat", Some(user_key()), Mode::Plain).await;
-    piped.expect("Nickname: ").await;
-    piped.send(b"piper\n").await;
-    piped.expect("Welcome to #lobby, piper!").await;
-    piped.send(b"hello\nbye\n").await;
-    piped.expect("piper >> hello\n").await;
-    piped.expect("piper >> bye\n").await;
-    piped.eof().await;
+    let piped = TestClient::connect(server.port(), "chat", Some(user_key()), Mode::Plain).await;
+    piped.send(b"piper\nhello\n").await;
     piped.expect_closed().await;
+    assert!(!piped.transcript.contains("Nickname: "));
+    assert!(!piped.transcript.contains("Welcome"));
+    let mut named =
+        TestClient::connect(server.port(), "piper", Some(user_key()), Mode::Plain).await;
+    named.expect("Welcome to #lobby, piper!").await;
+    named.send(b"hello\nbye\n").await;
+    named.expect("piper >> hello\n").await;
+    named.expect("piper >> bye\n").await;
+    named.eof().await;
+    named.expect_closed().await;
 }

@@ -290,8 +290,7 @@ async fn answer(actor: &mpsc::Sender<RoomCommand>, request: RoomRequest) -> Opti
                 handled: Some(handled),
             };
             actor.send(input).await.ok()?;
-            let _ = done.await;
-            RoomReply::Done
+            RoomReply::Handled(done.await.unwrap_or(false))
         }
         RoomRequest::Leave { id } => {
             actor.send(RoomCommand::Leave { id }).await.ok()?;

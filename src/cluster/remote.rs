@@ -112,17 +112,21 @@ impl RemoteRoom {
         }
     }
 
-    /// One typed line; `handled` is dropped once the room has taken it, or the typist
-    /// has been told it was not sent.
-    pub fn input(&self, id: ParticipantId, line: String, handled: oneshot::Sender<()>) {
+    /// One typed line; `handled` is told once the room has handled it (whether it was
+    /// taken), or the typist has been told it was not sent.
+    pub fn input(&self, id: ParticipantId, line: String, handled: oneshot::Sender<bool>) {
         let room = self.clone();
         tokio::spawn(async move {
             let request = RoomRequest::Input { id, line };
-            if room.ask(&request, REQUEST_TIMEOUT).await.is_err() {
-                room.shared.maker.metrics.refused(Refusal::Unreachable);
-                room.shared.tell(id, NOT_SENT);
-            }
-            drop(handled);
+            let taken = match room.ask(&request, REQUEST_TIMEOUT).await {
+                Ok(RoomReply::Handled(taken)) => taken,
+                _ => {
+                    room.shared.maker.metrics.refused(Refusal::Unreachable);
+                    room.shared.tell(id, NOT_SENT);
+                    false
+                }
+            };
+            let _ = handled.send(taken);
         });
     }
 

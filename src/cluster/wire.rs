@@ -57,6 +57,8 @@ impl RoomRequest {
 pub enum RoomReply {
     Joined(Result<Joined, JoinError>),
     Done,
+    /// A typed line was handled: whether it was taken (false: refused, the typist told).
+    Handled(bool),
     Occupancy(usize, usize),
     Users(ChatLine),
     Names(Vec<String>),

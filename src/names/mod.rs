@@ -236,14 +236,16 @@ impl NameRegistry {
         reach.values().cloned().collect()
     }
 
-    /// The first name registered to `key` that nobody is using, for a generic login.
-    pub async fn free_registered_name(&self, key: &str) -> Option<String> {
-        for r in self.registrations_of(key).await.ok()? {
+    /// For a generic login with `key`: the first name registered to it that nobody is
+    /// using, or else every name registered to it (all in use; empty if none).
+    pub async fn free_registered_name(&self, key: &str) -> Result<String, Vec<String>> {
+        let registered = self.registrations_of(key).await.unwrap_or_default();
+        for r in &registered {
             if matches!(self.online(&r.name_key).await, Ok(None)) {
-                return Some(r.name);
+                return Ok(r.name.clone());
             }
         }
-        None
+        Err(registered.into_iter().map(|r| r.name).collect())
     }
 
     /// `/register`: registers `nick` to `key`. Returns the reply.

@@ -72,16 +72,17 @@ async fn a_registered_name_is_refused_to_every_other_key_and_to_no_key() {
     );
     assert_eq!(
         names.free_registered_name("SHA256:a").await.as_deref(),
-        Some("alice")
+        Ok("alice")
     );
     assert!(claim(&names, "alice", online(4, Some("SHA256:a")))
         .await
         .is_ok());
     assert_eq!(
         names.free_registered_name("SHA256:a").await,
-        None,
+        Err(vec!["alice".to_string()]),
         "in use now"
     );
+    assert_eq!(names.free_registered_name("SHA256:x").await, Err(vec![]));
 }
 
 #[tokio::test]
@@ -169,7 +170,7 @@ async fn registrations_survive_a_restart_and_a_damaged_file_is_reported() {
     let again = NameRegistry::load(Some(path.clone()), 3).unwrap();
     assert_eq!(
         again.free_registered_name("SHA256:k").await.as_deref(),
-        Some("alice")
+        Ok("alice")
     );
     std::fs::write(&path, "[{\"name\": \"al").unwrap();
     let err = NameRegistry::load(Some(path), 3).err().unwrap().to_string();

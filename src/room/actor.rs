@@ -249,10 +249,12 @@ impl Room {
     }
 
     /// One line typed by participant `id`; the names it needs are looked up first.
-    pub async fn input(&mut self, id: ParticipantId, line: &str) {
+    /// Returns false if the line was refused.
+    pub async fn input(&mut self, id: ParticipantId, line: &str) -> bool {
         let resolved = Resolved::for_line(&self.state, &self.names, id, line).await;
-        self.apply(|state| state.input(id, line, &resolved));
+        let taken = self.apply(|state| state.input(id, line, &resolved));
         resolved.undo_unused(&self.state, &self.names, id).await;
+        taken
     }
 
     /// This node has taken the room over from a snapshot.

@@ -15,11 +15,26 @@ use crate::chat::text::sanitize;
 
 impl RoomState {
     /// Handles one line typed by participant `id`; `names` finds people server-wide.
-    pub fn input(&mut self, id: ParticipantId, raw: &str, names: &dyn NameService) {
-        let Some(me) = self.find(id) else { return };
+    /// Returns false if the line was refused (the typist is told why): a bot in line
+    /// mode then ends with a failure status.
+    pub fn input(&mut self, id: ParticipantId, raw: &str, names: &dyn NameService) -> bool {
+        self.refused = false;
+        self.handle_line(id, raw, names);
+        !self.refused
+    }
+
+    fn handle_line(&mut self, id: ParticipantId, raw: &str, names: &dyn NameService) {
+        let Some(me) = self.find(id) else {
+            self.refused = true;
+            return;
+        };
         let nick = me.nick.to_string();
         let line = sanitize(raw);
-        if line.trim().is_empty() || !self.within_rate(id, &nick) {
+        if line.trim().is_empty() {
+            return;
+        }
+        if !self.within_rate(id, &nick) {
+            self.refused = true;
             return;
         }
         match parse_input(&line) {
@@ -30,9 +45,8 @@ impl RoomState {
                 self.log("COMMAND", format!("{nick}: {line} => {outcome}"));
             }
             Err(e) => {
-                let reply = ChatLine::server(e.to_string());
-                self.log("COMMAND", format!("{nick}: {line} => {}", reply.text));
-                self.reply(id, reply);
+                let logged = self.refuse(id, e.to_string());
+                self.log("COMMAND", format!("{nick}: {line} => {logged}"));
             }
         }
     }
@@ -77,8 +91,10 @@ impl RoomState {
         self.send_line(id, &line.shared());
     }
 
-    /// Replies with an error and returns it, for the command log.
+    /// Replies with an error and returns it, for the command log; the line counts as
+    /// refused.
     fn refuse(&mut self, id: ParticipantId, text: String) -> String {
+        self.refused = true;
         let line = ChatLine::server(text);
         let logged = line.text.clone();
         self.reply(id, line);
@@ -309,7 +325,10 @@ impl RoomState {
     fn list_schedules(&mut self, id: ParticipantId) -> String {
         let mine = self.my_schedules(id);
         if mine.is_empty() {
-            return self.refuse(id, "You have no scheduled messages.".into());
+            let line = ChatLine::server("You have no scheduled messages.");
+            let logged = line.text.clone();
+            self.reply(id, line);
+            return logged;
         }
         let tz = self.config.tz;
         self.reply(id, ChatLine::server("Your scheduled messages:"));

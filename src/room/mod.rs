@@ -182,8 +182,9 @@ pub enum RoomCommand {
     Input {
         id: ParticipantId,
         line: String,
-        /// Dropped once the room has handled the line.
-        handled: Option<oneshot::Sender<()>>,
+        /// Told once the room has handled the line: whether it was taken (false: it was
+        /// refused, and the typist told why).
+        handled: Option<oneshot::Sender<bool>>,
     },
     Leave {
         id: ParticipantId,
@@ -346,10 +347,11 @@ pub enum InputSlot<'a> {
 
 impl InputSlot<'_> {
     /// Hands the line `line` typed by participant `id` to the room; the receiver
-    /// completes once the room has handled it (or refused it, saying so). A session
-    /// waits for that before handing in its next line, so one typist can never flood
-    /// the others' outboxes faster than their sessions get to run.
-    pub fn send(self, id: ParticipantId, line: String) -> oneshot::Receiver<()> {
+    /// completes once the room has handled it: with true if it was taken, false (or
+    /// closed) if it was refused, the typist told why. A session waits for that before
+    /// handing in its next line, so one typist can never flood the others' outboxes
+    /// faster than their sessions get to run.
+    pub fn send(self, id: ParticipantId, line: String) -> oneshot::Receiver<bool> {
         let (handled, rx) = oneshot::channel();
         match self {
             InputSlot::Local(permit) => permit.send(RoomCommand::Input {

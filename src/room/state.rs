@@ -131,6 +131,8 @@ pub struct RoomState {
     events: Vec<RoomEvent>,
     /// Set by the first shutdown or end; later ones do nothing.
     closed: bool,
+    /// The line being handled was refused (its typist was told why).
+    pub(super) refused: bool,
 }
 
 impl RoomState {
@@ -147,6 +149,7 @@ impl RoomState {
             now,
             events: Vec::new(),
             closed: false,
+            refused: false,
         }
     }
 

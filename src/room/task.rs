@@ -126,10 +126,12 @@ async fn handle(room: &mut Room, command: RoomCommand) {
             let _ = respond_to.send(room.join(entrant, local));
         }
         RoomCommand::Input { id, line, handled } => {
-            room.input(id, &line).await;
+            let taken = room.input(id, &line).await;
             // Carried before the typist may send more, so their next line waits for it.
             room.flush().await;
-            drop(handled);
+            if let Some(handled) = handled {
+                let _ = handled.send(taken);
+            }
         }
         RoomCommand::Leave { id } => room.leave(id),
         RoomCommand::Dropped { id, session_ended } => {

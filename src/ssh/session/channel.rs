@@ -36,6 +36,17 @@ impl Channel {
         }
     }
 
+    /// Writes `text` to the client's stderr (SSH extended data 1); false once the
+    /// connection is gone or being cut.
+    pub async fn write_stderr(&self, text: String) -> bool {
+        let _writing = self.watch.writing();
+        tokio::select! {
+            biased;
+            result = self.handle.extended_data(self.id, 1, text.into_bytes()) => result.is_ok(),
+            () = self.kill.cancelled() => false,
+        }
+    }
+
     /// Ends the channel the way OpenSSH expects (exit status, EOF, close), then waits a
     /// little for the client to hang up before cutting the connection.
     pub async fn finish(&self, status: u32, events: &mut EventReceiver) {

@@ -1,8 +1,11 @@
 //! Getting a new session into its first room: refusals, capacity, bans, and the
-//! nickname (asked for with `Nickname: ` until a valid free one is given).
+//! nickname (asked for with `Nickname: ` until a valid free one is given). Without a pty
+//! nothing is asked: a bot's piped text must never become its nickname, so a refusal is
+//! one line on stderr and exit status 1.
 
 use crate::chat::line::ChatLine;
 use crate::chat::room_name::RoomName;
+use crate::chat::text::sanitize;
 use crate::metrics::Refusal;
 use crate::room::{new_participant_id, EnterError, JoinError, JoinRequest, Outbox};
 use crate::ssh::SessionEvent;
@@ -13,28 +16,49 @@ use super::channel::Channel;
 use super::presence::Presence;
 use super::SessionSetup;
 
-/// Enters `room` (or refuses and says why). `None` when refused or the user went away.
+/// Enters `room`, or refuses and says why: `Err` holds the exit status (1 when
+/// refused, 0 when the user went away).
 pub(super) async fn join(
     setup: &mut SessionSetup,
     room: &RoomName,
     screen: &mut Screen,
     channel: &Channel,
     outbox: Outbox,
-) -> Option<Presence> {
+) -> Result<Presence, u32> {
+    let line_mode = !screen.is_pty();
     let say = |screen: &Screen, text: String| screen.print([&ChatLine::server(text)]);
+    // A refusal: on stderr without a pty, where stdout is the room's lines.
+    let refuse = |screen: &Screen, text: String| {
+        let text = say(screen, text);
+        async move {
+            match line_mode {
+                true => channel.write_stderr(text).await,
+                false => channel.write(text).await,
+            };
+            Err(1)
+        }
+    };
     if let Some(refusal) = refused_at_once(setup, room).await {
-        channel.write(say(screen, refusal)).await;
-        return None;
+        return refuse(screen, refusal).await;
     }
     let deps = setup.deps.clone();
-    let mut candidate = first_nickname(setup).await;
+    let mut candidate = match first_nickname(setup).await {
+        Ok(name) => Some(name),
+        Err(why) if line_mode => return refuse(screen, why).await,
+        Err(why) if why.is_empty() => None,
+        Err(why) => {
+            let text = format!("{why} Please choose another nickname.");
+            channel.write(say(screen, text)).await;
+            None
+        }
+    };
     let id = new_participant_id();
     loop {
         let nickname = match candidate.take() {
             Some(name) => name,
             None => {
                 channel.write(screen.ask("Nickname: ")).await;
-                read_line(setup, screen, channel).await?
+                read_line(setup, screen, channel).await.ok_or(0u32)?
             }
         };
         let transcript = deps.log.open_transcript(&nickname);
@@ -50,7 +74,7 @@ pub(super) async fn join(
         };
         match deps.rooms.enter(room, request).await {
             Ok((handle, joined, room)) => {
-                return Some(Presence {
+                return Ok(Presence {
                     id,
                     nickname: joined.nickname,
                     key: setup.key.clone(),
@@ -64,19 +88,20 @@ pub(super) async fn join(
             }
             Err(refused) => {
                 deps.log.close_transcript(&transcript);
-                let (text, ask_again) = refusal(refused);
-                channel.write(say(screen, text)).await;
-                if !ask_again {
-                    return None;
-                }
+                match refusal(refused, line_mode) {
+                    (text, true) => channel.write(say(screen, text)).await,
+                    (text, false) => return refuse(screen, text).await,
+                };
             }
         }
     }
 }
 
-/// What to tell someone the room refused, and whether to ask for another nickname.
-fn refusal(refused: EnterError) -> (String, bool) {
+/// What to tell someone the room refused, and whether to ask for another nickname
+/// (never without a pty).
+fn refusal(refused: EnterError, line_mode: bool) -> (String, bool) {
     match refused {
+        EnterError::Join(JoinError::Nickname(reason)) if line_mode => (reason.to_string(), false),
         EnterError::Join(JoinError::Nickname(reason)) => {
             (format!("{reason} Please choose another nickname."), true)
         }
@@ -103,14 +128,32 @@ async fn refused_at_once(setup: &SessionSetup, room: &RoomName) -> Option<String
 }
 
 /// The SSH username, unless it is generic: then the first free name registered to the
-/// user's key, else nothing (the prompt asks).
-async fn first_nickname(setup: &SessionSetup) -> Option<String> {
+/// user's key. `Err` when there is none: why, for the prompt to say first (empty when
+/// there is nothing to explain).
+async fn first_nickname(setup: &SessionSetup) -> Result<String, String> {
     let deps = &setup.deps;
     if !deps.config.is_generic_user(&setup.user) {
-        return Some(setup.user.clone());
+        return Ok(setup.user.clone());
     }
-    let key = setup.key.as_deref()?;
-    deps.names.free_registered_name(key).await
+    let registered = match setup.key.as_deref() {
+        Some(key) => match deps.names.free_registered_name(key).await {
+            Ok(name) => return Ok(name),
+            Err(all_in_use) => all_in_use,
+        },
+        None => Vec::new(),
+    };
+    Err(match registered.is_empty() {
+        true if setup.pty.is_some() => String::new(),
+        true => format!(
+            "\"{}\" is the name for choosing a nickname at a prompt, which needs a terminal: \
+             connect as NICKNAME@host.",
+            sanitize(&setup.user)
+        ),
+        false => format!(
+            "Your key's registered nicknames ({}) are all in use.",
+            registered.join(", ")
+        ),
+    })
 }
 
 /// Reads one line before joining (the nickname answer), echoing in pty mode.

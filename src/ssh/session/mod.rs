@@ -95,6 +95,7 @@ async fn shell(mut setup: SessionSetup, room: Option<RoomName>) {
         batch: Vec::with_capacity(BATCH),
         typed: VecDeque::new(),
         in_room: None,
+        refused: false,
         leaving: false,
     };
     // The join and the leave run once per session: boxed, their futures (nickname
@@ -106,9 +107,12 @@ async fn shell(mut setup: SessionSetup, room: Option<RoomName>) {
         &session.channel,
         outbox,
     ));
-    let Some(mut me) = joined.await else {
-        session.channel.finish(0, &mut setup.events).await;
-        return;
+    let mut me = match joined.await {
+        Ok(me) => me,
+        Err(status) => {
+            session.channel.finish(status, &mut setup.events).await;
+            return;
+        }
     };
     setup.joined.cancel();
     let _counted = Held::on(&session.deps.metrics.participants);
@@ -121,7 +125,9 @@ async fn shell(mut setup: SessionSetup, room: Option<RoomName>) {
     tracing::debug!(nickname = %me.nickname, "left");
     let end = session.screen.end().to_string();
     session.channel.write(end).await;
-    session.channel.finish(0, &mut setup.events).await;
+    // A bot's lines (no pty) that were not all taken: it must not look like success.
+    let status = u32::from(!session.screen.is_pty() && session.refused);
+    session.channel.finish(status, &mut setup.events).await;
 }
 
 /// A joined session's moving parts.
@@ -135,8 +141,10 @@ struct Session {
     /// Lines typed but not yet handed to the room. They go in one at a time between
     /// outbox drains, so a big paste never fills our own outbox with its echoes.
     typed: VecDeque<String>,
-    /// Completes once the room has handled the line handed to it.
-    in_room: Option<oneshot::Receiver<()>>,
+    /// Completes once the room has handled the line handed to it (true: taken).
+    in_room: Option<oneshot::Receiver<bool>>,
+    /// Some typed line was refused (told why): line mode then exits with status 1.
+    refused: bool,
     leaving: bool,
     /// For the commands the session runs itself.
     limiter: RateLimiter,
@@ -196,8 +204,9 @@ impl Session {
                 Some(slot) = room.input_slot(), if idle && !next_beyond && !self.typed.is_empty() => {
                     self.in_room = self.typed.pop_front().map(|line| slot.send(me.id, line));
                 }
-                _ = async { self.in_room.as_mut().expect("guarded").await }, if !idle => {
+                taken = async { self.in_room.as_mut().expect("guarded").await }, if !idle => {
                     self.in_room = None;
+                    self.refused |= taken != Ok(true);
                 }
                 event = setup.events.recv(), if !self.leaving && self.typed.len() < MAX_TYPED_LINES => {
                     let Some(event) = event else { break };
@@ -206,6 +215,20 @@ impl Session {
             }
             if moved {
                 room = me.handle.clone();
+            }
+        }
+        if open && self.leaving {
+            self.write_what_is_queued(me).await;
+        }
+    }
+
+    /// At the end of input: what the room has already answered (the echo of the last
+    /// lines, a refusal) is written before the session ends, so a bot sees it.
+    async fn write_what_is_queued(&mut self, me: &mut Presence) {
+        while let Ok(first) = self.deliveries.try_recv() {
+            let (text, closing) = self.render_batch(first, me);
+            if !self.channel.write(text).await || closing {
+                return;
             }
         }
     }

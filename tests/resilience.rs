@@ -99,7 +99,7 @@ async fn exec_users_prints_the_list_and_other_commands_fail() {
     let (out, status) = TestClient::exec(server.port(), "x", "rm -rf /").await;
     assert_eq!(
         out,
-        "[Server]: Unknown command \"rm -rf /\". Use a room name, \"users [ROOM]\" or \"rooms\".\n"
+        "[Server]: Unknown command \"rm -rf /\". Use a room name, \"users [ROOM]\", \"rooms\" or \"help\".\n"
     );
     assert_eq!(status, Some(1));
 }

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use super::text::sanitize;
+
 /// A wall-clock time of day, `HH:MM` on a 24-hour clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ClockTime {
@@ -100,6 +102,8 @@ pub enum ParseError {
     InvalidTime(String),
     InvalidNumber(String),
     Unknown(String),
+    /// `/join` with more than one word: room names have no spaces.
+    RoomWithSpaces(String),
 }
 
 impl fmt::Display for ParseError {
@@ -117,6 +121,11 @@ impl fmt::Display for ParseError {
             ParseError::Unknown(name) => {
                 write!(f, "Unknown command \"{name}\". Type /help for the list.")
             }
+            ParseError::RoomWithSpaces(words) => write!(
+                f,
+                "Room names have no spaces: try /join {}",
+                words.split_whitespace().collect::<Vec<_>>().join("-")
+            ),
         }
     }
 }
@@ -149,7 +158,7 @@ pub const HELP: &[(&str, &str)] = &[
         "remove someone from the room (admin only)",
     ),
     ("/help", "show this list"),
-    ("/quit", "leave the room (Ctrl-D works too)"),
+    ("/quit", "leave the chat (Ctrl-D works too)"),
 ];
 
 const USAGE_RENAME: &str = "/rename <nickname>";
@@ -206,8 +215,14 @@ pub fn parse_input(line: &str) -> Result<Input, ParseError> {
         "user" | "users" | "who" => Command::Users,
         "help" | "?" => Command::Help,
         "quit" | "exit" => Command::Quit,
-        "join" => Command::Join {
-            room: single_word(args, USAGE_JOIN)?,
+        "join" => match split_word(args) {
+            (_, rest) if !rest.is_empty() => {
+                let shown = sanitize(args).chars().take(64).collect();
+                return Err(ParseError::RoomWithSpaces(shown));
+            }
+            _ => Command::Join {
+                room: single_word(args, USAGE_JOIN)?,
+            },
         },
         "leave" => Command::Leave,
         "rooms" => Command::Rooms,
@@ -346,8 +361,8 @@ mod tests {
             "Usage: /join <room>"
         );
         assert_eq!(
-            parse_input("/join a b").unwrap_err().to_string(),
-            "Usage: /join <room>"
+            parse_input("/join my room").unwrap_err().to_string(),
+            "Room names have no spaces: try /join my-room"
         );
     }
 

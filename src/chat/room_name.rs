@@ -1,6 +1,6 @@
 //! Room names (SPEC §8): `#` and 1–24 characters under the nickname rules, typed with
-//! or without the `#`, always shown with it; `users` and `rooms` are reserved (they are
-//! exec commands).
+//! or without the `#`, always shown with it; `users`, `rooms` and `help` are reserved
+//! (they are exec commands).
 
 use std::fmt;
 
@@ -9,7 +9,7 @@ use super::nickname::{check_name, NicknameError};
 /// Most characters of a room name, without the `#`.
 pub const MAX_ROOM_CHARS: usize = 24;
 
-const RESERVED: &[&str] = &["users", "user", "rooms", "server"];
+const RESERVED: &[&str] = &["users", "user", "rooms", "server", "help"];
 
 /// A room name that passed every rule.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

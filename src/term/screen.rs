@@ -154,19 +154,19 @@ impl Screen {
         }
     }
 
-    /// Bytes to send when the session ends: the terminal as we found it.
-    pub fn end(&self) -> &'static str {
+    /// Bytes to send when the session ends: the input row cleared (so the shell's prompt
+    /// does not land after ours) and the terminal as we found it.
+    pub fn end(&self) -> String {
+        let mut out = String::new();
+        self.clear_row(&mut out);
         if self.is_pty() && self.escapes {
-            "\x1b[?2004l"
-        } else {
-            ""
+            out.push_str("\x1b[?2004l");
         }
+        out
     }
 
-    /// Bytes that print `lines` above the input row and redraw it intact.
-    pub fn print<'a>(&self, lines: impl IntoIterator<Item = &'a ChatLine>) -> String {
-        // Room for a typical batch (one line and the prompt) without growing.
-        let mut out = String::with_capacity(256);
+    /// Bytes that blank the input row and put the cursor at its start (with a pty).
+    fn clear_row(&self, out: &mut String) {
         if self.is_pty() && self.escapes {
             out.push_str("\r\x1b[K");
         } else if self.is_pty() {
@@ -174,6 +174,13 @@ impl Screen {
             out.extend(std::iter::repeat_n(' ', self.width - 1));
             out.push('\r');
         }
+    }
+
+    /// Bytes that print `lines` above the input row and redraw it intact.
+    pub fn print<'a>(&self, lines: impl IntoIterator<Item = &'a ChatLine>) -> String {
+        // Room for a typical batch (one line and the prompt) without growing.
+        let mut out = String::with_capacity(256);
+        self.clear_row(&mut out);
         for line in lines {
             paint(line, self.escapes, &mut out);
             out.push_str(self.newline());
@@ -242,6 +249,18 @@ mod tests {
         assert_eq!(s.feed(b"o\n"), vec![EditorAction::Submit("two".into())]);
         let out = s.print([&ChatLine::server("x")]);
         assert_eq!(out, "[Server]: x\n");
+    }
+
+    #[test]
+    fn the_end_clears_the_input_row_so_the_shells_prompt_starts_clean() {
+        let mut s = Screen::pty(20, true, 100);
+        s.set_prompt("Bobby> ");
+        s.feed(b"half typed");
+        assert_eq!(s.end(), "\r\x1b[K\x1b[?2004l");
+        let mut dumb = Screen::pty(10, false, 100);
+        dumb.set_prompt("> ");
+        assert_eq!(dumb.end(), "\r         \r");
+        assert_eq!(Screen::plain(100).end(), "");
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! Exec requests (SPEC §4, §8): `users [ROOM]` and `rooms` print and exit; a room name
-//! enters that room (interactive with `ssh -t`, line mode without); anything else gets
-//! a one-line error.
+//! Exec requests (SPEC §4, §8): `users [ROOM]`, `rooms` and `help` print and exit (even
+//! over the per-address cap: they hold no place); a room name enters that room
+//! (interactive with `ssh -t`, line mode without); anything else gets a one-line error.
 
 use crate::chat::line::ChatLine;
 use crate::chat::room_name::RoomName;
@@ -12,14 +12,12 @@ use super::{run_shell, SessionSetup};
 pub async fn run_exec(mut setup: SessionSetup, command: String) {
     let words: Vec<&str> = command.split_whitespace().collect();
     let deps = setup.deps.clone();
-    let (line, status) = match words.as_slice() {
-        _ if setup.refusal.is_some() => (
-            ChatLine::server(setup.refusal.as_deref().unwrap_or_default()),
-            1,
-        ),
+    let (text, status) = match words.as_slice() {
         ["users" | "user"] => users(&setup, deps.rooms.default_room().bare()).await,
         ["users" | "user", room] => users(&setup, room).await,
-        ["rooms"] => (deps.rooms.rooms_line().await, 0),
+        ["rooms"] => (deps.rooms.rooms_line().await.text, 0),
+        ["help"] => (usage(deps.config.listen.port()), 0),
+        // Entering a room: refused (over the per-address cap, full, ...) as it says.
         [room] => match RoomName::parse(room) {
             Ok(room) => return run_shell(setup, Some(room)).await,
             Err(_) => unknown(&command),
@@ -29,33 +27,50 @@ pub async fn run_exec(mut setup: SessionSetup, command: String) {
     setup.joined.cancel();
     let channel = setup.channel();
     let newline = if setup.pty.is_some() { "\r\n" } else { "\n" };
-    channel.write(format!("{}{newline}", line.text)).await;
+    let mut out = text.replace('\n', newline);
+    out.push_str(newline);
+    channel.write(out).await;
     channel.finish(status, &mut setup.events).await;
 }
 
 /// The `/user` line of `room`.
-async fn users(setup: &SessionSetup, room: &str) -> (ChatLine, u32) {
+async fn users(setup: &SessionSetup, room: &str) -> (String, u32) {
     let Ok(name) = RoomName::parse(room) else {
         return unknown_room(room);
     };
     match setup.deps.rooms.handle(&name).await {
         Some(handle) => match handle.users().await {
-            Some(line) => (line, 0),
-            None => (ChatLine::server("The server is shutting down."), 1),
+            Some(line) => (line.text, 0),
+            None => (ChatLine::server("The server is shutting down.").text, 1),
         },
         None => unknown_room(room),
     }
 }
 
-fn unknown_room(room: &str) -> (ChatLine, u32) {
-    let shown: String = sanitize(room).chars().take(64).collect();
-    let text = format!("There is no room \"{shown}\". Type \"rooms\" for the list.");
-    (ChatLine::server(text), 1)
+/// What `ssh HOST help` prints: how to use the exec commands.
+fn usage(port: u16) -> String {
+    format!(
+        "Usage: ssh -p {port} [NICKNAME@]HOST [ROOM | users [ROOM] | rooms | help]\n\
+         \x20 (nothing)     chat in #lobby\n\
+         \x20 ROOM          chat in #ROOM, made if missing (ssh -t for a terminal; piped\n\
+         \x20               input posts each line, exit status 1 if one was refused)\n\
+         \x20 users [ROOM]  who is in #lobby (or #ROOM)\n\
+         \x20 rooms         the rooms and how full they are\n\
+         \x20 help          this text\n\
+         In the chat, /help lists the commands."
+    )
 }
 
-fn unknown(command: &str) -> (ChatLine, u32) {
+fn unknown_room(room: &str) -> (String, u32) {
+    let shown: String = sanitize(room).chars().take(64).collect();
+    let text = format!("There is no room \"{shown}\". Type \"rooms\" for the list.");
+    (ChatLine::server(text).text, 1)
+}
+
+fn unknown(command: &str) -> (String, u32) {
     let shown: String = sanitize(command).chars().take(64).collect();
-    let text =
-        format!("Unknown command \"{shown}\". Use a room name, \"users [ROOM]\" or \"rooms\".");
-    (ChatLine::server(text), 1)
+    let text = format!(
+        "Unknown command \"{shown}\". Use a room name, \"users [ROOM]\", \"rooms\" or \"help\"."
+    );
+    (ChatLine::server(text).text, 1)
 }

@@ -123,7 +123,7 @@ async fn shell(mut setup: SessionSetup, room: Option<RoomName>) {
     }
     Box::pin(me.leave_chat(&session.deps)).await;
     tracing::debug!(nickname = %me.nickname, "left");
-    let end = session.screen.end().to_string();
+    let end = session.screen.end();
     session.channel.write(end).await;
     // A bot's lines (no pty) that were not all taken: it must not look like success.
     let status = u32::from(!session.screen.is_pty() && session.refused);

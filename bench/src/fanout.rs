@@ -13,7 +13,6 @@ use russh::{client, ChannelWriteHalf};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
 use crate::client::{open_in_room, ssh_config, user_key, Client};
-use crate::flooder::start_flooders;
 use crate::participant::{Receiver, Shared};
 use crate::procfs::{cpu_time, elapsed_cpu, steal_time, Pids};
 use crate::serve::Server;
@@ -65,10 +64,6 @@ pub struct FanoutArgs {
     /// not counted as receivers); the server should drop them and nobody should notice.
     #[arg(long, default_value_t = 0)]
     pub stalled: usize,
-    /// Extra participants that type as fast as they can (keystrokes, never a line)
-    /// while the lines are sent; reported: the input the server accepted from them.
-    #[arg(long, default_value_t = 0)]
-    pub flooders: usize,
 }
 
 impl FanoutArgs {
@@ -109,8 +104,7 @@ pub async fn run(args: FanoutArgs, nofile: u64) -> anyhow::Result<()> {
             && (args.rooms == 1 || args.senders <= args.rooms),
         "--users must be a multiple of --rooms, and --senders at most --rooms"
     );
-    let server =
-        Server::from_target(&args.target, args.users + args.stalled + args.flooders + 16).await?;
+    let server = Server::from_target(&args.target, args.users + args.stalled + 16).await?;
     let run_id = format!("{:04x}", rand::random::<u16>());
     let window = if args.rate > 0.0 { 0 } else { args.window };
     let shared = Arc::new(Shared::new(&run_id, args.messages, args.senders, window));
@@ -130,18 +124,7 @@ pub async fn run(args: FanoutArgs, nofile: u64) -> anyhow::Result<()> {
     } else {
         args.server_pid.clone()
     });
-    let flooders = start_flooders(
-        server.addr(0),
-        args.target.kex,
-        &format!("f{run_id}_"),
-        args.flooders,
-    )
-    .await?;
-    let (phase, flooded_before) = (Instant::now(), flooders.sent.load(Ordering::Relaxed));
     let (send_time, cpu) = send_and_drain(&args, &mut users, &shared, &pids).await?;
-    let flooded = (flooders.sent.load(Ordering::Relaxed) - flooded_before) as f64
-        / phase.elapsed().as_secs_f64();
-    drop(flooders);
     let stalled_dropped = shared.stalled_left.load(Ordering::Acquire);
     drop(stalled);
     let results: Vec<_> = users
@@ -157,7 +140,6 @@ pub async fn run(args: FanoutArgs, nofile: u64) -> anyhow::Result<()> {
         send: send_time,
         cpu,
         stalled_dropped,
-        flooded,
         spread,
     };
     report(&args, &shared, results, &times, limits, nofile);

@@ -16,7 +16,6 @@
 mod client;
 mod connect;
 mod fanout;
-mod flooder;
 mod limits;
 mod participant;
 mod procfs;

@@ -30,8 +30,6 @@ pub struct Times {
     pub cpu: CpuUse,
     /// Stalled participants the server dropped while the lines were sent.
     pub stalled_dropped: usize,
-    /// Bytes per second of keystrokes the server accepted from the flooders meanwhile.
-    pub flooded: f64,
     /// Users that connected to each address, with several (empty with one).
     pub spread: Vec<(SocketAddr, usize)>,
 }
@@ -166,13 +164,6 @@ fn print_summary(args: &FanoutArgs, t: &Totals, times: &Times, limits: &str) {
             args.stalled, times.stalled_dropped
         );
     }
-    if args.flooders > 0 {
-        println!(
-            "  flooders: {}, input accepted from them: {:.0} KiB/s",
-            args.flooders,
-            times.flooded / 1024.0
-        );
-    }
     match &t.latency {
         Some(d) => println!("  latency: {}", d.human()),
         None => println!("  latency: no deliveries"),
@@ -206,8 +197,6 @@ fn json_line(args: &FanoutArgs, t: &Totals, times: &Times, limits: &str, nofile:
         "server_rss_after_kib": times.cpu.rss.map(|r| r.1),
         "stalled": args.stalled,
         "stalled_dropped": times.stalled_dropped,
-        "flooders": args.flooders,
-        "flooded_kib_per_s": (times.flooded / 1024.0).round(),
         "limits": limits,
         "nofile": nofile,
     });

@@ -37,8 +37,18 @@ async fn a_nats_outage_refuses_lines_and_recovers_by_itself() {
         "refused after {:?}",
         typed.elapsed()
     );
+    // A bot's one-liner meanwhile is refused: one line on stderr, exit status 1, and
+    // its piped text is never taken for a nickname.
+    let bot = bot_one_liner(cluster.port(1), cluster.nodes[1].dir.path()).await;
+    assert_eq!(bot.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&bot.stderr);
+    assert!(
+        stderr.starts_with("[Server]: ") && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+    assert!(!String::from_utf8_lossy(&bot.stdout).contains("deployed"));
     // The outage outlasts every lease (3 s): the nodes must take their rooms back calmly.
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    tokio::time::sleep(Duration::from_secs(4).saturating_sub(typed.elapsed())).await;
 
     cluster.nats.restart();
     let restarted = Instant::now();
@@ -57,5 +67,27 @@ async fn a_nats_outage_refuses_lines_and_recovers_by_itself() {
         let seen = who.transcript.text();
         assert_eq!(seen.matches(LOST).count(), 1, "told once: {seen}");
         assert!(!seen.contains("alice >> typed during the outage"), "{seen}");
+        assert!(!seen.contains("deployed"), "{seen}");
     }
+}
+
+/// `echo deployed | ssh ci@node ops`, as a bot runs it.
+async fn bot_one_liner(port: u16, dir: &std::path::Path) -> std::process::Output {
+    let key = common::write_openssh_key(dir, "bot", &common::user_key());
+    let mut child = common::OpenSsh::command(port, &key, &["-T"], "ci", Some("ops"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("ssh runs");
+    let mut stdin = child.stdin.take().unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut stdin, b"deployed\n")
+        .await
+        .unwrap();
+    drop(stdin);
+    tokio::time::timeout(common::WAIT, child.wait_with_output())
+        .await
+        .expect("the bot's ssh exits")
+        .unwrap()
 }

@@ -7,7 +7,7 @@
 #
 # Everything it needs comes from the instance metadata, set by gcp.sh:
 #   ssh-chatroom-binary-url  URL of a Linux x86_64 release binary, or empty
-#   ssh-chatroom-source      base64 of a .tar.gz of the repository (used without a URL:
+#   ssh-chatroom-source      base64 of a .tar.xz of the repository (used without a URL:
 #                            the binary is built here with cargo)
 #   ssh-chatroom-unit        deploy/ssh-chatroom.service
 #   ssh-chatroom-logrotate   deploy/logrotate
@@ -41,7 +41,7 @@ if [ -n "$url" ]; then
 else
   echo "ssh-chatroom: building from source with cargo"
   apt-get update -q
-  apt-get install -y -q build-essential curl ca-certificates
+  apt-get install -y -q build-essential curl ca-certificates xz-utils
   # e2-micro has 1 GB of memory: rustc needs swap to link the release build.
   if ! swapon --show=NAME --noheadings | grep -q .; then
     fallocate -l 2G /swapfile
@@ -53,7 +53,7 @@ else
   curl -fsSL --proto '=https' --tlsv1.2 https://sh.rustup.rs \
     | sh -s -- -y --profile minimal --default-toolchain stable
   mkdir -p "$work/src"
-  md ssh-chatroom-source | base64 -d | tar -xz -C "$work/src"
+  md ssh-chatroom-source | base64 -d | tar -xJ -C "$work/src"
   (cd "$work/src" && CARGO_BUILD_JOBS=1 "$HOME/.cargo/bin/cargo" build --release --locked --bin ssh-chatroom)
   install -m 0755 "$work/src/target/release/ssh-chatroom" "$BIN"
 fi

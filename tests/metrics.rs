@@ -42,7 +42,7 @@ async fn a_scrape_shows_participants_lines_deliveries_and_refusals() {
         bob.expect(&format!("alice >> line {i}")).await;
     }
     // A third connection from 127.0.0.1 is over the cap of 2.
-    let mut third = TestClient::connect(server.port(), "carol", None, Mode::Plain).await;
+    let mut third = TestClient::connect(server.port(), "carol", None, Mode::Pty).await;
     third.expect("Too many connections from your address").await;
 
     let scrape = wait_for(addr, |s| {

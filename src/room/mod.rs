@@ -170,6 +170,8 @@ pub enum RoomCommand {
     Dropped {
         id: ParticipantId,
         session_ended: bool,
+        /// Dropped once the room has handled it (in a cluster: stored it).
+        handled: Option<oneshot::Sender<()>>,
     },
     /// A server of the cluster died: its participants have left.
     NodeGone {
@@ -187,6 +189,8 @@ pub enum RoomCommand {
     },
     Leave {
         id: ParticipantId,
+        /// Dropped once the room has handled it (in a cluster: stored it).
+        handled: Option<oneshot::Sender<()>>,
     },
     Users {
         respond_to: oneshot::Sender<ChatLine>,
@@ -292,7 +296,7 @@ impl RoomHandle {
     pub async fn leave(&self, id: ParticipantId) {
         match self {
             RoomHandle::Remote(r) => r.leave(id),
-            RoomHandle::Local(_) => self.tell(RoomCommand::Leave { id }).await,
+            RoomHandle::Local(_) => self.tell(RoomCommand::Leave { id, handled: None }).await,
         }
     }
 

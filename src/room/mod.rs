@@ -170,7 +170,8 @@ pub enum RoomCommand {
     Dropped {
         id: ParticipantId,
         session_ended: bool,
-        /// Dropped once the room has handled it (in a cluster: stored it).
+        /// Answered once the room has handled it (in a cluster: stored it); dropped
+        /// unanswered if the room stopped first.
         handled: Option<oneshot::Sender<()>>,
     },
     /// A server of the cluster died: its participants have left.
@@ -189,7 +190,8 @@ pub enum RoomCommand {
     },
     Leave {
         id: ParticipantId,
-        /// Dropped once the room has handled it (in a cluster: stored it).
+        /// Answered once the room has handled it (in a cluster: stored it); dropped
+        /// unanswered if the room stopped first.
         handled: Option<oneshot::Sender<()>>,
     },
     Users {

@@ -87,8 +87,11 @@ pub(super) struct Link {
     kept: watch::Receiver<u64>,
 }
 
-/// How long a change that must not be lost waits for its snapshot to be stored.
-const KEEP_WAIT: Duration = Duration::from_secs(2);
+/// How long a change that must not be lost (a join, a leave, a scheduled message)
+/// waits for its snapshot to be stored: well under
+/// [`REQUEST_TIMEOUT`](super::REQUEST_TIMEOUT), so that whoever asked for it hears back
+/// rather than taking it for lost.
+const KEEP_WAIT: Duration = Duration::from_secs(1);
 
 impl Link {
     /// The link of room `name`, with its snapshot keeper started (ended by `stop`).

@@ -292,15 +292,27 @@ async fn answer(actor: &mpsc::Sender<RoomCommand>, request: RoomRequest) -> Opti
             actor.send(input).await.ok()?;
             RoomReply::Handled(done.await.unwrap_or(false))
         }
+        // Answered once the room has stored the departure (so it survives this node);
+        // one the actor stopped before handling is `Moved`, asked of the next node.
         RoomRequest::Leave { id } => {
-            actor.send(RoomCommand::Leave { id }).await.ok()?;
+            let (handled, done) = oneshot::channel();
+            let leave = RoomCommand::Leave {
+                id,
+                handled: Some(handled),
+            };
+            actor.send(leave).await.ok()?;
+            done.await.ok()?;
             RoomReply::Done
         }
         RoomRequest::Dropped { id, session_ended } => {
-            actor
-                .send(RoomCommand::Dropped { id, session_ended })
-                .await
-                .ok()?;
+            let (handled, done) = oneshot::channel();
+            let dropped = RoomCommand::Dropped {
+                id,
+                session_ended,
+                handled: Some(handled),
+            };
+            actor.send(dropped).await.ok()?;
+            done.await.ok()?;
             RoomReply::Done
         }
         RoomRequest::Occupancy => {

@@ -91,7 +91,8 @@ async fn leave_everywhere(shared: &Arc<Shared>) -> usize {
         match owned {
             Some(owned) => {
                 for id in ids {
-                    let _ = owned.actor.send(RoomCommand::Leave { id }).await;
+                    let leave = RoomCommand::Leave { id, handled: None };
+                    let _ = owned.actor.send(leave).await;
                 }
             }
             None => {

@@ -48,7 +48,9 @@ pub struct Room {
     outgoing: Vec<RoomEvent>,
     /// The state changed since the link last kept it.
     dirty: bool,
-    /// The change must be stored before anyone is told of it.
+    /// The change must be stored before anyone is told of it: the scheduled messages
+    /// or the membership changed (a next owner must know exactly who is in the room:
+    /// a member it missed would be connected and unknown to it, one it kept a ghost).
     durable: bool,
     /// Scheduled messages due whose claim could not be made yet (NATS unreachable).
     pub(super) held: Vec<ScheduledMessage>,
@@ -173,13 +175,18 @@ impl Room {
                         .event(kind, format!("{} {text}", self.state.name()));
                 }
                 RoomEvent::SaveSchedules => self.durable = true,
+                gone @ RoomEvent::Gone { .. } => {
+                    self.durable = true;
+                    self.outgoing.push(gone);
+                }
                 other => self.outgoing.push(other),
             }
         }
     }
 
     /// Hands the link the state if it changed, then what the last commands caused. A
-    /// change to the scheduled messages is stored before anyone hears of it.
+    /// change to the scheduled messages or the membership is stored before anyone
+    /// hears of it.
     pub(super) async fn flush(&mut self) {
         let Some(link) = self.link.as_mut() else {
             return;
@@ -232,6 +239,9 @@ impl Room {
         if let Some(member) = local {
             self.local.add(member);
         }
+        // A linked room stores its new member before anyone hears of them: their node
+        // keeps them in its mirror from now on, so a next owner must know them.
+        self.durable |= self.link.is_some();
         let nickname = nick.to_string();
         let newcomer = Newcomer {
             id: entrant.id,

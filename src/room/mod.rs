@@ -170,6 +170,9 @@ pub enum RoomCommand {
     Dropped {
         id: ParticipantId,
         session_ended: bool,
+        /// Answered once the room has handled it (in a cluster: stored it); dropped
+        /// unanswered if the room stopped first.
+        handled: Option<oneshot::Sender<()>>,
     },
     /// A server of the cluster died: its participants have left.
     NodeGone {
@@ -188,6 +191,9 @@ pub enum RoomCommand {
     },
     Leave {
         id: ParticipantId,
+        /// Answered once the room has handled it (in a cluster: stored it); dropped
+        /// unanswered if the room stopped first.
+        handled: Option<oneshot::Sender<()>>,
     },
     Users {
         respond_to: oneshot::Sender<ChatLine>,
@@ -293,7 +299,7 @@ impl RoomHandle {
     pub async fn leave(&self, id: ParticipantId) {
         match self {
             RoomHandle::Remote(r) => r.leave(id),
-            RoomHandle::Local(_) => self.tell(RoomCommand::Leave { id }).await,
+            RoomHandle::Local(_) => self.tell(RoomCommand::Leave { id, handled: None }).await,
         }
     }
 

@@ -123,7 +123,10 @@ async fn handle(room: &mut Room, command: RoomCommand) {
             local,
             respond_to,
         } => {
-            let _ = respond_to.send(room.join(entrant, local));
+            let joined = room.join(entrant, local);
+            // Stored (in a cluster) and carried before the entrant's node hears of it.
+            room.flush().await;
+            let _ = respond_to.send(joined);
         }
         RoomCommand::Input { id, line, handled } => {
             let taken = room.input(id, &line).await;
@@ -133,9 +136,21 @@ async fn handle(room: &mut Room, command: RoomCommand) {
                 let _ = handled.send(taken);
             }
         }
-        RoomCommand::Leave { id } => room.leave(id),
-        RoomCommand::Dropped { id, session_ended } => {
+        RoomCommand::Leave { id, handled } => {
+            room.leave(id);
+            // Stored before the leaver's node hears it was taken: a leave lost with the
+            // node running the room is asked again of the next one.
+            room.flush().await;
+            done(handled);
+        }
+        RoomCommand::Dropped {
+            id,
+            session_ended,
+            handled,
+        } => {
             room.apply(|state| state.dropped(id, session_ended));
+            room.flush().await;
+            done(handled);
         }
         RoomCommand::NodeGone { node } => room.apply(|state| state.node_gone(&node)),
         RoomCommand::MemberNodes { respond_to } => {
@@ -158,5 +173,13 @@ async fn handle(room: &mut Room, command: RoomCommand) {
             let _ = respond_to.send(());
         }
         RoomCommand::Abandon | RoomCommand::HandOver { .. } => {}
+    }
+}
+
+/// Says a departure was handled (a sender dropped unanswered means it was not: the room
+/// stopped first, and the asker asks the room's next node).
+fn done(handled: Option<tokio::sync::oneshot::Sender<()>>) {
+    if let Some(handled) = handled {
+        let _ = handled.send(());
     }
 }

@@ -77,7 +77,7 @@ if deploy/gcp.sh --dry-run --project example-project --source-range 203.0.113.0/
     && grep -q '^gcloud compute instances create ssh-chatroom .*--machine-type e2-micro .*--image-family debian-12 --image-project debian-cloud' "$tmp/out" \
     && [ -n "$meta" ] && cmp -s "$meta/startup-script" deploy/gcp-startup.sh \
     && cmp -s "$meta/ssh-chatroom-unit" deploy/ssh-chatroom.service \
-    && base64 -d "$meta/ssh-chatroom-source" | tar -tz | grep -x Cargo.lock >/dev/null; then
+    && base64 -d "$meta/ssh-chatroom-source" | tar -tJ | grep -x Cargo.lock >/dev/null; then
     pass "deploy/gcp.sh --dry-run"
   else
     fail "deploy/gcp.sh --dry-run"

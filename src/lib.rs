@@ -1,6 +1,7 @@
 //! ssh-chatroom: a chat room server that people join with a stock `ssh`.
 //!
 //! - [`server`]: the accept loop, limits and shutdown; builds everything below.
+//! - [`connection`]: one accepted connection: PROXY header, address count, SSH session.
 //! - [`stream`]: a client's TCP stream, which the server can cut at any moment.
 //! - [`proxy`]: the PROXY protocol header from trusted load balancers.
 //! - [`ssh`]: the russh handler (callbacks → events) and one session task per
@@ -19,6 +20,7 @@ pub mod chat;
 pub mod check;
 pub mod cluster;
 pub mod config;
+pub mod connection;
 pub mod keys;
 pub mod log;
 pub mod metrics;

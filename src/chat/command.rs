@@ -215,14 +215,12 @@ pub fn parse_input(line: &str) -> Result<Input, ParseError> {
         "user" | "users" | "who" => Command::Users,
         "help" | "?" => Command::Help,
         "quit" | "exit" => Command::Quit,
-        "join" => match split_word(args) {
-            (_, rest) if !rest.is_empty() => {
-                let shown = sanitize(args).chars().take(64).collect();
-                return Err(ParseError::RoomWithSpaces(shown));
-            }
-            _ => Command::Join {
-                room: single_word(args, USAGE_JOIN)?,
-            },
+        "join" if !split_word(args).1.is_empty() => {
+            let shown = sanitize(args).chars().take(64).collect();
+            return Err(ParseError::RoomWithSpaces(shown));
+        }
+        "join" => Command::Join {
+            room: single_word(args, USAGE_JOIN)?,
         },
         "leave" => Command::Leave,
         "rooms" => Command::Rooms,

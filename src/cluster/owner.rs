@@ -11,11 +11,11 @@ use futures_util::StreamExt;
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio_util::sync::CancellationToken;
 
+use super::key_of;
 use super::lease::renew;
 use super::link::Link;
 use super::rooms::Shared;
 use super::wire::{room_in, Lease, RoomReply, RoomRequest};
-use super::{key_of, LEASE};
 use crate::chat::room_name::RoomName;
 use crate::room::{run_actor, EnterError, JoinError, Room, RoomCommand, RoomSnapshot, RoomState};
 
@@ -29,6 +29,9 @@ pub struct Owned {
     pub serving: CancellationToken,
     /// Cancelled once the requests are no longer taken here.
     pub served: CancellationToken,
+    /// Cancelled once the lease is no longer renewed here (after `stop`): a stop gives
+    /// the lease up only then, or a renewal in flight could take it back.
+    pub released: CancellationToken,
     /// Wakes the lease renewal when the membership changed (`/rooms` shows it).
     pub changed: Arc<Notify>,
 }
@@ -73,8 +76,7 @@ pub(super) async fn make_if_missing(
     let lease = lease_of(shared, &room.to_string(), 0);
     match shared
         .cluster
-        .leases
-        .create_with_ttl(&key, lease, LEASE)
+        .create_with_ttl(&shared.cluster.leases, &key, lease)
         .await
     {
         Ok(revision) => {
@@ -123,7 +125,9 @@ pub(super) async fn take_over(shared: &Arc<Shared>, room_key: &str) -> bool {
         return false;
     };
     let lease = lease_of(shared, &saved.name, saved.members.len());
-    let created = shared.cluster.leases.create_with_ttl(&key, lease, LEASE);
+    let created = shared
+        .cluster
+        .create_with_ttl(&shared.cluster.leases, &key, lease);
     let Ok(revision) = created.await else {
         return false;
     };
@@ -187,6 +191,7 @@ async fn run(
     tokio::spawn(run_actor(room, rx));
     let changed = Arc::new(Notify::new());
     let (serving, served) = (stop.child_token(), CancellationToken::new());
+    let released = CancellationToken::new();
     tokio::spawn(serve(
         cluster.client.clone(),
         sub,
@@ -200,7 +205,7 @@ async fn run(
         actor.clone(),
         revision,
         changed.clone(),
-        stop.clone(),
+        (stop.clone(), released.clone()),
     ));
     shared.owned().insert(
         name.key().to_string(),
@@ -209,6 +214,7 @@ async fn run(
             stop,
             serving,
             served,
+            released,
             changed,
         },
     );

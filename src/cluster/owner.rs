@@ -231,6 +231,8 @@ async fn serve(
     changed: Arc<Notify>,
     (serving, served): (CancellationToken, CancellationToken),
 ) {
+    // The answers to the last lines taken, by token, for a line asked again.
+    let mut answered: std::collections::VecDeque<(u64, bytes::Bytes)> = Default::default();
     loop {
         let msg = tokio::select! {
             msg = sub.next() => msg,
@@ -243,14 +245,28 @@ async fn serve(
         ) else {
             continue;
         };
+        let token = match request {
+            RoomRequest::Input { token, .. } if token != 0 => Some(token),
+            _ => None,
+        };
+        if let Some((_, before)) = answered.iter().find(|(t, _)| Some(*t) == token) {
+            let _ = client.publish(reply_to, before.clone()).await;
+            continue;
+        }
         let membership = request.changes_membership();
         let reply = answer(&actor, request).await.unwrap_or(RoomReply::Moved);
         if membership {
             changed.notify_one();
         }
-        let payload = serde_json::to_vec(&reply).unwrap_or_default();
+        let payload: bytes::Bytes = serde_json::to_vec(&reply).unwrap_or_default().into();
+        if let (Some(token), RoomReply::Handled(_)) = (token, &reply) {
+            if answered.len() >= ANSWERS_KEPT {
+                answered.pop_front();
+            }
+            answered.push_back((token, payload.clone()));
+        }
         // A reply lost to an outage is the asker's timeout, and they say so.
-        let _ = client.publish(reply_to, payload.into()).await;
+        let _ = client.publish(reply_to, payload).await;
     }
     let _ = sub.unsubscribe().await;
     // What arrived before the unsubscription: not taken here, to be asked again.
@@ -265,6 +281,9 @@ async fn serve(
     let _ = client.flush().await;
     served.cancel();
 }
+
+/// How many answers to lines a room keeps for lines asked again.
+const ANSWERS_KEPT: usize = 256;
 
 /// How long a room that stops serving waits for requests still on their way.
 const DRAIN: std::time::Duration = std::time::Duration::from_millis(20);
@@ -288,7 +307,7 @@ async fn answer(actor: &mpsc::Sender<RoomCommand>, request: RoomRequest) -> Opti
             })
             .await?,
         ),
-        RoomRequest::Input { id, line } => {
+        RoomRequest::Input { id, line, .. } => {
             let (handled, done) = oneshot::channel();
             let input = RoomCommand::Input {
                 id,
@@ -296,7 +315,9 @@ async fn answer(actor: &mpsc::Sender<RoomCommand>, request: RoomRequest) -> Opti
                 handled: Some(handled),
             };
             actor.send(input).await.ok()?;
-            RoomReply::Handled(done.await.unwrap_or(false))
+            // Dropped unanswered: the actor stopped before the line (the room is
+            // moving), which is asked again of the next node, not refused.
+            RoomReply::Handled(done.await.ok()?)
         }
         // Answered once the room has stored the departure (so it survives this node);
         // one the actor stopped before handling is `Moved`, asked of the next node.

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use super::owner::lease_of;
 use super::rooms::Shared;
 use super::wire::Lease;
-use super::{key_of, LEASE, LEASES, RENEW_EVERY};
+use super::{key_of, LEASES, RENEW_EVERY};
 use crate::chat::room_name::RoomName;
 use crate::metrics::Held;
 use crate::room::RoomCommand;
@@ -33,10 +33,11 @@ pub(super) async fn renew(
     actor: mpsc::Sender<RoomCommand>,
     mut revision: u64,
     changed: Arc<Notify>,
-    stop: CancellationToken,
+    (stop, released): (CancellationToken, CancellationToken),
 ) {
     // The lease is this node's for as long as this renews it.
     let _held = Held::on(&shared.maker.metrics.leases_held);
+    let _released = released.drop_guard();
     let key = key_of(name.key());
     let mut every = tokio::time::interval(RENEW_EVERY);
     let mut connection = shared.cluster.connection_changes();
@@ -45,10 +46,11 @@ pub(super) async fn renew(
     loop {
         // Renewed at once on reconnecting, so the others' grace covers an outage.
         tokio::select! {
+            biased;
+            () = stop.cancelled() => return,
             _ = every.tick() => {}
             () = changed.notified() => {}
             Ok(()) = connection.changed() => {}
-            () = stop.cancelled() => return,
         }
         let Some((members, pending)) = census(&actor).await else {
             return;
@@ -102,7 +104,7 @@ async fn reclaim(shared: &Shared, key: &str, lease: Bytes) -> Reclaim {
                 Reclaim::Lost
             }
         }
-        Ok(_) => match leases.create_with_ttl(key, lease, LEASE).await {
+        Ok(_) => match shared.cluster.create_with_ttl(leases, key, lease).await {
             Ok(r) => Reclaim::Held(r),
             Err(e) if e.kind() == CreateErrorKind::AlreadyExists => Reclaim::Lost,
             Err(_) => Reclaim::Unknown,

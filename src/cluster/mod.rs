@@ -192,6 +192,58 @@ impl Cluster {
         Ok(ack.sequence)
     }
 
+    /// Makes `key` in the TTL bucket `store` (leases, presence) with `value`, lasting
+    /// [`LEASE`] unless renewed; refused with `AlreadyExists` while the key is there.
+    /// Unlike `kv::Store::create_with_ttl`, which drops the TTL when the key was deleted
+    /// or purged before (a clean stop's presence, a handed-on lease, any lapsed key: its
+    /// marker), the key made here always lapses, even if its maker dies before its first
+    /// renewal.
+    ///
+    /// # Errors
+    /// `AlreadyExists` when the key is there; another kind when NATS did not answer.
+    pub async fn create_with_ttl(
+        &self,
+        store: &kv::Store,
+        key: &str,
+        value: bytes::Bytes,
+    ) -> Result<u64, kv::CreateError> {
+        use async_nats::jetstream::context::PublishErrorKind;
+        use kv::{CreateError, CreateErrorKind, Operation};
+        let subject = format!(
+            "{}{key}",
+            store.put_prefix.as_ref().unwrap_or(&store.prefix)
+        );
+        // At revision 0: only if the key never was (or its history is gone).
+        let publish = |revision: u64| {
+            let message = async_nats::jetstream::message::PublishMessage::build()
+                .payload(value.clone())
+                .ttl(LEASE)
+                .expected_last_subject_sequence(revision);
+            let subject = subject.clone();
+            async move {
+                let ack = self.js.send_publish(subject, message).await?.await?;
+                Ok::<u64, async_nats::jetstream::context::PublishError>(ack.sequence)
+            }
+        };
+        let taken = |e| CreateError::with_source(CreateErrorKind::AlreadyExists, e);
+        let revision = match publish(0).await {
+            Ok(revision) => return Ok(revision),
+            Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => {
+                match store.entry(key).await? {
+                    // Deleted, purged or lapsed: made again over its marker.
+                    Some(entry) if entry.operation != Operation::Put => entry.revision,
+                    _ => return Err(taken(e)),
+                }
+            }
+            Err(e) => return Err(CreateError::with_source(CreateErrorKind::Publish, e)),
+        };
+        match publish(revision).await {
+            Ok(revision) => Ok(revision),
+            Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => Err(taken(e)),
+            Err(e) => Err(CreateError::with_source(CreateErrorKind::Publish, e)),
+        }
+    }
+
     /// Wakes at every change of [`Cluster::is_connected`].
     pub fn connection_changes(&self) -> watch::Receiver<bool> {
         self.connected.clone()

@@ -1,5 +1,5 @@
 //! Node presence and what follows a node's death: each node keeps a key in `chat_nodes`
-//! alive (renewed every second, lapsing after [`LEASE`]); when one lapses, the others
+//! alive (renewed every second, lapsing after [`LEASE`](super::LEASE)); when one lapses, the others
 //! take its participants out of their rooms and free their names, and a room whose
 //! lease lapsed is taken over from its snapshot.
 
@@ -15,7 +15,7 @@ use super::bucket::Removed;
 use super::rooms::Shared;
 use super::wire::{Lease, Presence};
 use super::NodeClaim;
-use super::{key_of, name_of, owner, LEASE, NODES, RENEW_EVERY};
+use super::{key_of, name_of, owner, NODES, RENEW_EVERY};
 use crate::room::RoomCommand;
 
 /// How long a vanished node or lease may take to come back before the others act: the
@@ -44,16 +44,19 @@ pub(super) async fn start(
 /// Renews this node's presence every second; after an outage longer than the lease it
 /// is made again.
 async fn keep_present(shared: Arc<Shared>, value: bytes::Bytes, mut revision: u64) {
+    // The stop waits for this to end before it writes the presence itself.
+    let _done = shared.presence_done.clone().drop_guard();
     let key = key_of(&shared.cluster.node);
     let mut every = tokio::time::interval(RENEW_EVERY);
     let mut connection = shared.cluster.connection_changes();
     loop {
         // Renewed at once on reconnecting, so that the others' grace covers an outage.
         tokio::select! {
-            _ = every.tick() => {}
-            Ok(()) = connection.changed() => {}
+            biased;
             // The stop says so itself, and then deletes the presence.
             () = shared.stopping.cancelled() => return,
+            _ = every.tick() => {}
+            Ok(()) = connection.changed() => {}
         }
         let renewed = shared.cluster.renew(NODES, &key, value.clone(), revision);
         match renewed.await {
@@ -63,8 +66,9 @@ async fn keep_present(shared: Arc<Shared>, value: bytes::Bytes, mut revision: u6
                 let store = &shared.cluster.nodes;
                 revision = match store.entry(&key).await {
                     Ok(Some(e)) if e.operation == Operation::Put => e.revision,
-                    _ => store
-                        .create_with_ttl(&key, value.clone(), LEASE)
+                    _ => shared
+                        .cluster
+                        .create_with_ttl(store, &key, value.clone())
                         .await
                         .unwrap_or(revision),
                 };

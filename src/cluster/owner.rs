@@ -11,11 +11,11 @@ use futures_util::StreamExt;
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio_util::sync::CancellationToken;
 
+use super::key_of;
 use super::lease::renew;
 use super::link::Link;
 use super::rooms::Shared;
 use super::wire::{room_in, Lease, RoomReply, RoomRequest};
-use super::{key_of, LEASE};
 use crate::chat::room_name::RoomName;
 use crate::room::{run_actor, EnterError, JoinError, Room, RoomCommand, RoomSnapshot, RoomState};
 
@@ -29,6 +29,9 @@ pub struct Owned {
     pub serving: CancellationToken,
     /// Cancelled once the requests are no longer taken here.
     pub served: CancellationToken,
+    /// Cancelled once the lease is no longer renewed here (after `stop`): a stop gives
+    /// the lease up only then, or a renewal in flight could take it back.
+    pub released: CancellationToken,
     /// Wakes the lease renewal when the membership changed (`/rooms` shows it).
     pub changed: Arc<Notify>,
 }
@@ -73,8 +76,7 @@ pub(super) async fn make_if_missing(
     let lease = lease_of(shared, &room.to_string(), 0);
     match shared
         .cluster
-        .leases
-        .create_with_ttl(&key, lease, LEASE)
+        .create_with_ttl(&shared.cluster.leases, &key, lease)
         .await
     {
         Ok(revision) => {
@@ -123,7 +125,9 @@ pub(super) async fn take_over(shared: &Arc<Shared>, room_key: &str) -> bool {
         return false;
     };
     let lease = lease_of(shared, &saved.name, saved.members.len());
-    let created = shared.cluster.leases.create_with_ttl(&key, lease, LEASE);
+    let created = shared
+        .cluster
+        .create_with_ttl(&shared.cluster.leases, &key, lease);
     let Ok(revision) = created.await else {
         return false;
     };
@@ -187,6 +191,7 @@ async fn run(
     tokio::spawn(run_actor(room, rx));
     let changed = Arc::new(Notify::new());
     let (serving, served) = (stop.child_token(), CancellationToken::new());
+    let released = CancellationToken::new();
     tokio::spawn(serve(
         cluster.client.clone(),
         sub,
@@ -200,7 +205,7 @@ async fn run(
         actor.clone(),
         revision,
         changed.clone(),
-        stop.clone(),
+        (stop.clone(), released.clone()),
     ));
     shared.owned().insert(
         name.key().to_string(),
@@ -209,6 +214,7 @@ async fn run(
             stop,
             serving,
             served,
+            released,
             changed,
         },
     );
@@ -225,6 +231,8 @@ async fn serve(
     changed: Arc<Notify>,
     (serving, served): (CancellationToken, CancellationToken),
 ) {
+    // The answers to the last lines taken, by token, for a line asked again.
+    let mut answered: std::collections::VecDeque<(u64, bytes::Bytes)> = Default::default();
     loop {
         let msg = tokio::select! {
             msg = sub.next() => msg,
@@ -237,14 +245,28 @@ async fn serve(
         ) else {
             continue;
         };
+        let token = match request {
+            RoomRequest::Input { token, .. } if token != 0 => Some(token),
+            _ => None,
+        };
+        if let Some((_, before)) = answered.iter().find(|(t, _)| Some(*t) == token) {
+            let _ = client.publish(reply_to, before.clone()).await;
+            continue;
+        }
         let membership = request.changes_membership();
         let reply = answer(&actor, request).await.unwrap_or(RoomReply::Moved);
         if membership {
             changed.notify_one();
         }
-        let payload = serde_json::to_vec(&reply).unwrap_or_default();
+        let payload: bytes::Bytes = serde_json::to_vec(&reply).unwrap_or_default().into();
+        if let (Some(token), RoomReply::Handled(_)) = (token, &reply) {
+            if answered.len() >= ANSWERS_KEPT {
+                answered.pop_front();
+            }
+            answered.push_back((token, payload.clone()));
+        }
         // A reply lost to an outage is the asker's timeout, and they say so.
-        let _ = client.publish(reply_to, payload.into()).await;
+        let _ = client.publish(reply_to, payload).await;
     }
     let _ = sub.unsubscribe().await;
     // What arrived before the unsubscription: not taken here, to be asked again.
@@ -259,6 +281,9 @@ async fn serve(
     let _ = client.flush().await;
     served.cancel();
 }
+
+/// How many answers to lines a room keeps for lines asked again.
+const ANSWERS_KEPT: usize = 256;
 
 /// How long a room that stops serving waits for requests still on their way.
 const DRAIN: std::time::Duration = std::time::Duration::from_millis(20);
@@ -282,7 +307,7 @@ async fn answer(actor: &mpsc::Sender<RoomCommand>, request: RoomRequest) -> Opti
             })
             .await?,
         ),
-        RoomRequest::Input { id, line } => {
+        RoomRequest::Input { id, line, .. } => {
             let (handled, done) = oneshot::channel();
             let input = RoomCommand::Input {
                 id,
@@ -290,7 +315,9 @@ async fn answer(actor: &mpsc::Sender<RoomCommand>, request: RoomRequest) -> Opti
                 handled: Some(handled),
             };
             actor.send(input).await.ok()?;
-            RoomReply::Handled(done.await.unwrap_or(false))
+            // Dropped unanswered: the actor stopped before the line (the room is
+            // moving), which is asked again of the next node, not refused.
+            RoomReply::Handled(done.await.ok()?)
         }
         // Answered once the room has stored the departure (so it survives this node);
         // one the actor stopped before handling is `Moved`, asked of the next node.

@@ -11,8 +11,8 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::rooms::Shared;
-use super::wire::{room_in, RoomReply, RoomRequest};
-use super::REQUEST_TIMEOUT;
+use super::wire::{room_in, Lease, RoomReply, RoomRequest};
+use super::{key_of, REQUEST_TIMEOUT};
 use crate::chat::line::ChatLine;
 use crate::chat::room_name::RoomName;
 use crate::metrics::Refusal;
@@ -25,6 +25,8 @@ pub const NOT_SENT: &str =
 const LEAVE_FOR: Duration = Duration::from_secs(10);
 /// Pause between tries while nobody runs the room.
 const RETRY_EVERY: Duration = Duration::from_millis(100);
+/// How often a request waiting for its answer looks whether the room left its node.
+const HOLDER_CHECK_EVERY: Duration = Duration::from_millis(20);
 
 /// A room of the cluster, wherever its actor runs.
 #[derive(Clone)]
@@ -66,18 +68,15 @@ impl RemoteRoom {
             if let Some(reply) = self.shared.ask_here(self.room.key(), request).await {
                 return Ok(reply);
             }
-            let asked = self
-                .shared
-                .cluster
-                .client
-                .request(self.subject.to_string(), encoded(&mut payload, request)?)
-                .await;
+            let asked = self.request(encoded(&mut payload, request)?).await;
             match asked {
-                Ok(reply) => match serde_json::from_slice(&reply.payload) {
+                Ok(Some(reply)) => match serde_json::from_slice(&reply.payload) {
                     Ok(RoomReply::Moved) => {}
                     Ok(reply) => return Ok(reply),
                     Err(_) => return Err(Unreachable),
                 },
+                // The room left the node asked before it took the request.
+                Ok(None) => {}
                 Err(e) if e.kind() == RequestErrorKind::NoResponders => {}
                 Err(error) => {
                     tracing::debug!(%error, room = %self.room, "a room request failed");
@@ -91,6 +90,46 @@ impl RemoteRoom {
             self.shared.ensure_running(&self.room).await;
             tokio::time::sleep(RETRY_EVERY).await;
         }
+    }
+
+    /// One request to whichever node runs the room. A node that hands the room on
+    /// answers what it took before it lets the lease go, but a request on its way when
+    /// it stops listening is dropped unanswered (the NATS client forgets the
+    /// subscription before the server does): once the lease has left the node asked,
+    /// and its answer is not in, the request was not taken there: `None`, to be asked
+    /// again like a [`RoomReply::Moved`].
+    async fn request(
+        &self,
+        payload: bytes::Bytes,
+    ) -> Result<Option<async_nats::Message>, async_nats::RequestError> {
+        let client = &self.shared.cluster.client;
+        let key = key_of(self.room.key());
+        let holder = self.holder(&key);
+        let asked = client.request(self.subject.to_string(), payload);
+        tokio::pin!(asked);
+        let Some(holder) = holder else {
+            return asked.await.map(Some);
+        };
+        tokio::select! {
+            biased;
+            answer = &mut asked => return answer.map(Some),
+            () = async {
+                while self.holder(&key).as_deref() == Some(&holder) {
+                    tokio::time::sleep(HOLDER_CHECK_EVERY).await;
+                }
+            } => {}
+        }
+        // The node published any answer before giving the lease up, so it has reached
+        // this client before the lease's change did: a round trip to NATS makes sure
+        // it has been read.
+        let _ = tokio::time::timeout(REQUEST_TIMEOUT, client.flush()).await;
+        futures_util::FutureExt::now_or_never(&mut asked).map_or(Ok(None), |a| a.map(Some))
+    }
+
+    /// The node holding the room's lease (`key`), as this node last saw it.
+    fn holder(&self, key: &str) -> Option<String> {
+        let lease = self.shared.leases.get(key)?;
+        serde_json::from_slice::<Lease>(&lease).ok().map(|l| l.node)
     }
 
     /// How many are in the room, and how many fit.
@@ -117,7 +156,8 @@ impl RemoteRoom {
     pub fn input(&self, id: ParticipantId, line: String, handled: oneshot::Sender<bool>) {
         let room = self.clone();
         tokio::spawn(async move {
-            let request = RoomRequest::Input { id, line };
+            let token = rand::random::<u64>() | 1;
+            let request = RoomRequest::Input { id, line, token };
             let taken = match room.ask(&request, REQUEST_TIMEOUT).await {
                 Ok(RoomReply::Handled(taken)) => taken,
                 _ => {

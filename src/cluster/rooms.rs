@@ -37,6 +37,10 @@ pub(super) struct Shared {
     pub mirrors: Mutex<HashMap<String, Arc<RoomMirror>>>,
     /// Cancelled when this node starts to stop: from then on it takes no room.
     pub stopping: CancellationToken,
+    /// Cancelled once this node's presence is no longer renewed (after `stopping`): only
+    /// then may the stop write it, or a renewal in flight could make it again after the
+    /// stop deleted it.
+    pub presence_done: CancellationToken,
 }
 
 impl Shared {
@@ -109,6 +113,7 @@ impl ClusterRooms {
             owned: Mutex::default(),
             mirrors: Mutex::default(),
             stopping: CancellationToken::new(),
+            presence_done: CancellationToken::new(),
         });
         super::nodes::start(&shared, claim, lease_rx, node_rx).await?;
         tokio::spawn(whispers(shared.clone()));

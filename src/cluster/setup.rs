@@ -211,7 +211,8 @@ pub struct NodeClaim {
 
 /// Makes this node's presence key. Held by another process: a live one renews it
 /// (every second), and is refused; one that was killed leaves it to lapse (at most a
-/// lease), and is waited out. A cleanly stopped node deleted it: no wait at all.
+/// lease), and is waited out, then the others get [`GRACE`] and a little to drop its
+/// people. A cleanly stopped node deleted it: no wait at all.
 ///
 /// # Errors
 /// The node name is live in the cluster, or NATS did not answer.
@@ -229,7 +230,7 @@ async fn claim_node(cluster: &Cluster, urls: &str) -> anyhow::Result<NodeClaim> 
     let mut seen: Option<u64> = None;
     loop {
         let created = within(deadline, urls, "joining as a node", || async {
-            match store.create_with_ttl(&key, value.clone(), LEASE).await {
+            match cluster.create_with_ttl(store, &key, value.clone()).await {
                 Ok(revision) => Ok(Some(revision)),
                 Err(e) if e.kind() == CreateErrorKind::AlreadyExists => Ok(None),
                 Err(e) => Err(e),
@@ -260,8 +261,19 @@ async fn claim_node(cluster: &Cluster, urls: &str) -> anyhow::Result<NodeClaim> 
                 Some(_) => {}
             }
             seen = Some(entry.revision);
+            if Instant::now() >= deadline {
+                bail!("node {node} is already running in the cluster (its presence did not go): stop it, or give this node another --node-name");
+            }
             if Instant::now() >= give_up {
-                bail!("node {node} is already running in the cluster (its presence did not lapse within {} s): stop it, or give this node another --node-name", LEASE.as_secs());
+                // Nobody renewed it for longer than a lease, yet it is there: a key made
+                // without an expiry (by a run killed before its first renewal, with
+                // a version that lost the TTL). Removed as a lapse would have: the
+                // others drop that run's people, and this run waits for it below.
+                tracing::warn!(node = %node, "node {node}'s previous run left a presence that does not lapse; removing it");
+                let removed = store.delete_expect_revision(&key, Some(entry.revision));
+                if let Err(error) = removed.await {
+                    tracing::debug!(%error, "removing a stale presence");
+                }
             }
         }
         tokio::time::sleep(Duration::from_millis(200)).await;

@@ -30,6 +30,9 @@ pub(super) async fn stop(shared: &Arc<Shared>) {
     }
     let started = tokio::time::Instant::now();
     let duties = async {
+        // A renewal still on its way would land after the stop's own writes (and
+        // could make the presence again after its deletion).
+        shared.presence_done.cancelled().await;
         say_stopping(shared).await;
         let left = leave_everywhere(shared).await;
         let rooms = hand_on_all(shared).await;
@@ -142,6 +145,9 @@ async fn hand_on_all(shared: &Arc<Shared>) -> usize {
             let _ = rx.await;
         }
         owned.stop.cancel();
+        // A renewal on its way would take the lease back after the purge (a lease
+        // held by nobody, until it lapsed: the room stuck meanwhile).
+        let _ = tokio::time::timeout(STOP_WITHIN, owned.released.cancelled()).await;
         let _ = shared.cluster.leases.purge(key_of(&room_key)).await;
     });
     join_all(hand_on).await;

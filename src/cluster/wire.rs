@@ -29,6 +29,11 @@ pub enum RoomRequest {
     Input {
         id: ParticipantId,
         line: String,
+        /// Tells this line from the same line typed again: a line asked again of the
+        /// node that took it already (its answer was not in when the asker saw the room
+        /// move) gets the first answer, and is not said twice. 0: none.
+        #[serde(default)]
+        token: u64,
     },
     Leave {
         id: ParticipantId,

@@ -126,13 +126,21 @@ impl RoomState {
             .filter(|m| m.node == node)
             .map(|m| m.id)
             .collect();
+        // Everyone of that node leaves first, then the admin role passes on once: to
+        // one who is still here, not to each of the departed in turn.
+        let mut admin_gone = None;
         for id in gone {
             if let Some(p) = self.remove(id) {
                 self.emit(RoomEvent::Gone { id });
                 self.log("LEAVE", format!("{} (server {node} lost)", p.nick));
                 self.announce(Notice::Left, p.id, p.nick.as_str());
-                self.pass_admin_on(&p);
+                if p.admin && admin_gone.is_none() {
+                    admin_gone = Some(p);
+                }
             }
+        }
+        if let Some(p) = admin_gone {
+            self.pass_admin_on(&p);
         }
     }
 

@@ -247,8 +247,8 @@ fn a_room_rebuilt_from_its_snapshot_carries_on_and_drops_a_dead_nodes_people() {
         lines_for(&events, 2, &[2]),
         [
             "[Server]: alice has left the chat.",
-            "[Server]: bob is now the admin.",
-            "[Server]: carol has left the chat."
+            "[Server]: carol has left the chat.",
+            "[Server]: bob is now the admin."
         ]
     );
     assert_eq!(again.users_line().text, "[Server]: Users (1/3): bob");
@@ -258,5 +258,35 @@ fn a_room_rebuilt_from_its_snapshot_carries_on_and_drops_a_dead_nodes_people() {
     assert!(
         welcome.contains(&"alice >> before".to_string()),
         "{welcome:?}"
+    );
+}
+
+#[test]
+fn a_dead_nodes_people_leave_and_the_admin_role_passes_on_once() {
+    let config = RoomConfig {
+        capacity: 10,
+        ..config()
+    };
+    let mut room = RoomState::new(config, ScheduleBook::default(), start());
+    let on = |id, name: &str, node: &str| Newcomer {
+        node: node.to_string(),
+        key: None,
+        ..newcomer(id, name, false)
+    };
+    // The admin and the next three longest present are all on n1.
+    for (id, name) in [(1, "alice"), (2, "bob"), (3, "carol"), (4, "dave")] {
+        room.join(on(id, name, "n1"));
+    }
+    room.join(on(5, "erin", "n2"));
+    room.join(on(6, "frank", "n2"));
+    room.take_events();
+    room.node_gone("n1");
+    let lines = lines_for(&room.take_events(), 5, &[5, 6]);
+    let admins: Vec<&String> = lines.iter().filter(|l| l.contains("admin")).collect();
+    assert_eq!(admins, ["[Server]: erin is now the admin."], "{lines:?}");
+    assert_eq!(lines.last().unwrap(), "[Server]: erin is now the admin.");
+    assert_eq!(
+        room.users_line().text,
+        "[Server]: Users (2/10): erin, frank"
     );
 }

@@ -3,7 +3,8 @@
 //! the rest, nobody stays behind as a ghost in `/user`, and the others log the node
 //! `stopped`, not `lost`. A restart under the same name right after (what `systemctl
 //! restart` does) leaves no ghosts either, nor (in rooms the survivors run) does one
-//! right after a SIGKILL. The stopped node is the real binary.
+//! right after a SIGKILL. A stopped node logs SHUTDOWN, as a lone server does. The
+//! stopped node is the real binary.
 
 mod cluster;
 mod common;
@@ -91,6 +92,20 @@ async fn a_stopped_nodes_people_leave_at_once_and_its_rooms_carry_on() {
     let own = std::fs::read_to_string(n1_dir.join("logs/server.txt")).unwrap();
     assert!(!own.contains("taken over by n1"), "{own}");
     assert!(own.contains("CLUSTER stopped: "), "{own}");
+}
+
+#[tokio::test]
+async fn a_stopped_node_logs_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let nats = NatsServer::start(dir.path());
+    let n1_dir = dir.path().join("n1");
+    let (mut n1, port1) = cluster::spawn_node(&nats, "n1", &n1_dir).await;
+    let _alice = TestClient::joined(port1, "alice").await;
+    terminate(&n1);
+    stopped(&mut n1).await;
+    let own = std::fs::read_to_string(n1_dir.join("logs/server.txt")).unwrap();
+    let shutdown = own.lines().find(|l| l.split(' ').nth(1) == Some("SHUTDOWN"));
+    assert!(shutdown.is_some_and(|l| l.contains("node n1")), "{own}");
 }
 
 #[tokio::test]

@@ -237,6 +237,12 @@ impl ClusterRooms {
     /// This node stops: its participants are told and closed, they leave their rooms
     /// at once, and the rooms it runs are handed on (see [`super::stop`]).
     pub async fn shutdown(&self) {
+        // As a lone server's rooms do (theirs end here; a node's are handed on).
+        let node = &self.shared.cluster.node;
+        self.shared.maker.log.event(
+            "SHUTDOWN",
+            format!("server stopping (node {node}; its rooms are handed on)"),
+        );
         for reach in self.shared.maker.names.everyone_here() {
             let _ = reach
                 .outbox

@@ -196,3 +196,24 @@ async fn nats_that_comes_up_during_the_start_is_waited_for() {
     let (_n1, port) = starting.await.unwrap();
     let _alice = common::TestClient::joined(port, "alice").await;
 }
+
+#[tokio::test]
+async fn buckets_made_with_other_harmless_settings_are_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let nats = NatsServer::start(dir.path());
+    // n1 makes the buckets with one replica; n2 asks for three, which a single NATS
+    // server cannot keep: it uses the buckets as they are.
+    let (_n1, _) = cluster::spawn_node(&nats, "n1", &dir.path().join("n1")).await;
+    let started = Instant::now();
+    let mut n2 = tokio::process::Command::new(BIN)
+        .args(cluster::node_args(&nats, "n2", &dir.path().join("n2")))
+        .arg("--cluster-replicas=3")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let port = common::listening_port(&mut n2).await;
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let _alice = common::TestClient::joined(port, "alice").await;
+}

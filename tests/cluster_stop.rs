@@ -104,7 +104,9 @@ async fn a_stopped_node_logs_shutdown() {
     terminate(&n1);
     stopped(&mut n1).await;
     let own = std::fs::read_to_string(n1_dir.join("logs/server.txt")).unwrap();
-    let shutdown = own.lines().find(|l| l.split(' ').nth(1) == Some("SHUTDOWN"));
+    let shutdown = own
+        .lines()
+        .find(|l| l.split(' ').nth(1) == Some("SHUTDOWN"));
     assert!(shutdown.is_some_and(|l| l.contains("node n1")), "{own}");
 }
 

@@ -75,7 +75,8 @@ pub struct Cluster {
 
 impl Cluster {
     /// Connects to the NATS servers in `config.cluster` and opens (or makes) the
-    /// buckets, trying for at most [`START_WITHIN`] while NATS does not answer.
+    /// buckets, trying for at most [`START_WITHIN`] while NATS does not answer, then
+    /// for at most [`setup::BUCKETS_WITHIN`] while the buckets are not made.
     ///
     /// # Errors
     /// An address is not a NATS address, no NATS server answers in time, the
@@ -116,9 +117,10 @@ impl Cluster {
             .build(client.clone());
         setup::require_jetstream(&client, &js, &urls, deadline).await?;
         let replicas = config.cluster_replicas.max(1);
+        // Made or opened all at once, each tried again until the buckets' deadline.
+        let buckets_by = tokio::time::Instant::now() + setup::BUCKETS_WITHIN;
+        let setup_js = setup::setup_context(&client);
         let bucket = |name: &'static str, ttl: Option<Duration>, max_age: Duration| {
-            let js = js.clone();
-            let urls = urls.clone();
             let config = kv::Config {
                 bucket: name.to_string(),
                 history: 1,
@@ -127,24 +129,28 @@ impl Cluster {
                 num_replicas: replicas,
                 ..Default::default()
             };
-            async move {
-                let what = format!("opening the JetStream bucket {name}");
-                setup::within(deadline, &urls, &what, || {
-                    js.create_or_update_key_value(config.clone())
-                })
-                .await
-            }
+            let (js, urls) = (&setup_js, &urls);
+            async move { setup::open_bucket(js, config, urls, buckets_by).await }
         };
         let forever = Duration::ZERO;
         let day = Duration::from_secs(24 * 3600);
+        let (online, registered, leases, snapshots, fired, nodes, settings) = tokio::try_join!(
+            bucket("chat_online", None, forever),
+            bucket("chat_registered", None, forever),
+            bucket(LEASES, Some(LEASE), forever),
+            bucket("chat_rooms", None, forever),
+            bucket("chat_fired", None, 2 * day),
+            bucket(NODES, Some(LEASE), forever),
+            bucket("chat_cluster", None, forever),
+        )?;
         Ok(Cluster {
-            online: bucket("chat_online", None, forever).await?,
-            registered: bucket("chat_registered", None, forever).await?,
-            leases: bucket(LEASES, Some(LEASE), forever).await?,
-            snapshots: bucket("chat_rooms", None, forever).await?,
-            fired: bucket("chat_fired", None, 2 * day).await?,
-            nodes: bucket(NODES, Some(LEASE), forever).await?,
-            settings: bucket("chat_cluster", None, forever).await?,
+            online,
+            registered,
+            leases,
+            snapshots,
+            fired,
+            nodes,
+            settings,
             client,
             js,
             node,

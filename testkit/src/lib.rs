@@ -4,7 +4,8 @@
 //! - [`escapes`]: removing colour codes and other CSI sequences from terminal output.
 //! - [`freeze`]: a TCP stream whose reads can be stopped for good.
 //! - [`haproxy`]: a real HAProxy sending the PROXY protocol, for the proxy tests.
-//! - [`nats`]: a real `nats-server` with JetStream, for the cluster tests.
+//! - [`nats`]: a real `nats-server` with JetStream, or three as one NATS cluster, for the
+//!   cluster tests.
 
 pub mod accept;
 pub mod escapes;
@@ -16,4 +17,4 @@ pub use accept::AcceptAll;
 pub use escapes::{strip_colours, strip_escapes};
 pub use freeze::Freezable;
 pub use haproxy::{HaProxy, SendProxy};
-pub use nats::NatsServer;
+pub use nats::{NatsCluster, NatsServer};

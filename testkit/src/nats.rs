@@ -1,6 +1,7 @@
 //! A real `nats-server` with JetStream (or, to test a refusal, without) for the cluster
 //! tests and benchmarks: started on a free port in its own folder, stopped with SIGKILL
-//! and started again on the same port and folder (a NATS outage). Found as `$NATS_SERVER`, else the first
+//! and started again on the same port and folder (a NATS outage); or three of them as one
+//! NATS cluster with JetStream ([`NatsCluster`]). Found as `$NATS_SERVER`, else the first
 //! `nats-server` on `PATH` that is a real executable (not a pyenv shim script). A
 //! missing server is a failure, never a skip: `.ci/run` installs it.
 
@@ -14,6 +15,10 @@ pub struct NatsServer {
     dir: PathBuf,
     port: u16,
     jetstream: bool,
+    /// Extra arguments: a cluster member's name, routes and monitoring port.
+    extra: Vec<String>,
+    /// The monitoring port (`-m`), when there is one.
+    monitor: Option<u16>,
     child: Option<Child>,
 }
 
@@ -41,6 +46,8 @@ impl NatsServer {
             dir: dir.to_path_buf(),
             port: 0,
             jetstream,
+            extra: Vec::new(),
+            monitor: None,
             child: None,
         };
         server.port = server.spawn(None);
@@ -88,6 +95,7 @@ impl NatsServer {
         if self.jetstream {
             command.arg("-js");
         }
+        command.args(&self.extra);
         let child = command
             .arg("-sd")
             .arg(&store)
@@ -98,7 +106,9 @@ impl NatsServer {
             .spawn()
             .unwrap_or_else(|e| panic!("starting {}: {e}", self.binary.display()));
         self.child = Some(child);
-        let port = read_port(&ports);
+        let text = read_ports_file(&ports);
+        let port = port_in(&text, "nats://127.0.0.1:").expect("a client port");
+        self.monitor = port_in(&text, "http://127.0.0.1:");
         wait_for_port(port);
         port
     }
@@ -134,7 +144,8 @@ fn is_executable_binary(path: &Path) -> bool {
         && &magic == b"\x7fELF"
 }
 
-fn read_port(ports: &Path) -> u16 {
+/// The text of the ports file nats-server writes in `ports` once it listens.
+fn read_ports_file(ports: &Path) -> String {
     let until = Instant::now() + Duration::from_secs(10);
     while Instant::now() < until {
         let file = std::fs::read_dir(ports)
@@ -143,18 +154,22 @@ fn read_port(ports: &Path) -> u16 {
             .and_then(Result::ok)
             .map(|e| e.path());
         if let Some(text) = file.and_then(|f| std::fs::read_to_string(f).ok()) {
-            let port = text
-                .split("nats://127.0.0.1:")
-                .nth(1)
-                .and_then(|rest| rest.split('"').next())
-                .and_then(|p| p.parse().ok());
-            if let Some(port) = port {
-                return port;
+            if port_in(&text, "nats://127.0.0.1:").is_some() {
+                return text;
             }
         }
         std::thread::sleep(Duration::from_millis(5));
     }
     panic!("nats-server did not write its ports file within 10 s");
+}
+
+/// The port of the first address starting with `prefix` in a ports file (the client
+/// port is listed first, before the cluster's).
+fn port_in(text: &str, prefix: &str) -> Option<u16> {
+    text.split(prefix)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .and_then(|p| p.parse().ok())
 }
 
 fn wait_for_port(port: u16) {
@@ -166,4 +181,121 @@ fn wait_for_port(port: u16) {
         );
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// Three `nats-server`s with JetStream routed into one NATS cluster, each with its own
+/// store, on free ports; started once every one of them knows the JetStream meta
+/// leader. Stopped (SIGKILL) when dropped.
+pub struct NatsCluster {
+    pub servers: Vec<NatsServer>,
+}
+
+impl NatsCluster {
+    /// Starts the three servers, their files under `dir/nats-1` to `dir/nats-3`.
+    ///
+    /// # Panics
+    /// No `nats-server` is installed, or the cluster has no JetStream meta leader
+    /// within 20 s.
+    pub fn start(dir: &Path) -> NatsCluster {
+        let binary = find_binary();
+        // Route ports must be known before any server starts (each names the others).
+        let free: Vec<std::net::TcpListener> = (0..3)
+            .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("a free port"))
+            .collect();
+        let route_ports: Vec<u16> = free
+            .iter()
+            .map(|l| l.local_addr().expect("its address").port())
+            .collect();
+        drop(free);
+        let routes = route_ports
+            .iter()
+            .map(|p| format!("nats-route://127.0.0.1:{p}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let servers = (0..3)
+            .map(|i| {
+                let dir = dir.join(format!("nats-{}", i + 1));
+                let extra = vec![
+                    "--server_name".to_string(),
+                    format!("nats-{}", i + 1),
+                    "--cluster_name".to_string(),
+                    "chat-test".to_string(),
+                    "--cluster".to_string(),
+                    format!("nats://127.0.0.1:{}", route_ports[i]),
+                    "--routes".to_string(),
+                    routes.clone(),
+                    "-m".to_string(),
+                    "-1".to_string(),
+                ];
+                let mut server = NatsServer {
+                    binary: binary.clone(),
+                    dir,
+                    port: 0,
+                    jetstream: true,
+                    extra,
+                    monitor: None,
+                    child: None,
+                };
+                server.port = server.spawn(None);
+                // On a restart, the same monitoring port.
+                let monitor = server.monitor.expect("a monitoring port");
+                server.extra[9] = monitor.to_string();
+                server
+            })
+            .collect();
+        let cluster = NatsCluster { servers };
+        cluster.wait_for_meta_leader(Duration::from_secs(20));
+        cluster
+    }
+
+    /// Each server's `nats://127.0.0.1:PORT`.
+    pub fn urls(&self) -> Vec<String> {
+        self.servers.iter().map(NatsServer::url).collect()
+    }
+
+    /// Waits until every server names a JetStream meta leader (its `/jsz`).
+    ///
+    /// # Panics
+    /// Not within `within`.
+    pub fn wait_for_meta_leader(&self, within: Duration) {
+        let until = Instant::now() + within;
+        loop {
+            let led = self.servers.iter().all(|s| {
+                s.monitor
+                    .and_then(|port| http_get(port, "/jsz"))
+                    .is_some_and(|body| names_a_leader(&body))
+            });
+            if led {
+                return;
+            }
+            assert!(
+                Instant::now() < until,
+                "the NATS cluster elected no JetStream meta leader within {within:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Whether a `/jsz` body names a meta leader (`"leader": "nats-2"`, not empty).
+fn names_a_leader(jsz: &str) -> bool {
+    jsz.split("\"leader\":").skip(1).any(|rest| {
+        let value = rest.trim_start().strip_prefix('"').unwrap_or("\"");
+        !value.starts_with('"')
+    })
+}
+
+/// The body of `GET path` from the monitoring port `port`, if it answered 200.
+fn http_get(port: u16, path: &str) -> Option<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    let request = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    head.starts_with("HTTP/1.1 200")
+        .then(|| body.to_string())
+        .or_else(|| head.starts_with("HTTP/1.0 200").then(|| body.to_string()))
 }

@@ -195,7 +195,7 @@ pub(super) async fn open_bucket(
         let Ok(info) = store.stream.info().await.map(|i| i.config.clone()) else {
             return Err(made.to_string());
         };
-        let history_ok = i64::from(config.history.max(1)) == info.max_messages_per_subject;
+        let history_ok = config.history.max(1) == info.max_messages_per_subject;
         let markers_ok = config.limit_markers.is_none() || info.allow_message_ttl;
         let same = info.num_replicas == config.num_replicas.max(1)
             && info.max_age == config.max_age

@@ -130,7 +130,8 @@ impl Cluster {
                 ..Default::default()
             };
             let (js, urls) = (&setup_js, &urls);
-            async move { setup::open_bucket(js, config, urls, buckets_by).await }
+            // Boxed: seven of these side by side would not fit a test thread's stack.
+            Box::pin(async move { setup::open_bucket(js, config, urls, buckets_by).await })
         };
         let forever = Duration::ZERO;
         let day = Duration::from_secs(24 * 3600);

@@ -129,9 +129,14 @@ impl Cluster {
                 num_replicas: replicas,
                 ..Default::default()
             };
-            let (js, urls) = (&setup_js, &urls);
-            // Boxed: seven of these side by side would not fit a test thread's stack.
-            Box::pin(async move { setup::open_bucket(js, config, urls, buckets_by).await })
+            let (js, urls) = (setup_js.clone(), urls.clone());
+            // Each a task of its own, run from the runtime's shallow stack rather than
+            // deep inside the start (a test's thread has little stack to spare).
+            let task =
+                tokio::spawn(
+                    async move { setup::open_bucket(&js, config, &urls, buckets_by).await },
+                );
+            async move { task.await.context("opening a JetStream bucket")? }
         };
         let forever = Duration::ZERO;
         let day = Duration::from_secs(24 * 3600);

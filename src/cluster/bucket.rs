@@ -23,7 +23,7 @@ impl Mirror {
     /// Starts watching `store`; removed keys go to `removals` when given (a full
     /// listener misses some: it is only a hint to look again). A watch NATS does not
     /// start at once (a bucket just made, its replicas still electing a leader) is
-    /// asked for again, for at most [`super::setup::BUCKETS_WITHIN`].
+    /// asked for again, for at most [`super::retry::BUCKETS_WITHIN`].
     ///
     /// # Errors
     /// The watch could not be started.
@@ -32,10 +32,10 @@ impl Mirror {
         removals: Option<mpsc::Sender<Removed>>,
     ) -> anyhow::Result<Mirror> {
         let mirror = Mirror::default();
-        let deadline = tokio::time::Instant::now() + super::setup::BUCKETS_WITHIN;
+        let deadline = tokio::time::Instant::now() + super::retry::BUCKETS_WITHIN;
         let what = format!("watching the JetStream bucket {}", store.name);
         let mut watch =
-            super::setup::set_up(deadline, "", &what, || store.watch_with_history(">")).await?;
+            super::retry::set_up(deadline, "", &what, || store.watch_with_history(">")).await?;
         let entries = mirror.entries.clone();
         tokio::spawn(async move {
             while let Some(entry) = watch.next().await {

@@ -12,6 +12,7 @@ mod nodes;
 mod owner;
 mod remote;
 pub mod report;
+mod retry;
 mod rooms;
 pub mod setup;
 mod stop;
@@ -76,7 +77,7 @@ pub struct Cluster {
 impl Cluster {
     /// Connects to the NATS servers in `config.cluster` and opens (or makes) the
     /// buckets, trying for at most [`START_WITHIN`] while NATS does not answer, then
-    /// for at most [`setup::BUCKETS_WITHIN`] while the buckets are not made.
+    /// for at most [`retry::BUCKETS_WITHIN`] while the buckets are not made.
     ///
     /// # Errors
     /// An address is not a NATS address, no NATS server answers in time, the
@@ -111,15 +112,15 @@ impl Cluster {
                 )),
             }
         };
-        let client = setup::within(deadline, &urls, "connecting", connecting).await??;
+        let client = retry::within(deadline, &urls, "connecting", connecting).await??;
         let js = jetstream::ContextBuilder::new()
             .timeout(REQUEST_TIMEOUT)
             .build(client.clone());
         setup::require_jetstream(&client, &js, &urls, deadline).await?;
         let replicas = config.cluster_replicas.max(1);
         // Made or opened all at once, each tried again until the buckets' deadline.
-        let buckets_by = tokio::time::Instant::now() + setup::BUCKETS_WITHIN;
-        let setup_js = setup::setup_context(&client);
+        let buckets_by = tokio::time::Instant::now() + retry::BUCKETS_WITHIN;
+        let setup_js = retry::setup_context(&client);
         let bucket = |name: &'static str, ttl: Option<Duration>, max_age: Duration| {
             let config = kv::Config {
                 bucket: name.to_string(),
@@ -134,7 +135,7 @@ impl Cluster {
             // deep inside the start (a test's thread has little stack to spare).
             let task =
                 tokio::spawn(
-                    async move { setup::open_bucket(&js, config, &urls, buckets_by).await },
+                    async move { retry::open_bucket(&js, config, &urls, buckets_by).await },
                 );
             async move { task.await.context("opening a JetStream bucket")? }
         };

@@ -219,7 +219,10 @@ async fn claim_node(cluster: &Cluster, urls: &str) -> anyhow::Result<NodeClaim> 
             let stopping =
                 serde_json::from_slice::<Presence>(&entry.value).is_ok_and(|p| p.stopping);
             match seen {
-                None => tracing::info!(node = %node, "waiting for node {node}'s previous run to expire"),
+                None => tracing::info!(
+                    node = %node,
+                    "node {node} has a presence: waiting to see whether it is renewed (another process) or lapses (a previous run)"
+                ),
                 Some(before) if before != entry.revision && !stopping => bail!(
                     "node {node} is already running in the cluster (another process keeps its presence alive): stop it, or give this node another --node-name"
                 ),

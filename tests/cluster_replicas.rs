@@ -46,21 +46,7 @@ fn start_node(url: &str, name: &str, dir: &Path, host_key: &Path) -> tokio::proc
 /// The SSH port a node prints in its banner, read within 30 s (the start's bound for
 /// NATS and its buckets).
 async fn listening_port(child: &mut tokio::process::Child) -> u16 {
-    use tokio::io::{AsyncBufReadExt, BufReader};
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout piped")).lines();
-    let port = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(rest) = line.strip_prefix("ssh-chatroom listening on ") {
-                let addr = rest.split(' ').next().unwrap();
-                return addr.rsplit(':').next().unwrap().parse::<u16>().unwrap();
-            }
-        }
-        panic!("the node ended without its banner (its error is above)");
-    })
-    .await
-    .expect("the node starts within 30 s");
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    port
+    common::listening_port_within(child, Duration::from_secs(30)).await
 }
 
 #[tokio::test]

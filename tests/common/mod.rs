@@ -106,19 +106,27 @@ pub fn test_config(dir: &Path) -> Config {
 /// The port a server run as the real binary (with stdout piped) says it listens on;
 /// its stdout is read on afterwards, so it never writes into a closed pipe.
 pub async fn listening_port(child: &mut tokio::process::Child) -> u16 {
+    listening_port_within(child, WAIT).await
+}
+
+/// [`listening_port`], waiting at most `bound` for the banner.
+pub async fn listening_port_within(
+    child: &mut tokio::process::Child,
+    bound: std::time::Duration,
+) -> u16 {
     use tokio::io::{AsyncBufReadExt, BufReader};
     let mut lines = BufReader::new(child.stdout.take().expect("stdout piped")).lines();
-    let port = tokio::time::timeout(WAIT, async {
+    let port = tokio::time::timeout(bound, async {
         while let Some(line) = lines.next_line().await.unwrap() {
             if let Some(rest) = line.strip_prefix("ssh-chatroom listening on ") {
                 let addr = rest.split(' ').next().unwrap();
                 return addr.rsplit(':').next().unwrap().parse::<u16>().unwrap();
             }
         }
-        panic!("the server never said where it listens");
+        panic!("the server ended without saying where it listens");
     })
     .await
-    .expect("the server starts");
+    .unwrap_or_else(|_| panic!("the server never said where it listens within {bound:?}"));
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     port
 }

@@ -3,7 +3,7 @@
 //! whispers to `chat.whisper`, the room's snapshot kept for a next owner, and scheduled
 //! messages claimed in `chat_fired` before they are sent.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_nats::jetstream::kv::CreateErrorKind;
@@ -12,9 +12,10 @@ use futures_util::future::BoxFuture;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::key_of;
 use super::rooms::Shared;
+use super::sequence::Sent;
 use super::wire::{room_events, Batch, Whisper, WireEvent, WHISPERS};
+use super::{key_of, lock};
 use crate::chat::room_name::RoomName;
 use crate::room::{Refused, RoomEvent, RoomLink, RoomSnapshot};
 
@@ -85,6 +86,8 @@ pub(super) struct Link {
     room: String,
     keep: watch::Sender<Versioned>,
     kept: watch::Receiver<u64>,
+    /// The batches sent in this run of the room, numbered and the latest kept.
+    sent: Arc<Mutex<Sent>>,
 }
 
 /// How long a change that must not be lost (a join, a leave, a scheduled message)
@@ -94,8 +97,14 @@ pub(super) struct Link {
 const KEEP_WAIT: Duration = Duration::from_secs(1);
 
 impl Link {
-    /// The link of room `name`, with its snapshot keeper started (ended by `stop`).
-    pub(super) fn start(shared: &Arc<Shared>, name: &RoomName, stop: CancellationToken) -> Link {
+    /// The link of room `name`, numbering its batches in `sent`, with its snapshot
+    /// keeper and its tips started (ended by `stop`).
+    pub(super) fn start(
+        shared: &Arc<Shared>,
+        name: &RoomName,
+        sent: Arc<Mutex<Sent>>,
+        stop: CancellationToken,
+    ) -> Link {
         let cluster = &shared.cluster;
         let (keep, keep_rx) = watch::channel((0, false, None));
         let (kept_tx, kept) = watch::channel(0);
@@ -104,6 +113,12 @@ impl Link {
             name.clone(),
             keep_rx,
             kept_tx,
+            stop.clone(),
+        ));
+        tokio::spawn(tips(
+            shared.clone(),
+            room_events(name.key()),
+            sent.clone(),
             stop,
         ));
         Link {
@@ -115,6 +130,7 @@ impl Link {
             room: name.to_string(),
             keep,
             kept,
+            sent,
         }
     }
 
@@ -145,11 +161,19 @@ impl RoomLink for Link {
             // This node's members first, straight from the actor; the others through
             // NATS (their nodes skip nothing: this node skips its own batches).
             let refused = self.carry_here(here);
-            let batch = Batch {
-                from: self.shared.cluster.node.to_string(),
-                events: wire,
+            let (term, seq) = {
+                let sent = lock(&self.sent);
+                (sent.term(), sent.next())
             };
-            let payload = serde_json::to_vec(&batch).unwrap_or_default();
+            let batch = Arc::new(Batch {
+                from: self.shared.cluster.node.to_string(),
+                term,
+                seq,
+                events: wire,
+            });
+            let payload = serde_json::to_vec(&*batch).unwrap_or_default();
+            let now = tokio::time::Instant::now();
+            lock(&self.sent).push(batch, payload.len(), now);
             let _ = self
                 .client
                 .publish(self.events.clone(), payload.into())
@@ -181,5 +205,46 @@ impl RoomLink for Link {
                 }
             }
         })
+    }
+}
+
+/// How often a room's node drops the kept batches that are too old.
+const PRUNE_EVERY: Duration = Duration::from_secs(5);
+
+/// Says where the room's numbering is (a tip: a batch without events) each time this
+/// node is back in contact with NATS: what it published while away may have reached
+/// nobody, and the others ask for what they missed. Drops old batches meanwhile.
+async fn tips(
+    shared: Arc<Shared>,
+    subject: String,
+    sent: Arc<Mutex<Sent>>,
+    stop: CancellationToken,
+) {
+    let mut resyncs = shared.cluster.resyncs();
+    let mut prune = tokio::time::interval(PRUNE_EVERY);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = prune.tick() => {
+                lock(&sent).prune(tokio::time::Instant::now());
+                continue;
+            }
+            changed = resyncs.changed() => if changed.is_err() { return },
+        }
+        let tip = {
+            let sent = lock(&sent);
+            Batch {
+                from: shared.cluster.node.to_string(),
+                term: sent.term(),
+                seq: sent.next() - 1,
+                events: Vec::new(),
+            }
+        };
+        let payload = serde_json::to_vec(&tip).unwrap_or_default();
+        let _ = shared
+            .cluster
+            .client
+            .publish(subject.clone(), payload.into())
+            .await;
     }
 }

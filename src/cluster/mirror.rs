@@ -3,16 +3,22 @@
 //! (outboxes with `try_send`, transcripts). A member whose outbox refuses is reported to
 //! the room, which drops them.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
-use futures_util::StreamExt;
 use tokio::task::AbortHandle;
 
+use super::follow::follow;
+use super::lock;
 use super::remote::RemoteRoom;
 use super::rooms::Shared;
-use super::wire::{room_events, Batch, WireEvent};
+use super::sequence::Order;
+use super::wire::{room_events, RoomRequest};
 use crate::chat::room_name::RoomName;
 use crate::room::{LocalMember, LocalMembers, ParticipantId, Refused, RoomEvent, Sinks};
+
+/// How long a new mirror waits to learn where the room's numbering is (else it starts
+/// at the first batch it receives).
+const FIND_TIP_FOR: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// This node's members of one room.
 pub struct RoomMirror {
@@ -23,7 +29,7 @@ pub struct RoomMirror {
 }
 
 impl RoomMirror {
-    /// A mirror of `room`, subscribed to its events.
+    /// A mirror of `room`, subscribed to its events from the room's next batch on.
     pub(super) async fn start(shared: &Arc<Shared>, room: &RoomName) -> Arc<RoomMirror> {
         let mirror = Arc::new(RoomMirror {
             members: Mutex::default(),
@@ -37,8 +43,11 @@ impl RoomMirror {
             .await
         {
             Ok(sub) => {
-                let task =
-                    tokio::spawn(carry_out(shared.clone(), room.clone(), mirror.clone(), sub));
+                // Subscribed first: every batch after the tip reaches the subscription.
+                let remote = RemoteRoom::new(shared.clone(), room.clone());
+                let tip = remote.resent(&RoomRequest::Tip, FIND_TIP_FOR).await;
+                let order = tip.map_or_else(Order::default, |t| Order::at(t.term, t.last));
+                let task = tokio::spawn(follow(shared.clone(), remote, mirror.clone(), sub, order));
                 *lock(&mirror.task) = Some(task.abort_handle());
             }
             Err(error) => tracing::warn!(%error, %room, "cannot follow the room's events"),
@@ -67,6 +76,11 @@ impl RoomMirror {
         lock(&self.members).ids()
     }
 
+    /// The room's name as shown.
+    pub fn name(&self) -> String {
+        lock(&self.name).clone()
+    }
+
     pub fn set_name(&self, name: &str) {
         *lock(&self.name) = name.to_string();
     }
@@ -82,37 +96,5 @@ impl RoomMirror {
             }
         }
         empty
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Carries out the room's events for this node's members, in the room's order: the
-/// batches of other nodes (a node running the room carries out its own directly).
-async fn carry_out(
-    shared: Arc<Shared>,
-    room: RoomName,
-    mirror: Arc<RoomMirror>,
-    mut sub: async_nats::Subscriber,
-) {
-    let remote = RemoteRoom::new(shared.clone(), room);
-    while let Some(msg) = sub.next().await {
-        let Ok(batch) = serde_json::from_slice::<Batch>(&msg.payload) else {
-            tracing::warn!("an undecodable room event was skipped");
-            continue;
-        };
-        if batch.from == *shared.cluster.node {
-            continue;
-        }
-        let events = batch
-            .events
-            .into_iter()
-            .map(WireEvent::into_event)
-            .collect();
-        for r in mirror.carry_out(events, &shared) {
-            remote.dropped(r.id, r.session_ended);
-        }
     }
 }

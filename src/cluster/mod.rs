@@ -4,6 +4,7 @@
 //! actor ([`ClusterRooms`]), and node presence. A lone server never touches it.
 
 mod bucket;
+mod follow;
 mod lease;
 mod link;
 mod mirror;
@@ -14,6 +15,7 @@ mod remote;
 pub mod report;
 mod retry;
 mod rooms;
+mod sequence;
 pub mod setup;
 mod stop;
 mod wire;
@@ -70,6 +72,9 @@ pub struct Cluster {
     /// What the whole cluster shares: the host key's fingerprint.
     pub settings: kv::Store,
     connected: watch::Receiver<bool>,
+    /// Counts the times this node may have missed messages (it reconnected to NATS, or
+    /// a subscription overflowed): each is a reason to look for gaps.
+    resync: Arc<watch::Sender<u64>>,
     /// When the connection to NATS last came up.
     up_since: Arc<std::sync::Mutex<tokio::time::Instant>>,
 }
@@ -97,7 +102,8 @@ impl Cluster {
         let (tx, connected) = watch::channel(true);
         let up_since = Arc::new(std::sync::Mutex::new(tokio::time::Instant::now()));
         let tx = Arc::new(tx);
-        let options = || connect_options(&node, &tx, &up_since, creds.as_deref());
+        let resync = Arc::new(watch::Sender::new(0));
+        let options = || connect_options(&node, (&tx, &resync), &up_since, creds.as_deref());
         let connecting = || async {
             let options = match options() {
                 Ok(options) => options,
@@ -162,6 +168,7 @@ impl Cluster {
             js,
             node,
             connected,
+            resync,
             up_since,
         })
     }
@@ -179,7 +186,7 @@ impl Cluster {
         if !self.is_connected() {
             return SETTLE;
         }
-        let since = *self.up_since.lock().unwrap_or_else(|e| e.into_inner());
+        let since = *lock(&self.up_since);
         SETTLE.saturating_sub(since.elapsed())
     }
 
@@ -261,17 +268,24 @@ impl Cluster {
     pub fn connection_changes(&self) -> watch::Receiver<bool> {
         self.connected.clone()
     }
+
+    /// Wakes whenever this node may have missed messages: it is back in contact with
+    /// NATS, or a subscription overflowed.
+    pub fn resyncs(&self) -> watch::Receiver<u64> {
+        self.resync.subscribe()
+    }
 }
 
 /// The client's settings: a fixed short reconnect delay, pings often enough to notice a
-/// hung server, and the connection state kept in `connected` and `up_since`.
+/// hung server, the connection state kept in `connected` and `up_since`, and each
+/// chance of missed messages counted in `resync`.
 fn connect_options(
     node: &str,
-    connected: &Arc<watch::Sender<bool>>,
+    (connected, resync): (&Arc<watch::Sender<bool>>, &Arc<watch::Sender<u64>>),
     up_since: &Arc<std::sync::Mutex<tokio::time::Instant>>,
     creds: Option<&str>,
 ) -> anyhow::Result<async_nats::ConnectOptions> {
-    let (tx, since) = (connected.clone(), up_since.clone());
+    let (tx, since, resync) = (connected.clone(), up_since.clone(), resync.clone());
     let options = async_nats::ConnectOptions::new()
         .name(format!("ssh-chatroom {node}"))
         // Back within a fraction of a second of NATS returning (the default backoff
@@ -283,14 +297,21 @@ fn connect_options(
         .event_callback(move |event| {
             let tx = tx.clone();
             let since = since.clone();
+            let resync = resync.clone();
             async move {
                 let was = match event {
                     async_nats::Event::Connected => {
-                        *since.lock().unwrap_or_else(|e| e.into_inner()) =
-                            tokio::time::Instant::now();
-                        tx.send_replace(true)
+                        *lock(&since) = tokio::time::Instant::now();
+                        let was = tx.send_replace(true);
+                        resync.send_modify(|n| *n += 1);
+                        was
                     }
                     async_nats::Event::Disconnected => tx.send_replace(false),
+                    async_nats::Event::SlowConsumer(_) => {
+                        tracing::warn!("a NATS subscription overflowed; looking for gaps");
+                        resync.send_modify(|n| *n += 1);
+                        return;
+                    }
                     // Every failed reconnection says so (ten a second in an outage):
                     // the change of state above is what the log tells.
                     other => {
@@ -316,6 +337,12 @@ fn log_contact(was: bool, now: bool) {
         (false, true) => tracing::info!("back in contact with NATS"),
         _ => {}
     }
+}
+
+/// A lock's guard, also after a panic elsewhere while it was held (what it guards is
+/// never left half-changed).
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A bucket key for any name: its UTF-8 in hex (NATS keys allow only a few characters).

@@ -3,7 +3,7 @@
 //! `chat.room.<key>.in` in arrival order. The lease's upkeep is in [`super::lease`], the
 //! actor's side of the bus in [`super::link`].
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use async_nats::jetstream::kv::CreateErrorKind;
 use bytes::Bytes;
@@ -11,11 +11,12 @@ use futures_util::StreamExt;
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio_util::sync::CancellationToken;
 
-use super::key_of;
 use super::lease::renew;
 use super::link::Link;
 use super::rooms::Shared;
+use super::sequence::Sent;
 use super::wire::{room_in, Lease, RoomReply, RoomRequest};
+use super::{key_of, lock};
 use crate::chat::room_name::RoomName;
 use crate::room::{run_actor, EnterError, JoinError, Room, RoomCommand, RoomSnapshot, RoomState};
 
@@ -34,12 +35,17 @@ pub struct Owned {
     pub released: CancellationToken,
     /// Wakes the lease renewal when the membership changed (`/rooms` shows it).
     pub changed: Arc<Notify>,
+    /// The room's batches sent in this run, for a node that missed some.
+    pub sent: Arc<Mutex<Sent>>,
 }
 
 impl Owned {
     /// The actor's answer to `request` from this node, without a round trip through
     /// NATS; `None` once the actor has stopped.
     pub async fn answer(&self, request: RoomRequest) -> Option<RoomReply> {
+        if let Some(resent) = resend(&self.sent, &request) {
+            return Some(resent);
+        }
         let membership = request.changes_membership();
         let reply = answer(&self.actor, request).await?;
         if membership {
@@ -178,7 +184,8 @@ async fn run(
         }
     };
     let stop = CancellationToken::new();
-    let link = Link::start(shared, &name, stop.clone());
+    let sent = Arc::new(Mutex::new(Sent::new(revision)));
+    let link = Link::start(shared, &name, sent.clone(), stop.clone());
     let mut room = room.linked(Box::new(link));
     if let Some(gone) = taken_over {
         shared.maker.metrics.takeovers.inc();
@@ -195,7 +202,7 @@ async fn run(
     tokio::spawn(serve(
         cluster.client.clone(),
         sub,
-        actor.clone(),
+        (actor.clone(), sent.clone()),
         changed.clone(),
         (serving.clone(), served.clone()),
     ));
@@ -216,8 +223,20 @@ async fn run(
             served,
             released,
             changed,
+            sent,
         },
     );
+}
+
+/// The answer to a request for the room's numbered batches, from what this node keeps
+/// (not the actor's business); `None` for any other request.
+fn resend(sent: &Mutex<Sent>, request: &RoomRequest) -> Option<RoomReply> {
+    let sent = lock(sent);
+    Some(RoomReply::Resent(match *request {
+        RoomRequest::Since { term, after } => sent.since(term, after),
+        RoomRequest::Tip => sent.since(sent.term(), u64::MAX),
+        _ => return None,
+    }))
 }
 
 /// Answers the room's requests in arrival order until `serving` ends (then cancels
@@ -227,7 +246,7 @@ async fn run(
 async fn serve(
     client: async_nats::Client,
     mut sub: async_nats::Subscriber,
-    actor: mpsc::Sender<RoomCommand>,
+    (actor, sent): (mpsc::Sender<RoomCommand>, Arc<Mutex<Sent>>),
     changed: Arc<Notify>,
     (serving, served): (CancellationToken, CancellationToken),
 ) {
@@ -245,6 +264,11 @@ async fn serve(
         ) else {
             continue;
         };
+        if let Some(resent) = resend(&sent, &request) {
+            let payload = serde_json::to_vec(&resent).unwrap_or_default();
+            let _ = client.publish(reply_to, payload.into()).await;
+            continue;
+        }
         let token = match request {
             RoomRequest::Input { token, .. } if token != 0 => Some(token),
             _ => None,
@@ -353,5 +377,7 @@ async fn answer(actor: &mpsc::Sender<RoomCommand>, request: RoomRequest) -> Opti
         RoomRequest::Names => {
             RoomReply::Names(ask(actor, |respond_to| RoomCommand::Names { respond_to }).await?)
         }
+        // Answered from the kept batches before the actor is asked.
+        RoomRequest::Since { .. } | RoomRequest::Tip => return None,
     })
 }

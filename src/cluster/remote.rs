@@ -11,6 +11,7 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::rooms::Shared;
+use super::sequence::Resent;
 use super::wire::{room_in, Lease, RoomReply, RoomRequest};
 use super::{key_of, REQUEST_TIMEOUT};
 use crate::chat::line::ChatLine;
@@ -188,6 +189,15 @@ impl RemoteRoom {
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
         });
+    }
+
+    /// The room's numbered batches asked for by `request` ([`RoomRequest::Since`] or
+    /// [`RoomRequest::Tip`]), waiting at most `patience` for someone to run the room.
+    pub(super) async fn resent(&self, request: &RoomRequest, patience: Duration) -> Option<Resent> {
+        match self.ask(request, patience).await {
+            Ok(RoomReply::Resent(resent)) => Some(resent),
+            _ => None,
+        }
     }
 
     /// The `/user` line.

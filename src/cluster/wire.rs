@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::key_of;
+use super::sequence::Resent;
 use crate::chat::line::{ChatLine, SharedLine};
 use crate::room::{Delivery, Entrant, JoinError, Joined, ParticipantId, RoomEvent};
 
@@ -45,6 +46,13 @@ pub enum RoomRequest {
     Occupancy,
     Users,
     Names,
+    /// The batches after number `after` of run `term` (a node missed some).
+    Since {
+        term: u64,
+        after: u64,
+    },
+    /// Where the room's numbering is (a node starting to follow it).
+    Tip,
 }
 
 impl RoomRequest {
@@ -67,20 +75,27 @@ pub enum RoomReply {
     Occupancy(usize, usize),
     Users(ChatLine),
     Names(Vec<String>),
+    /// To [`RoomRequest::Since`] and [`RoomRequest::Tip`] (the latter without batches).
+    Resent(Resent),
     /// The room no longer runs on the node asked (it is moving): ask again.
     Moved,
 }
 
 /// One command's events, from the node running the room (which has already carried
-/// them out for its own members).
-#[derive(Debug, Serialize, Deserialize)]
+/// them out for its own members), numbered within its run of the room (see
+/// [`super::sequence`]). A batch without events is a *tip*: it says that `seq` was the
+/// last one sent, so that a node that missed batches while the room was quiet notices.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Batch {
     pub from: String,
+    /// The run of the room: the lease revision its node started at.
+    pub term: u64,
+    pub seq: u64,
     pub events: Vec<WireEvent>,
 }
 
 /// A room event as the members' nodes carry it out.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum WireEvent {
     ToOne {
         to: ParticipantId,

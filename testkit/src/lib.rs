@@ -6,15 +6,18 @@
 //! - [`haproxy`]: a real HAProxy sending the PROXY protocol, for the proxy tests.
 //! - [`nats`]: a real `nats-server` with JetStream, or three as one NATS cluster, for the
 //!   cluster tests.
+//! - [`partition`]: a relay between a node and NATS that can cut or swallow traffic.
 
 pub mod accept;
 pub mod escapes;
 pub mod freeze;
 pub mod haproxy;
 pub mod nats;
+pub mod partition;
 
 pub use accept::AcceptAll;
 pub use escapes::{strip_colours, strip_escapes};
 pub use freeze::Freezable;
 pub use haproxy::{HaProxy, SendProxy};
 pub use nats::{NatsCluster, NatsServer};
+pub use partition::Partition;

@@ -48,6 +48,18 @@ pub async fn node(
     node_with(nats, name, configure, Clock::System).await
 }
 
+/// A node named `name` of `nats`'s cluster that reaches NATS at `url` (a relay).
+pub async fn node_via(nats: &NatsServer, url: &str, name: &str) -> TestServer {
+    let url = url.to_string();
+    node_with(
+        nats,
+        name,
+        &|c| c.cluster = vec![url.clone()],
+        Clock::System,
+    )
+    .await
+}
+
 async fn node_with(
     nats: &NatsServer,
     name: &str,

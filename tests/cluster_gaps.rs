@@ -158,3 +158,26 @@ async fn lines_that_can_no_longer_be_fetched_are_said_to_be_missing() {
     );
     assert_eq!(numbers.last(), Some(&100));
 }
+
+#[tokio::test]
+async fn a_whisper_to_a_member_whose_node_is_away_arrives_once_it_is_back() {
+    let two = two_nodes(false).await;
+    let (relay, mut alice, mut bob) = (&two.relay, two.alice, two.bob);
+    relay.cut();
+    bob.expect(LOST).await;
+    alice.send_line("/whisper bob psst").await;
+    alice.expect("[Whisper to bob] psst").await;
+    // Back within the whisper's patience (5 s) and well before bob's node would be
+    // taken for dead (3 s without its presence renewed).
+    relay.heal();
+    bob.expect("[Whisper from alice] psst").await;
+    alice.send_line("/whisper bob again").await;
+    bob.expect("[Whisper from alice] again").await;
+    let seen = bob.transcript.text();
+    assert_eq!(
+        seen.matches("[Whisper from alice] psst").count(),
+        1,
+        "{seen}"
+    );
+    assert!(!alice.transcript.text().contains("may not have arrived"));
+}

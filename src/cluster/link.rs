@@ -1,6 +1,6 @@
 //! The actor's side of the bus for a room this node runs: its events carried out here
 //! for this node's members and published to `chat.room.<key>.ev` for the others,
-//! whispers to `chat.whisper`, the room's snapshot kept for a next owner, and scheduled
+//! whispers to the target's node, the room's snapshot kept for a next owner, and scheduled
 //! messages claimed in `chat_fired` before they are sent.
 
 use std::sync::{Arc, Mutex};
@@ -14,7 +14,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::rooms::Shared;
 use super::sequence::Sent;
-use super::wire::{room_events, Batch, Whisper, WireEvent, WHISPERS};
+use super::whisper::Outgoing;
+use super::wire::{room_events, Batch, Whisper, WireEvent};
 use super::{key_of, lock};
 use crate::chat::room_name::RoomName;
 use crate::room::{Refused, RoomEvent, RoomLink, RoomSnapshot};
@@ -88,6 +89,7 @@ pub(super) struct Link {
     kept: watch::Receiver<u64>,
     /// The batches sent in this run of the room, numbered and the latest kept.
     sent: Arc<Mutex<Sent>>,
+    whispers: Outgoing,
 }
 
 /// How long a change that must not be lost (a join, a leave, a scheduled message)
@@ -131,6 +133,7 @@ impl Link {
             keep,
             kept,
             sent,
+            whispers: Outgoing::start(shared),
         }
     }
 
@@ -147,9 +150,15 @@ impl RoomLink for Link {
             let mut wire = Vec::with_capacity(events.len());
             let mut here = Vec::with_capacity(events.len());
             for event in events {
-                if let RoomEvent::Whisper { to, line, .. } = event {
-                    let whisper = serde_json::to_vec(&Whisper { to, line }).unwrap_or_default();
-                    let _ = self.client.publish(WHISPERS, whisper.into()).await;
+                if let RoomEvent::Whisper {
+                    to,
+                    from,
+                    nick,
+                    line,
+                } = event
+                {
+                    let whisper = Whisper::new(to, line);
+                    self.whispers.send(&self.shared, whisper, &nick, from);
                 } else if let Some(w) = WireEvent::from_event(&event) {
                     wire.push(w);
                     here.push(event);

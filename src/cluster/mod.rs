@@ -18,6 +18,7 @@ mod rooms;
 mod sequence;
 pub mod setup;
 mod stop;
+mod whisper;
 mod wire;
 
 use std::sync::Arc;

@@ -6,20 +6,17 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::mirror::RoomMirror;
 use super::owner::{self, Owned};
 use super::remote::{server_line, RemoteRoom};
-use super::wire::{Lease, Presence, RoomReply, RoomRequest, Whisper, WHISPERS};
+use super::wire::{Lease, Presence, RoomReply, RoomRequest};
 use super::{key_of, Cluster, ClusterNames, Mirror, NodeClaim};
 use crate::chat::room_name::RoomName;
 use crate::room::directory::RoomMaker;
-use crate::room::{
-    whisper_here, EnterError, JoinRequest, Joined, ParticipantId, RoomCommand, RoomHandle,
-};
+use crate::room::{EnterError, JoinRequest, Joined, ParticipantId, RoomCommand, RoomHandle};
 
 /// What a node's rooms share.
 pub(super) struct Shared {
@@ -116,7 +113,7 @@ impl ClusterRooms {
             presence_done: CancellationToken::new(),
         });
         super::nodes::start(&shared, claim, lease_rx, node_rx).await?;
-        tokio::spawn(whispers(shared.clone()));
+        tokio::spawn(super::whisper::serve(shared.clone()));
         tokio::spawn(outage_notices(shared.clone()));
         Ok(Arc::new(ClusterRooms { shared }))
     }
@@ -250,19 +247,6 @@ impl ClusterRooms {
             let _ = reach.outbox.try_send(crate::room::Delivery::Close);
         }
         super::stop::stop(&self.shared).await;
-    }
-}
-
-/// Delivers whispers to the participants connected here.
-async fn whispers(shared: Arc<Shared>) {
-    let Ok(mut sub) = shared.cluster.client.subscribe(WHISPERS).await else {
-        tracing::warn!("cannot take whispers");
-        return;
-    };
-    while let Some(msg) = sub.next().await {
-        if let Ok(w) = serde_json::from_slice::<Whisper>(&msg.payload) {
-            whisper_here(&shared.maker.names, &shared.maker.log, w.to, &w.line);
-        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! What travels between the nodes of a cluster, as JSON: requests to a room's actor and
 //! its replies, the room's events for the members' nodes, whispers, and the lease that
 //! says where a room runs. Subjects: `chat.room.<key>.in` (to the actor),
-//! `chat.room.<key>.ev` (from it), `chat.whisper`.
+//! `chat.room.<key>.ev` (from it), `chat.whisper.<node key>` (to a node's people).
 
 use serde::{Deserialize, Serialize};
 
@@ -20,8 +20,10 @@ pub fn room_events(room_key: &str) -> String {
     format!("chat.room.{}.ev", key_of(room_key))
 }
 
-/// Where whispers go; the node holding the target delivers.
-pub const WHISPERS: &str = "chat.whisper";
+/// Where whispers to the participants connected to `node` go.
+pub fn whispers_to(node: &str) -> String {
+    format!("chat.whisper.{}", key_of(node))
+}
 
 /// A request to a room's actor.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -149,11 +151,24 @@ impl WireEvent {
     }
 }
 
-/// A whisper for participant `to`, wherever they are connected.
+/// A whisper for participant `to`, on the node holding their connection, which
+/// acknowledges it; `id` tells a whisper sent again (its acknowledgement was lost) from
+/// a new one.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Whisper {
+    pub id: u64,
     pub to: ParticipantId,
     pub line: SharedLine,
+}
+
+impl Whisper {
+    pub fn new(to: ParticipantId, line: SharedLine) -> Whisper {
+        Whisper {
+            id: rand::random(),
+            to,
+            line,
+        }
+    }
 }
 
 /// A room's lease: which node runs it, and what `/rooms` shows of it.

@@ -231,6 +231,7 @@ impl RoomState {
         };
         self.emit(RoomEvent::Whisper {
             to: target,
+            from: id,
             nick: nick.clone(),
             line,
         });

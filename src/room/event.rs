@@ -32,6 +32,8 @@ pub enum RoomEvent {
     /// A whisper for `nick` (participant `to`), who may be in another room.
     Whisper {
         to: ParticipantId,
+        /// Who whispered (told if it cannot be delivered).
+        from: ParticipantId,
         nick: String,
         line: SharedLine,
     },

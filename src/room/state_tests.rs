@@ -191,7 +191,7 @@ fn a_stalled_reader_is_cut_and_announced_and_a_whisper_leaves_the_room() {
     let events = room.take_events();
     assert!(matches!(
         &events[0],
-        RoomEvent::Whisper { to: 9, nick, line } if nick == "dave" && line.text == "[Whisper from alice] psst"
+        RoomEvent::Whisper { to: 9, nick, line, .. } if nick == "dave" && line.text == "[Whisper from alice] psst"
     ));
     assert_eq!(lines_for(&events, 1, &[1]), ["[Whisper to dave] psst"]);
 }

@@ -1,0 +1,202 @@
+//! Whispers across the cluster: sent to the node holding the target's connection (its
+//! claim in `chat_online` says which), which acknowledges each once delivered. A
+//! whisper is sent again through a NATS blip, delivered once however often it arrives,
+//! and one that cannot be delivered is said to its sender: never lost silently.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::key_of;
+use super::rooms::Shared;
+use super::wire::{whispers_to, Whisper};
+use crate::chat::line::ChatLine;
+use crate::chat::nickname::Nickname;
+use crate::names::Claim;
+use crate::room::{whisper_here, ParticipantId};
+
+/// How long a whisper keeps being sent while its target's node does not acknowledge it.
+const DELIVER_FOR: Duration = Duration::from_secs(5);
+/// How long one try waits for the acknowledgement.
+const ONE_TRY: Duration = Duration::from_secs(1);
+/// The pause between tries.
+const AGAIN_AFTER: Duration = Duration::from_millis(200);
+/// How many whispers' ids a node remembers, to deliver one sent twice only once.
+const REMEMBERED: usize = 1024;
+
+/// How many whispers of one room may wait for their targets' nodes.
+const QUEUED: usize = 256;
+
+/// A room's whispers on their way, sent one after the other in the room's order.
+pub(super) struct Outgoing {
+    queue: mpsc::Sender<Queued>,
+}
+
+struct Queued {
+    whisper: Whisper,
+    nick: String,
+    from: ParticipantId,
+    give_up: Instant,
+}
+
+impl Outgoing {
+    /// A room's queue of whispers, sent until it is dropped.
+    pub fn start(shared: &Arc<Shared>) -> Outgoing {
+        let (queue, rx) = mpsc::channel(QUEUED);
+        tokio::spawn(send_in_order(shared.clone(), rx));
+        Outgoing { queue }
+    }
+
+    /// Sends `whisper` to `nick`'s node; participant `from` is told if it cannot arrive.
+    pub fn send(&self, shared: &Shared, whisper: Whisper, nick: &str, from: ParticipantId) {
+        let queued = Queued {
+            whisper,
+            nick: nick.to_string(),
+            from,
+            give_up: Instant::now() + DELIVER_FOR,
+        };
+        if self.queue.try_send(queued).is_err() {
+            shared.tell(from, &not_arrived(nick));
+        }
+    }
+}
+
+fn not_arrived(nick: &str) -> String {
+    format!(
+        "Your whisper to {nick} may not have arrived: the chat servers lost contact for a moment."
+    )
+}
+
+async fn send_in_order(shared: Arc<Shared>, mut queue: mpsc::Receiver<Queued>) {
+    while let Some(q) = queue.recv().await {
+        if deliver(&shared, &q.whisper, &q.nick, q.give_up).await {
+            continue;
+        }
+        tracing::warn!(to = %q.nick, "a whisper could not be delivered");
+        let line = ChatLine::server(not_arrived(&q.nick)).shared();
+        let notice = Whisper::new(q.from, line);
+        if let Some(node) = node_of(&shared, q.from) {
+            let _ = try_once(&shared, &node, &notice).await;
+        }
+    }
+}
+
+/// Whether `whisper` reached its target's node (or the target has gone meanwhile),
+/// trying until `give_up`.
+async fn deliver(shared: &Shared, whisper: &Whisper, nick: &str, give_up: Instant) -> bool {
+    loop {
+        let Some(node) = holder(shared, nick, whisper.to) else {
+            // Gone meanwhile: as on a lone server, a whisper to nobody is dropped.
+            return true;
+        };
+        if try_once(shared, &node, whisper).await {
+            return true;
+        }
+        if Instant::now() + AGAIN_AFTER >= give_up {
+            return false;
+        }
+        tokio::time::sleep(AGAIN_AFTER).await;
+    }
+}
+
+/// One try: delivered here, or acknowledged by `node`.
+async fn try_once(shared: &Shared, node: &str, whisper: &Whisper) -> bool {
+    if node == &*shared.cluster.node {
+        let (names, log) = (&shared.maker.names, &shared.maker.log);
+        whisper_here(names, log, whisper.to, &whisper.line);
+        return true;
+    }
+    let Ok(payload) = serde_json::to_vec(whisper) else {
+        return false;
+    };
+    let asked = shared
+        .cluster
+        .client
+        .request(whispers_to(node), payload.into());
+    matches!(tokio::time::timeout(ONE_TRY, asked).await, Ok(Ok(_)))
+}
+
+/// The node holding participant `to`, online as `nick`.
+fn holder(shared: &Shared, nick: &str, to: ParticipantId) -> Option<String> {
+    let key = key_of(Nickname::parse(nick).ok()?.key());
+    let claim: Claim = serde_json::from_slice(&shared.online.get(&key)?).ok()?;
+    (claim.id == to).then_some(claim.node)
+}
+
+/// The node holding participant `id`, whatever their name.
+fn node_of(shared: &Shared, id: ParticipantId) -> Option<String> {
+    let claims = shared.online.values::<Claim>();
+    claims
+        .into_iter()
+        .find(|(_, c)| c.id == id)
+        .map(|(_, c)| c.node)
+}
+
+/// Delivers the whispers sent to this node's participants, and acknowledges each.
+pub(super) async fn serve(shared: Arc<Shared>) {
+    let subject = whispers_to(&shared.cluster.node);
+    let Ok(mut sub) = shared.cluster.client.subscribe(subject).await else {
+        tracing::warn!("cannot take whispers");
+        return;
+    };
+    let mut seen = Seen::default();
+    while let Some(msg) = sub.next().await {
+        let Ok(w) = serde_json::from_slice::<Whisper>(&msg.payload) else {
+            continue;
+        };
+        if seen.first_time(w.id) {
+            whisper_here(&shared.maker.names, &shared.maker.log, w.to, &w.line);
+        }
+        if let Some(reply) = msg.reply {
+            let _ = shared
+                .cluster
+                .client
+                .publish(reply, Default::default())
+                .await;
+        }
+    }
+}
+
+/// The ids of the last whispers delivered.
+#[derive(Default)]
+struct Seen {
+    order: VecDeque<u64>,
+    ids: HashSet<u64>,
+}
+
+impl Seen {
+    /// Whether `id` is new (it is remembered from now on).
+    fn first_time(&mut self, id: u64) -> bool {
+        if !self.ids.insert(id) {
+            return false;
+        }
+        self.order.push_back(id);
+        if self.order.len() > REMEMBERED {
+            if let Some(old) = self.order.pop_front() {
+                self.ids.remove(&old);
+            }
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Seen;
+
+    #[test]
+    fn a_whisper_sent_again_is_delivered_once_and_old_ids_are_forgotten() {
+        let mut seen = Seen::default();
+        assert!(seen.first_time(7));
+        assert!(!seen.first_time(7));
+        for id in 100..100 + super::REMEMBERED as u64 {
+            assert!(seen.first_time(id));
+        }
+        assert!(seen.first_time(7), "forgotten after REMEMBERED others");
+        assert!(seen.ids.len() <= super::REMEMBERED);
+    }
+}

@@ -137,8 +137,10 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
             NameRegistry::load(Some(config.names_file()), config.max_names_per_key)?,
         ),
     };
+    let template = room_template(&config)?;
     let maker = RoomMaker {
-        template: room_template(&config)?,
+        server_admins: Arc::new(std::sync::RwLock::new(template.admin_keys.clone())),
+        template,
         log: log.clone(),
         clock: clock.clone(),
         names: names.clone(),

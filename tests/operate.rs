@@ -203,3 +203,30 @@ fn a_damaged_names_file_is_reported_and_kept() {
         );
     }
 }
+
+#[tokio::test]
+async fn sighup_admins_are_admins_of_rooms_made_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, port) = spawn_server(dir.path(), "127.0.0.1:0").await;
+    let mut alice = TestClient::join(port, "alice").await;
+    alice.expect("You are the admin of this room.").await;
+    let bob_key = user_key();
+    let bob_public = bob_key.public_key().to_openssh().unwrap();
+    let mut bob = TestClient::connect(port, "bob", Some(bob_key), Mode::Pty).await;
+    bob.expect("Type /help").await;
+    std::fs::create_dir_all(dir.path().join("keys")).unwrap();
+    std::fs::write(dir.path().join("keys/admins"), format!("{bob_public}\n")).unwrap();
+    signal(&server, "HUP");
+    alice.expect("[Server]: bob is now the admin.").await;
+    // A room made after the reload knows bob as a server admin too.
+    alice.send_line("/join #go").await;
+    alice.expect("You are the admin of this room.").await;
+    bob.send_line("/join #go").await;
+    alice.expect("[Server]: bob has joined the chat.").await;
+    bob.send_line("/kick alice").await;
+    alice
+        .expect("[Server]: You have been kicked from the chat.")
+        .await;
+    bob.expect("[Server]: alice has been kicked from the chat.")
+        .await;
+}

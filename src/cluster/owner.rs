@@ -146,7 +146,7 @@ pub(super) async fn take_over(shared: &Arc<Shared>, room_key: &str) -> bool {
         wall: maker.clock.now(),
         instant: maker.clock.instant(),
     };
-    let state = RoomState::restore(maker.template.clone(), saved, now);
+    let state = RoomState::restore(maker.config(), saved, now);
     // Right after an outage the others' presence is not back yet: the owner's checks
     // drop the dead nodes' members later instead.
     let settled = shared.cluster.unsettled_for().is_zero();

@@ -37,9 +37,39 @@ pub struct RoomMaker {
     pub schedules: ScheduleStore,
     /// The server's counts, which every room adds to.
     pub metrics: Arc<Metrics>,
+    /// Server admins' key fingerprints, admins in every room: those of the template
+    /// at first, then as SIGHUP re-reads them.
+    pub server_admins: Arc<RwLock<HashSet<String>>>,
 }
 
 impl RoomMaker {
+    /// The settings of a room made now: the template with the server admins as they
+    /// are now (SIGHUP changes them).
+    pub fn config(&self) -> RoomConfig {
+        let mut config = self.template.clone();
+        config.admin_keys = self.admin_keys();
+        config
+    }
+
+    /// The server admins' key fingerprints as they are now.
+    pub fn admin_keys(&self) -> HashSet<String> {
+        let keys = self.server_admins.read().unwrap_or_else(|e| e.into_inner());
+        keys.clone()
+    }
+
+    /// Whether `key` is a server admin's.
+    pub fn is_server_admin(&self, key: Option<&str>) -> bool {
+        let keys = self.server_admins.read().unwrap_or_else(|e| e.into_inner());
+        key.is_some_and(|k| keys.contains(k))
+    }
+
+    fn set_admin_keys(&self, keys: HashSet<String>) {
+        *self
+            .server_admins
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = keys;
+    }
+
     fn make(&self, name: &RoomName, made_by_join: bool) -> RoomHandle {
         let schedules = self.schedules.book(&name.to_string());
         RoomHandle::spawn(self.room(name, made_by_join, schedules))
@@ -47,7 +77,7 @@ impl RoomMaker {
 
     /// A new room `name`, not yet running, with `schedules` as its pending messages.
     pub fn room(&self, name: &RoomName, made_by_join: bool, schedules: ScheduleBook) -> Room {
-        let mut config = self.template.clone();
+        let mut config = self.config();
         config.name = name.to_string();
         config.creator_is_admin = made_by_join;
         Room::new(
@@ -74,8 +104,6 @@ pub struct RoomDirectory {
     maker: RoomMaker,
     max_rooms: usize,
     default_room: RoomName,
-    /// Server admins' key fingerprints, admins in every room.
-    admin_keys: RwLock<HashSet<String>>,
     /// Set on a cluster node: rooms are placed across the cluster.
     cluster: Option<Arc<ClusterRooms>>,
 }
@@ -121,13 +149,11 @@ impl RoomDirectory {
                 }
             }
         }
-        let admin_keys = RwLock::new(maker.template.admin_keys.clone());
         let directory = Arc::new(RoomDirectory {
             rooms: Mutex::new(rooms),
             maker,
             max_rooms,
             default_room,
-            admin_keys,
             cluster,
         });
         tokio::spawn(sweep_now_and_then(Arc::downgrade(&directory)));
@@ -141,8 +167,7 @@ impl RoomDirectory {
 
     /// Whether `key` is a server admin's.
     pub fn is_server_admin(&self, key: Option<&str>) -> bool {
-        let keys = self.admin_keys.read().unwrap_or_else(|e| e.into_inner());
-        key.is_some_and(|k| keys.contains(k))
+        self.maker.is_server_admin(key)
     }
 
     /// Enters `room`, making it (with the asker as admin) if it does not exist: claims
@@ -310,9 +335,9 @@ impl RoomDirectory {
         ChatLine::server(format!("Rooms ({count}): {}{more}", shown.join(", ")))
     }
 
-    /// New server admin keys, for every room.
+    /// New server admin keys, for every room, and every room made from now on.
     pub async fn set_admin_keys(&self, keys: HashSet<String>) {
-        *self.admin_keys.write().unwrap_or_else(|e| e.into_inner()) = keys.clone();
+        self.maker.set_admin_keys(keys.clone());
         if let Some(cluster) = &self.cluster {
             cluster.set_admin_keys(keys.clone()).await;
         }

@@ -3,6 +3,7 @@
 //! ([`ClusterNames`]), room placement by lease and the bus between sessions and a room's
 //! actor ([`ClusterRooms`]), and node presence. A lone server never touches it.
 
+mod admins;
 mod bucket;
 mod follow;
 mod lease;

@@ -16,7 +16,7 @@ use super::wire::{Lease, Presence, RoomReply, RoomRequest};
 use super::{key_of, Cluster, ClusterNames, Mirror, NodeClaim};
 use crate::chat::room_name::RoomName;
 use crate::room::directory::RoomMaker;
-use crate::room::{EnterError, JoinRequest, Joined, ParticipantId, RoomCommand, RoomHandle};
+use crate::room::{EnterError, JoinRequest, Joined, ParticipantId, RoomHandle};
 
 /// What a node's rooms share.
 pub(super) struct Shared {
@@ -114,6 +114,12 @@ impl ClusterRooms {
         });
         super::nodes::start(&shared, claim, lease_rx, node_rx).await?;
         tokio::spawn(super::whisper::serve(shared.clone()));
+        // This node's admins file is the cluster's list from now on.
+        let admins = shared.maker.admin_keys();
+        if let Err(error) = super::admins::publish(&shared.cluster, &admins).await {
+            tracing::warn!(%error, "cannot publish the admins file to the cluster");
+        }
+        tokio::spawn(super::admins::follow(shared.clone()));
         tokio::spawn(outage_notices(shared.clone()));
         Ok(Arc::new(ClusterRooms { shared }))
     }
@@ -216,18 +222,12 @@ impl ClusterRooms {
             .collect()
     }
 
-    /// New server admin keys, for the rooms this node runs.
+    /// New server admin keys (SIGHUP), for every room of the cluster: published to
+    /// every node. Without NATS they hold on this node until the next reload.
     pub async fn set_admin_keys(&self, keys: HashSet<String>) {
-        let senders: Vec<_> = self
-            .shared
-            .owned()
-            .values()
-            .map(|o| o.actor.clone())
-            .collect();
-        for tx in senders {
-            let _ = tx
-                .send(RoomCommand::SetAdminKeys { keys: keys.clone() })
-                .await;
+        if let Err(error) = super::admins::publish(&self.shared.cluster, &keys).await {
+            tracing::warn!(%error, "the new admins reach this node's rooms only");
+            super::admins::apply(&self.shared, keys).await;
         }
     }
 

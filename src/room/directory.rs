@@ -63,7 +63,8 @@ impl RoomMaker {
         key.is_some_and(|k| keys.contains(k))
     }
 
-    fn set_admin_keys(&self, keys: HashSet<String>) {
+    /// Server admins from now on (for rooms made or rebuilt after this).
+    pub fn set_admin_keys(&self, keys: HashSet<String>) {
         *self
             .server_admins
             .write()

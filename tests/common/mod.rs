@@ -71,6 +71,12 @@ impl TestServer {
         self.running.as_ref().unwrap().shutdown_token()
     }
 
+    /// What SIGHUP does: the admins file re-read, the logs reopened.
+    pub async fn reload(&self) {
+        let reloader = self.running.as_ref().unwrap().reloader();
+        reloader.reload().await.expect("the admins file is read");
+    }
+
     /// SHA256 fingerprint of its host key.
     pub fn host_key_fingerprint(&self) -> &str {
         &self.running.as_ref().unwrap().host_key_fingerprint

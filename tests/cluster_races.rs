@@ -4,6 +4,7 @@
 
 mod cluster;
 mod common;
+mod scrape;
 
 use chrono::TimeZone;
 use cluster::Cluster;
@@ -122,4 +123,39 @@ async fn a_message_due_while_its_room_moves_is_sent_once() {
         1,
         "{seen}\n{text}"
     );
+}
+
+/// Many people of one node entering a room run elsewhere at the same instant: the node
+/// follows the room once (a mirror made twice at once used to leak a subscription), and
+/// not at all once they have all left it.
+#[tokio::test]
+async fn a_room_entered_by_many_at_once_is_followed_once_and_dropped_after() {
+    let cluster = Cluster::start(2, |c| c.metrics = Some("127.0.0.1:0".parse().unwrap())).await;
+    let mut alice = TestClient::joined(cluster.port(0), "alice").await;
+    alice.send_line("/join #go").await;
+    alice.expect("[Server]: Welcome to #go, alice!").await;
+    let n2 = &cluster.nodes[1];
+    let mut people = Vec::new();
+    for i in 0..8 {
+        people.push(TestClient::joined(n2.port(), &format!("p{i}")).await);
+    }
+    futures_util::future::join_all(people.iter().map(|p| p.send_line("/join #go"))).await;
+    for (i, p) in people.iter_mut().enumerate() {
+        p.expect(&format!("[Server]: Welcome to #go, p{i}!")).await;
+    }
+    let followed = |s: &scrape::Scrape| s.value("ssh_chatroom_rooms_followed", None);
+    // n2 follows #go once (and the lobby no more: everyone here left it).
+    let seen = scrape::wait_for(n2.metrics_addr(), |s| followed(s) <= 1.0).await;
+    assert_eq!(followed(&seen), 1.0, "{}", seen.text);
+    for p in &people {
+        p.send_line("/join #lobby").await;
+    }
+    for (i, p) in people.iter_mut().enumerate() {
+        p.expect(&format!("[Server]: Welcome to #lobby, p{i}!"))
+            .await;
+    }
+    alice.send_line("still here").await;
+    alice.expect("alice >> still here").await;
+    let seen = scrape::wait_for(n2.metrics_addr(), |s| followed(s) <= 1.0).await;
+    assert_eq!(followed(&seen), 1.0, "the lobby alone: {}", seen.text);
 }

@@ -33,6 +33,7 @@ pub(super) async fn follow(
     mut sub: async_nats::Subscriber,
     order: Order,
 ) {
+    let _counted = crate::metrics::Held::on(&shared.maker.metrics.rooms_followed);
     let mut follower = Follower {
         shared,
         remote,

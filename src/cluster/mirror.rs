@@ -29,8 +29,9 @@ pub struct RoomMirror {
 }
 
 impl RoomMirror {
-    /// A mirror of `room`, subscribed to its events from the room's next batch on.
-    pub(super) async fn start(shared: &Arc<Shared>, room: &RoomName) -> Arc<RoomMirror> {
+    /// A mirror of `room`, subscribed to its events from the room's next batch on;
+    /// `None` when NATS would not take the subscription.
+    pub(super) async fn start(shared: &Arc<Shared>, room: &RoomName) -> Option<Arc<RoomMirror>> {
         let mirror = Arc::new(RoomMirror {
             members: Mutex::default(),
             name: Mutex::new(room.to_string()),
@@ -49,10 +50,20 @@ impl RoomMirror {
                 let order = tip.map_or_else(Order::default, |t| Order::at(t.term, t.last));
                 let task = tokio::spawn(follow(shared.clone(), remote, mirror.clone(), sub, order));
                 *lock(&mirror.task) = Some(task.abort_handle());
+                Some(mirror)
             }
-            Err(error) => tracing::warn!(%error, %room, "cannot follow the room's events"),
+            Err(error) => {
+                tracing::warn!(%error, %room, "cannot follow the room's events");
+                None
+            }
         }
-        mirror
+    }
+
+    /// Ends the subscription (a mirror made twice at once: one is kept).
+    pub(super) fn stop(&self) {
+        if let Some(task) = lock(&self.task).take() {
+            task.abort();
+        }
     }
 
     pub fn add(&self, member: LocalMember) {
@@ -87,13 +98,13 @@ impl RoomMirror {
 
     /// Takes member `id` out; true (and the subscription ended) when none is left.
     pub fn remove(&self, id: ParticipantId) -> bool {
-        let mut members = lock(&self.members);
-        members.remove(id);
-        let empty = members.is_empty();
+        let empty = {
+            let mut members = lock(&self.members);
+            members.remove(id);
+            members.is_empty()
+        };
         if empty {
-            if let Some(task) = lock(&self.task).take() {
-                task.abort();
-            }
+            self.stop();
         }
         empty
     }

@@ -16,7 +16,9 @@ use super::wire::{Lease, Presence, RoomReply, RoomRequest};
 use super::{key_of, Cluster, ClusterNames, Mirror, NodeClaim};
 use crate::chat::room_name::RoomName;
 use crate::room::directory::RoomMaker;
-use crate::room::{EnterError, JoinRequest, Joined, ParticipantId, RoomHandle};
+use crate::room::{
+    EnterError, JoinError, JoinRequest, Joined, LocalMember, ParticipantId, RoomHandle,
+};
 
 /// What a node's rooms share.
 pub(super) struct Shared {
@@ -141,8 +143,9 @@ impl ClusterRooms {
     ) -> Result<(RoomHandle, Joined, RoomName), EnterError> {
         let shared = &self.shared;
         request.creator = owner::make_if_missing(shared, room, max_rooms).await?;
-        let mirror = self.mirror(room).await;
-        mirror.add(request.local_member());
+        let Some(mirror) = self.join_mirror(room, request.local_member()).await else {
+            return Err(EnterError::Join(JoinError::Unreachable));
+        };
         let remote = RemoteRoom::new(shared.clone(), room.clone());
         match remote.join(request.entrant(self.node())).await {
             Ok(joined) => {
@@ -169,20 +172,30 @@ impl ClusterRooms {
         serde_json::from_slice(&value).ok()
     }
 
-    /// This node's mirror of `room`, made (and subscribed) if missing.
-    async fn mirror(&self, room: &RoomName) -> Arc<RoomMirror> {
-        if let Some(m) = self.shared.mirrors().get(room.key()) {
-            return m.clone();
+    /// Adds `member` to this node's mirror of `room`, made (and subscribed) if missing;
+    /// `None` if it cannot be made. A mirror is found and added to under the mirrors'
+    /// lock, as [`ClusterRooms::forget`] empties and ends one, so a member is never
+    /// added to a mirror that has just ended; of two made at once, one is kept.
+    async fn join_mirror(&self, room: &RoomName, member: LocalMember) -> Option<Arc<RoomMirror>> {
+        let key = room.key();
+        if let Some(m) = self.shared.mirrors().get(key) {
+            m.add(member);
+            return Some(m.clone());
         }
-        let made = RoomMirror::start(&self.shared, room).await;
-        self.shared
-            .mirrors()
-            .entry(room.key().to_string())
-            .or_insert(made)
-            .clone()
+        let made = RoomMirror::start(&self.shared, room).await?;
+        let mut mirrors = self.shared.mirrors();
+        if let Some(m) = mirrors.get(key) {
+            made.stop();
+            m.add(member);
+            return Some(m.clone());
+        }
+        made.add(member);
+        mirrors.insert(key.to_string(), made.clone());
+        Some(made)
     }
 
-    /// Takes participant `id` out of this node's mirror of `room`.
+    /// Takes participant `id` out of this node's mirror of `room` (under the mirrors'
+    /// lock: one left empty is ended and removed at once).
     fn forget(&self, room: &RoomName, id: ParticipantId) {
         let mut mirrors = self.shared.mirrors();
         if let Some(m) = mirrors.get(room.key()) {

@@ -138,6 +138,8 @@ pub struct Metrics {
     pub leases_held: Gauge,
     /// In a cluster: rooms this node took over from their snapshot.
     pub takeovers: Counter,
+    /// In a cluster: rooms whose events this node follows for its members.
+    pub rooms_followed: Gauge,
     refusals: [Counter; Refusal::ALL.len()],
     drops: [Counter; Cut::ALL.len()],
 }
@@ -191,7 +193,7 @@ impl Metrics {
             "Scheduled messages sent",
             schedule_firings.clone(),
         );
-        let (nats_connected, leases_held, takeovers) = Default::default();
+        let (nats_connected, leases_held, takeovers, rooms_followed) = Default::default();
         if clustered {
             r.register(
                 "nats_connected",
@@ -207,6 +209,11 @@ impl Metrics {
                 "takeovers",
                 "Rooms taken over from their snapshot by this node",
                 Counter::clone(&takeovers),
+            );
+            r.register(
+                "rooms_followed",
+                "Rooms whose events this node follows for its members (a subscription each)",
+                Gauge::clone(&rooms_followed),
             );
         }
         // Every label made now: counting never takes the family's lock, and a scrape
@@ -224,6 +231,7 @@ impl Metrics {
             nats_connected,
             leases_held,
             takeovers,
+            rooms_followed,
             refusals,
             drops,
         }

@@ -5,103 +5,34 @@
 //! [`ClusterRooms`], which runs each room on one node of the cluster.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, RwLock, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use tokio::sync::Mutex;
-
-use super::schedule::{ScheduleBook, ScheduleStore};
-use super::{
-    Clock, EnterError, JoinError, JoinRequest, Joined, ParticipantId, Room, RoomConfig, RoomHandle,
-};
+pub use super::maker::RoomMaker;
+use super::{EnterError, JoinError, JoinRequest, Joined, ParticipantId, RoomHandle};
 use crate::chat::line::ChatLine;
 use crate::chat::room_name::RoomName;
 use crate::cluster::ClusterRooms;
-use crate::log::LogSink;
-use crate::metrics::{Metrics, Refusal};
-use crate::names::{Claim, NameRegistry, Reach};
+use crate::metrics::Refusal;
+use crate::names::{Claim, Reach};
 
 /// Most rooms `/rooms` names before it counts the rest.
 pub const ROOMS_LISTED: usize = 20;
 /// How often rooms left empty once their scheduled messages went out are ended.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
-/// What every new room is made from.
-#[derive(Clone)]
-pub struct RoomMaker {
-    /// Settings shared by every room (the name and `creator_is_admin` are set per room).
-    pub template: RoomConfig,
-    pub log: LogSink,
-    pub clock: Clock,
-    pub names: NameRegistry,
-    pub schedules: ScheduleStore,
-    /// The server's counts, which every room adds to.
-    pub metrics: Arc<Metrics>,
-    /// Server admins' key fingerprints, admins in every room: those of the template
-    /// at first, then as SIGHUP re-reads them.
-    pub server_admins: Arc<RwLock<HashSet<String>>>,
-}
-
-impl RoomMaker {
-    /// The settings of a room made now: the template with the server admins as they
-    /// are now (SIGHUP changes them).
-    pub fn config(&self) -> RoomConfig {
-        let mut config = self.template.clone();
-        config.admin_keys = self.admin_keys();
-        config
-    }
-
-    /// The server admins' key fingerprints as they are now.
-    pub fn admin_keys(&self) -> HashSet<String> {
-        let keys = self.server_admins.read().unwrap_or_else(|e| e.into_inner());
-        keys.clone()
-    }
-
-    /// Whether `key` is a server admin's.
-    pub fn is_server_admin(&self, key: Option<&str>) -> bool {
-        let keys = self.server_admins.read().unwrap_or_else(|e| e.into_inner());
-        key.is_some_and(|k| keys.contains(k))
-    }
-
-    /// Server admins from now on (for rooms made or rebuilt after this).
-    pub fn set_admin_keys(&self, keys: HashSet<String>) {
-        *self
-            .server_admins
-            .write()
-            .unwrap_or_else(|e| e.into_inner()) = keys;
-    }
-
-    fn make(&self, name: &RoomName, made_by_join: bool) -> RoomHandle {
-        let schedules = self.schedules.book(&name.to_string());
-        RoomHandle::spawn(self.room(name, made_by_join, schedules))
-    }
-
-    /// A new room `name`, not yet running, with `schedules` as its pending messages.
-    pub fn room(&self, name: &RoomName, made_by_join: bool, schedules: ScheduleBook) -> Room {
-        let mut config = self.config();
-        config.name = name.to_string();
-        config.creator_is_admin = made_by_join;
-        Room::new(
-            config,
-            schedules,
-            self.log.clone(),
-            self.clock.clone(),
-            self.names.clone(),
-        )
-        .counted(self.metrics.clone())
-    }
-}
-
 struct Entry {
     name: RoomName,
     handle: RoomHandle,
-    /// Sessions that have entered and not yet left.
+    /// Sessions entering or entered, and not yet left.
     members: usize,
+    /// Entries so far: a room found over is ended only if nobody came meanwhile.
+    entries: u64,
 }
 
 /// Every room of the server, by look-alike key.
 pub struct RoomDirectory {
-    rooms: Mutex<HashMap<String, Entry>>,
+    rooms: std::sync::Mutex<HashMap<String, Entry>>,
     maker: RoomMaker,
     max_rooms: usize,
     default_room: RoomName,
@@ -140,6 +71,7 @@ impl RoomDirectory {
                 name,
                 handle,
                 members: 0,
+                entries: 0,
             });
         };
         if cluster.is_none() {
@@ -151,7 +83,7 @@ impl RoomDirectory {
             }
         }
         let directory = Arc::new(RoomDirectory {
-            rooms: Mutex::new(rooms),
+            rooms: std::sync::Mutex::new(rooms),
             maker,
             max_rooms,
             default_room,
@@ -236,39 +168,38 @@ impl RoomDirectory {
         self.cluster.as_ref().map_or("", |c| c.node())
     }
 
-    /// Enters a room run in this process.
+    /// Enters a room run in this process. The directory's lock is never held while a
+    /// room's actor is waited for: a slow room delays only its own joins. The entrant
+    /// counts as a member from the start, so that the room is not ended meanwhile.
     async fn enter_here(
         &self,
         room: &RoomName,
         mut request: JoinRequest,
     ) -> Result<(RoomHandle, Joined, RoomName), EnterError> {
-        let mut rooms = self.rooms.lock().await;
-        let made = !rooms.contains_key(room.key());
-        if made {
-            if rooms.len() >= self.max_rooms {
+        let (handle, name, made) = {
+            let mut rooms = self.rooms();
+            let made = !rooms.contains_key(room.key());
+            if made && rooms.len() >= self.max_rooms {
                 return Err(EnterError::TooManyRooms(self.max_rooms));
             }
-            let handle = self.maker.make(room, true);
-            let entry = Entry {
-                name: room.clone(),
-                handle,
-                members: 0,
-            };
-            rooms.insert(room.key().to_string(), entry);
-        }
+            let entry = rooms
+                .entry(room.key().to_string())
+                .or_insert_with(|| Entry {
+                    name: room.clone(),
+                    handle: self.maker.make(room, true),
+                    members: 0,
+                    entries: 0,
+                });
+            entry.members += 1;
+            entry.entries += 1;
+            (entry.handle.clone(), entry.name.clone(), made)
+        };
         request.creator = made;
-        let entry = rooms.get_mut(room.key()).expect("present or just made");
-        match entry.handle.join(request).await {
-            Ok(joined) => {
-                entry.members += 1;
-                Ok((entry.handle.clone(), joined, entry.name.clone()))
-            }
+        match handle.join(request).await {
+            Ok(joined) => Ok((handle, joined, name)),
             Err(refused) => {
-                let refused = EnterError::refused(refused, &entry.name.to_string());
-                if made {
-                    rooms.remove(room.key());
-                }
-                Err(refused)
+                self.left(room, made).await;
+                Err(EnterError::refused(refused, &name.to_string()))
             }
         }
     }
@@ -279,14 +210,46 @@ impl RoomDirectory {
         if let Some(cluster) = &self.cluster {
             return cluster.leave(room, id).await;
         }
-        let mut rooms = self.rooms.lock().await;
-        let Some(entry) = rooms.get_mut(room.key()) else {
+        let Some(handle) = self.rooms().get(room.key()).map(|e| e.handle.clone()) else {
             return;
         };
-        entry.handle.leave(id).await;
-        entry.members = entry.members.saturating_sub(1);
-        if self.is_over(room.key(), entry).await {
-            rooms.remove(room.key());
+        handle.leave(id).await;
+        self.left(room, false).await;
+    }
+
+    /// One member fewer in `room`; it ends if it is over (at once when `made` for an
+    /// entrant it refused: nothing can be scheduled in it).
+    async fn left(&self, room: &RoomName, made: bool) {
+        let key = room.key();
+        let (handle, entries) = {
+            let mut rooms = self.rooms();
+            let Some(entry) = rooms.get_mut(key) else {
+                return;
+            };
+            entry.members = entry.members.saturating_sub(1);
+            if entry.members > 0 || key == self.default_room.key() {
+                return;
+            }
+            if made {
+                rooms.remove(key);
+                return;
+            }
+            (entry.handle.clone(), entry.entries)
+        };
+        self.end_if_over(key, &handle, entries).await;
+    }
+
+    /// Ends room `key` if nothing is scheduled in it and nobody has entered it since
+    /// its `entries`-th entry (its actor is asked without the directory's lock).
+    async fn end_if_over(&self, key: &str, handle: &RoomHandle, entries: u64) {
+        if handle.pending_schedules().await == Some(0) {
+            let mut rooms = self.rooms();
+            if rooms
+                .get(key)
+                .is_some_and(|e| e.entries == entries && e.members == 0)
+            {
+                rooms.remove(key);
+            }
         }
     }
 
@@ -304,8 +267,7 @@ impl RoomDirectory {
         if let Some(cluster) = &self.cluster {
             return cluster.handle(room);
         }
-        let rooms = self.rooms.lock().await;
-        rooms.get(room.key()).map(|e| e.handle.clone())
+        self.rooms().get(room.key()).map(|e| e.handle.clone())
     }
 
     /// `[Server]: Rooms (3): #lobby (4/10), #rust (2/10), #go (1/10)`: fullest first,
@@ -313,13 +275,11 @@ impl RoomDirectory {
     pub async fn rooms_line(&self) -> ChatLine {
         let mut list: Vec<(usize, String)> = match &self.cluster {
             Some(cluster) => cluster.rooms(),
-            None => {
-                let rooms = self.rooms.lock().await;
-                rooms
-                    .values()
-                    .map(|e| (e.members, e.name.to_string()))
-                    .collect()
-            }
+            None => self
+                .rooms()
+                .values()
+                .map(|e| (e.members, e.name.to_string()))
+                .collect(),
         };
         list.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         let capacity = self.maker.template.capacity;
@@ -357,31 +317,38 @@ impl RoomDirectory {
         }
     }
 
-    /// Every room's handle, taken without holding the lock while they are used.
-    async fn handles(&self) -> Vec<RoomHandle> {
-        let rooms = self.rooms.lock().await;
-        rooms.values().map(|e| e.handle.clone()).collect()
+    /// Adds room `name` run by `handle` (a test's actor).
+    #[cfg(test)]
+    pub(super) fn add_room(&self, name: &RoomName, handle: RoomHandle) {
+        let entry = Entry {
+            name: name.clone(),
+            handle,
+            members: 0,
+            entries: 0,
+        };
+        self.rooms().insert(name.key().to_string(), entry);
     }
 
-    /// Whether the room `key` is over: not the default room, nobody in it, nothing
-    /// scheduled.
-    async fn is_over(&self, key: &str, entry: &Entry) -> bool {
-        entry.members == 0
-            && key != self.default_room.key()
-            && entry.handle.pending_schedules().await == Some(0)
+    /// Every room's handle, taken without holding the lock while they are used.
+    async fn handles(&self) -> Vec<RoomHandle> {
+        self.rooms().values().map(|e| e.handle.clone()).collect()
+    }
+
+    /// The rooms, locked for a moment: never across an await.
+    fn rooms(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        self.rooms.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Ends the rooms that are empty and have nothing scheduled any more.
     async fn sweep(&self) {
-        let mut rooms = self.rooms.lock().await;
-        let mut ended = Vec::new();
-        for (key, entry) in rooms.iter() {
-            if self.is_over(key, entry).await {
-                ended.push(key.clone());
-            }
-        }
-        for key in ended {
-            rooms.remove(&key);
+        let empty: Vec<(String, RoomHandle, u64)> = self
+            .rooms()
+            .iter()
+            .filter(|(key, e)| e.members == 0 && *key != self.default_room.key())
+            .map(|(key, e)| (key.clone(), e.handle.clone(), e.entries))
+            .collect();
+        for (key, handle, entries) in empty {
+            self.end_if_over(&key, &handle, entries).await;
         }
     }
 }

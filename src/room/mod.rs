@@ -9,8 +9,11 @@ mod ban;
 mod clock;
 mod commands;
 pub mod directory;
+#[cfg(test)]
+mod directory_tests;
 mod enter_error;
 mod event;
+mod maker;
 mod members;
 mod notices;
 pub mod rate;

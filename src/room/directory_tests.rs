@@ -1,0 +1,87 @@
+//! The directory of a lone server, driven directly: a room whose actor is slow delays
+//! only the joins to that room.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::directory::{RoomDirectory, RoomMaker};
+use super::schedule::ScheduleStore;
+use super::{new_participant_id, Clock, JoinRequest, RoomConfig, RoomHandle};
+use crate::chat::room_name::RoomName;
+use crate::log::LogSink;
+use crate::metrics::Metrics;
+use crate::names::NameRegistry;
+
+fn maker() -> RoomMaker {
+    let template = RoomConfig {
+        name: String::new(),
+        capacity: 10,
+        admin_keys: Default::default(),
+        max_message_bytes: 1024,
+        history: 2,
+        max_schedules_per_user: 5,
+        tz: chrono_tz::UTC,
+        message_rate: 0.0,
+        message_burst: 5,
+        motd: Vec::new(),
+        batch_notices_above: 0,
+        creator_is_admin: false,
+        kick_ban: Duration::from_secs(600),
+    };
+    RoomMaker {
+        server_admins: Arc::new(RwLock::new(Default::default())),
+        template,
+        log: LogSink::disabled(),
+        clock: Clock::System,
+        names: NameRegistry::load(None, 3).unwrap(),
+        schedules: ScheduleStore::default(),
+        metrics: Metrics::detached(),
+    }
+}
+
+fn request(nick: &str) -> JoinRequest {
+    let (outbox, _) = mpsc::channel(16);
+    JoinRequest {
+        id: new_participant_id(),
+        nickname: nick.into(),
+        key: None,
+        addr: None,
+        outbox,
+        kill: CancellationToken::new(),
+        transcript: Arc::from(nick),
+        creator: false,
+    }
+}
+
+#[tokio::test]
+async fn a_room_whose_actor_does_not_answer_delays_no_join_to_another_room() {
+    let lobby = RoomName::parse("#lobby").unwrap();
+    let directory = RoomDirectory::start(maker(), 10, lobby);
+    // #slow's actor takes the join and never answers.
+    let (stuck, _never_read) = mpsc::channel(16);
+    let slow = RoomName::parse("#slow").unwrap();
+    directory.add_room(&slow, RoomHandle::Local(stuck));
+    let waiting = {
+        let (directory, slow) = (directory.clone(), slow.clone());
+        tokio::spawn(async move { directory.enter(&slow, request("alice")).await.is_ok() })
+    };
+    tokio::task::yield_now().await;
+
+    let other = RoomName::parse("#other").unwrap();
+    let entered = tokio::time::timeout(
+        Duration::from_secs(10),
+        directory.enter(&other, request("bob")),
+    )
+    .await;
+    assert!(
+        matches!(entered, Ok(Ok(_))),
+        "a join elsewhere waits for nobody"
+    );
+    let rooms = directory.rooms_line().await.text;
+    assert!(rooms.contains("#other (1/10)"), "{rooms}");
+    assert!(!waiting.is_finished(), "#slow's join is still waiting");
+    waiting.abort();
+}

@@ -1,0 +1,79 @@
+//! What every room of a server is made from: the settings shared by all rooms, the
+//! server admins as they are now (SIGHUP changes them), and the log, clock, names,
+//! schedules and counts every room uses.
+
+use std::collections::HashSet;
+use std::sync::{Arc, RwLock};
+
+use super::schedule::{ScheduleBook, ScheduleStore};
+use super::{Clock, Room, RoomConfig, RoomHandle};
+use crate::chat::room_name::RoomName;
+use crate::log::LogSink;
+use crate::metrics::Metrics;
+use crate::names::NameRegistry;
+
+/// What every new room is made from.
+#[derive(Clone)]
+pub struct RoomMaker {
+    /// Settings shared by every room (the name and `creator_is_admin` are set per room).
+    pub template: RoomConfig,
+    pub log: LogSink,
+    pub clock: Clock,
+    pub names: NameRegistry,
+    pub schedules: ScheduleStore,
+    /// The server's counts, which every room adds to.
+    pub metrics: Arc<Metrics>,
+    /// Server admins' key fingerprints, admins in every room: those of the template
+    /// at first, then as SIGHUP re-reads them.
+    pub server_admins: Arc<RwLock<HashSet<String>>>,
+}
+
+impl RoomMaker {
+    /// The settings of a room made now: the template with the server admins as they
+    /// are now (SIGHUP changes them).
+    pub fn config(&self) -> RoomConfig {
+        let mut config = self.template.clone();
+        config.admin_keys = self.admin_keys();
+        config
+    }
+
+    /// The server admins' key fingerprints as they are now.
+    pub fn admin_keys(&self) -> HashSet<String> {
+        let keys = self.server_admins.read().unwrap_or_else(|e| e.into_inner());
+        keys.clone()
+    }
+
+    /// Whether `key` is a server admin's.
+    pub fn is_server_admin(&self, key: Option<&str>) -> bool {
+        let keys = self.server_admins.read().unwrap_or_else(|e| e.into_inner());
+        key.is_some_and(|k| keys.contains(k))
+    }
+
+    /// Server admins from now on (for rooms made or rebuilt after this).
+    pub fn set_admin_keys(&self, keys: HashSet<String>) {
+        *self
+            .server_admins
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = keys;
+    }
+
+    pub(super) fn make(&self, name: &RoomName, made_by_join: bool) -> RoomHandle {
+        let schedules = self.schedules.book(&name.to_string());
+        RoomHandle::spawn(self.room(name, made_by_join, schedules))
+    }
+
+    /// A new room `name`, not yet running, with `schedules` as its pending messages.
+    pub fn room(&self, name: &RoomName, made_by_join: bool, schedules: ScheduleBook) -> Room {
+        let mut config = self.config();
+        config.name = name.to_string();
+        config.creator_is_admin = made_by_join;
+        Room::new(
+            config,
+            schedules,
+            self.log.clone(),
+            self.clock.clone(),
+            self.names.clone(),
+        )
+        .counted(self.metrics.clone())
+    }
+}

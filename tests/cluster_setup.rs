@@ -217,3 +217,52 @@ async fn buckets_made_with_other_harmless_settings_are_opened() {
     assert!(started.elapsed() < Duration::from_secs(10));
     let _alice = common::TestClient::joined(port, "alice").await;
 }
+
+/// The names of the JetStream streams on `url` (a bucket `b` is the stream `KV_b`).
+async fn streams(url: &str) -> Vec<String> {
+    use futures_util::StreamExt;
+    let client = async_nats::connect(url).await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    let mut names: Vec<String> = js.stream_names().map(|n| n.unwrap()).collect().await;
+    names.sort();
+    names
+}
+
+/// `check --cluster` only reads (issue 18): on a NATS no node has used it makes no
+/// bucket, and it reports what a running node made without changing it.
+#[tokio::test]
+async fn check_of_a_cluster_only_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let nats = NatsServer::start(dir.path());
+    let check = || {
+        std::process::Command::new(BIN)
+            .current_dir(dir.path())
+            .args(["check", &format!("--cluster={}", nats.url())])
+            .output()
+            .unwrap()
+    };
+    let out = check();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("0 node(s), 0 room(s), 0 participant(s)"),
+        "{text}"
+    );
+    assert_eq!(
+        streams(&nats.url()).await,
+        Vec::<String>::new(),
+        "nothing made"
+    );
+
+    let node = cluster::node(&nats, "n1", &|_| {}).await;
+    let made = streams(&nats.url()).await;
+    let out = check();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(text.contains("node n1 (up since"), "{text}");
+    assert_eq!(streams(&nats.url()).await, made);
+    drop(node);
+}

@@ -47,6 +47,8 @@ pub const RENEW_EVERY: Duration = Duration::from_secs(1);
 const LEASES: &str = "chat_leases";
 /// The bucket of node presence.
 const NODES: &str = "chat_nodes";
+/// The bucket of who is online under which name.
+const ONLINE: &str = "chat_online";
 
 /// How long after (re)connecting before a node decides that another node is dead.
 pub const SETTLE: Duration = Duration::from_secs(2);
@@ -150,7 +152,7 @@ impl Cluster {
         let forever = Duration::ZERO;
         let day = Duration::from_secs(24 * 3600);
         let (online, registered, leases, snapshots, fired, nodes, settings) = tokio::try_join!(
-            bucket("chat_online", None, forever),
+            bucket(ONLINE, None, forever),
             bucket("chat_registered", None, forever),
             bucket(LEASES, Some(LEASE), forever),
             bucket("chat_rooms", None, forever),

@@ -266,3 +266,35 @@ async fn check_of_a_cluster_only_reads() {
     assert_eq!(streams(&nats.url()).await, made);
     drop(node);
 }
+
+/// Nodes of two versions never share a cluster (issue 18): while a node of another
+/// wire version is live, a node is refused at start with a line naming it; once that
+/// node is gone, it starts.
+#[tokio::test]
+async fn a_node_of_another_version_is_refused_while_one_is_live() {
+    let dir = tempfile::tempdir().unwrap();
+    let nats = NatsServer::start(dir.path());
+    let first = cluster::node(&nats, "n1", &|_| {}).await;
+    // The presence a node of the first version writes: no version in it.
+    let client = async_nats::connect(nats.url()).await.unwrap();
+    let nodes = async_nats::jetstream::new(client)
+        .get_key_value("chat_nodes")
+        .await
+        .unwrap();
+    let old = ssh_chatroom::cluster::key_of("n0");
+    let presence = r#"{"since":"2026-11-30T10:00:00+00:00","stopping":false}"#;
+    nodes.put(&old, presence.into()).await.unwrap();
+
+    let key = cluster::shared_host_key(&nats);
+    let out = refused(&dir.path().join("n2"), &nats.url(), "n2", &key).await;
+    assert_refused(
+        &out,
+        &["node n0", "wire version 0", "one version at a time"],
+    );
+    nodes.delete(&old).await.unwrap();
+    let second = cluster::node(&nats, "n2", &|_| {}).await;
+    let mut alice = common::TestClient::joined(second.port(), "alice").await;
+    alice.send_line("/user").await;
+    alice.expect("[Server]: Users (1/10): alice").await;
+    drop(first);
+}

@@ -17,7 +17,7 @@ use tokio::time::Instant;
 
 use super::nodes::GRACE;
 use super::retry::within;
-use super::wire::Presence;
+use super::wire::{Presence, WIRE_VERSION};
 use super::{key_of, Cluster, LEASE, RENEW_EVERY};
 use crate::config::Config;
 use crate::keys::{fingerprint, load_or_generate_host_key};
@@ -160,12 +160,48 @@ pub async fn admit(config: &Config) -> anyhow::Result<Admitted> {
     let urls = config.cluster.join(",");
     let deadline = Instant::now() + START_WITHIN;
     let host_key = host_key(&cluster, &config.host_key, &urls, deadline).await?;
+    same_wire(&cluster, &urls, deadline).await?;
     let claim = claim_node(&cluster, &urls).await?;
     Ok(Admitted {
         cluster,
         host_key,
         claim,
     })
+}
+
+/// Refuses to join a cluster where a node of another [`WIRE_VERSION`] is live: the two
+/// would misread each other.
+///
+/// # Errors
+/// Such a node is live (the line names it and both versions), or NATS did not answer.
+async fn same_wire(cluster: &Cluster, urls: &str, deadline: Instant) -> anyhow::Result<()> {
+    let store = &cluster.nodes;
+    let keys: Vec<String> = within(deadline, urls, "reading the nodes", || async {
+        let mut keys = store.keys().await?;
+        let mut out = Vec::new();
+        while let Some(key) = futures_util::StreamExt::next(&mut keys).await {
+            out.push(key?);
+        }
+        Ok::<_, anyhow::Error>(out)
+    })
+    .await?;
+    for key in keys {
+        let value = within(deadline, urls, "reading a node's presence", || {
+            store.get(&key)
+        })
+        .await?;
+        let Some(presence) = value.and_then(|v| serde_json::from_slice::<Presence>(&v).ok()) else {
+            continue;
+        };
+        if presence.wire != WIRE_VERSION && !presence.stopping {
+            let node = super::name_of(&key).unwrap_or(key);
+            bail!(
+                "node {node} of this cluster runs another version (wire version {}, this node {WIRE_VERSION}): a cluster runs one version at a time; stop every node of the other version first",
+                presence.wire
+            );
+        }
+    }
+    Ok(())
 }
 
 /// This node's presence key in `chat_nodes`, made now.

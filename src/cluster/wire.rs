@@ -10,6 +10,11 @@ use super::sequence::Resent;
 use crate::chat::line::{ChatLine, SharedLine};
 use crate::room::{Delivery, Entrant, JoinError, Joined, ParticipantId, RoomEvent};
 
+/// The version of what travels between nodes (this module and the buckets' values).
+/// Nodes of two versions never share a cluster: a node is refused at start while a
+/// node of another version is live (version 0: before versions were written).
+pub const WIRE_VERSION: u32 = 1;
+
 /// The subject a room's actor takes requests on.
 pub fn room_in(room_key: &str) -> String {
     format!("chat.room.{}.in", key_of(room_key))
@@ -189,6 +194,9 @@ pub struct Presence {
     /// It is stopping cleanly: its rooms are handed on at once, its people have left.
     #[serde(default)]
     pub stopping: bool,
+    /// The [`WIRE_VERSION`] it speaks.
+    #[serde(default)]
+    pub wire: u32,
 }
 
 impl Presence {
@@ -197,6 +205,7 @@ impl Presence {
         Presence {
             since: chrono::Utc::now().to_rfc3339(),
             stopping: false,
+            wire: WIRE_VERSION,
         }
     }
 }

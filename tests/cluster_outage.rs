@@ -47,8 +47,9 @@ async fn a_nats_outage_refuses_lines_and_recovers_by_itself() {
         "{stderr}"
     );
     assert!(!String::from_utf8_lossy(&bot.stdout).contains("deployed"));
-    // The outage outlasts every lease (3 s): the nodes must take their rooms back calmly.
-    tokio::time::sleep(Duration::from_secs(4).saturating_sub(typed.elapsed())).await;
+    // The outage outlasts every lease: the nodes must take their rooms back calmly.
+    let outage = ssh_chatroom::cluster::LEASE + Duration::from_secs(1);
+    tokio::time::sleep(outage.saturating_sub(typed.elapsed())).await;
 
     cluster.nats.restart();
     let restarted = Instant::now();

@@ -7,6 +7,7 @@
 //! - [`schedule`]: how late a scheduled message arrives after its minute starts.
 //! - [`takeover`]: in a cluster, how long a room is silent after a node is SIGKILLed,
 //!   and what happens meanwhile to the lines typed.
+//! - [`floor`]: the floor of this stack, a bare russh line relay to measure against.
 //!
 //! `--addr` may list several servers (the nodes of a cluster): the users are spread over
 //! them round-robin.
@@ -16,6 +17,7 @@
 mod client;
 mod connect;
 mod fanout;
+mod floor;
 mod limits;
 mod participant;
 mod procfs;
@@ -53,6 +55,8 @@ enum Command {
     /// Cluster: SIGKILLs a node while a line is typed every interval; time until the
     /// room delivers again, and the lines refused or lost meanwhile.
     Takeover(takeover::TakeoverArgs),
+    /// Serves the floor: a bare russh server relaying each line to every session.
+    Floor(floor::FloorArgs),
 }
 
 /// Where the server is: an address, or one started in this process.
@@ -97,6 +101,7 @@ fn main() -> anyhow::Result<()> {
                 Command::Connect(args) => connect::run(args, nofile).await,
                 Command::Schedule(args) => schedule::run(args).await,
                 Command::Takeover(args) => takeover::run(args).await,
+                Command::Floor(args) => floor::run(args).await,
             }
         })
         .await?

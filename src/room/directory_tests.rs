@@ -9,28 +9,14 @@ use tokio_util::sync::CancellationToken;
 
 use super::directory::{RoomDirectory, RoomMaker};
 use super::schedule::ScheduleStore;
-use super::{new_participant_id, Clock, JoinRequest, RoomConfig, RoomHandle};
+use super::{new_participant_id, Clock, JoinRequest, RoomHandle};
 use crate::chat::room_name::RoomName;
 use crate::log::LogSink;
 use crate::metrics::Metrics;
 use crate::names::NameRegistry;
 
 fn maker() -> RoomMaker {
-    let template = RoomConfig {
-        name: String::new(),
-        capacity: 10,
-        admin_keys: Default::default(),
-        max_message_bytes: 1024,
-        history: 2,
-        max_schedules_per_user: 5,
-        tz: chrono_tz::UTC,
-        message_rate: 0.0,
-        message_burst: 5,
-        motd: Vec::new(),
-        batch_notices_above: 0,
-        creator_is_admin: false,
-        kick_ban: Duration::from_secs(600),
-    };
+    let template = super::tests::config(10);
     RoomMaker {
         server_admins: Arc::new(RwLock::new(Default::default())),
         template,

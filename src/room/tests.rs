@@ -13,8 +13,9 @@ use super::{
 use crate::log::LogSink;
 use crate::names::NameRegistry;
 
-fn room(capacity: usize) -> Room {
-    let config = RoomConfig {
+/// A room's settings for unit tests: `capacity` places, no limits in the way.
+pub(super) fn config(capacity: usize) -> RoomConfig {
+    RoomConfig {
         name: "test".into(),
         capacity,
         admin_keys: Default::default(),
@@ -28,7 +29,11 @@ fn room(capacity: usize) -> Room {
         batch_notices_above: 0,
         creator_is_admin: false,
         kick_ban: std::time::Duration::from_secs(600),
-    };
+    }
+}
+
+fn room(capacity: usize) -> Room {
+    let config = config(capacity);
     let clock = Clock::Anchored {
         wall: "2026-11-24T12:00:00Z".parse().unwrap(),
         instant: tokio::time::Instant::now(),

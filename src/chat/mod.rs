@@ -2,6 +2,7 @@
 //! room prints and the cleaning of user text. No I/O, no async.
 
 pub mod command;
+pub mod duration;
 pub mod line;
 pub mod nickname;
 pub mod room_name;

@@ -34,12 +34,13 @@ pub fn fingerprint(key: &PublicKey) -> String {
     key.fingerprint(HashAlg::Sha256).to_string()
 }
 
-/// Reads admin key fingerprints from an authorized_keys-format file; a missing file is
-/// an empty list. Lines that do not parse are skipped with a warning.
+/// Reads the key fingerprints of an authorized_keys-format file (the admins file, the
+/// allowlist); a missing file is an empty list. Lines that do not parse are skipped
+/// with a warning.
 ///
 /// # Errors
 /// The file exists but cannot be read.
-pub fn read_admins_file(path: &Path) -> anyhow::Result<HashSet<String>> {
+pub fn read_authorized_fingerprints(path: &Path) -> anyhow::Result<HashSet<String>> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashSet::new()),
@@ -66,7 +67,7 @@ pub fn read_admins_file(path: &Path) -> anyhow::Result<HashSet<String>> {
 /// # Errors
 /// The admins file exists but cannot be read.
 pub fn admin_keys(config: &Config) -> anyhow::Result<HashSet<String>> {
-    let mut keys = read_admins_file(&config.admins_file)?;
+    let mut keys = read_authorized_fingerprints(&config.admins_file)?;
     keys.extend(config.admin_keys.iter().cloned());
     Ok(keys)
 }
@@ -108,10 +109,10 @@ mod tests {
             format!("# admins\n\nno-pty {public}\ngarbage line\n"),
         )
         .unwrap();
-        let admins = read_admins_file(&file).unwrap();
+        let admins = read_authorized_fingerprints(&file).unwrap();
         assert_eq!(admins.len(), 1);
         assert!(admins.contains(&fingerprint(key.public_key())));
-        assert!(read_admins_file(&dir.path().join("missing"))
+        assert!(read_authorized_fingerprints(&dir.path().join("missing"))
             .unwrap()
             .is_empty());
     }

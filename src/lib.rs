@@ -16,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admission;
+pub mod allowlist;
 pub mod chat;
 pub mod check;
 pub mod cluster;

@@ -2,6 +2,7 @@
 //! settings, runs each connection with `russh::server::run_stream`, and shuts down
 //! gracefully.
 
+use crate::allowlist::Allowlist;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,24 +42,31 @@ pub struct RunningServer {
     reloader: Reloader,
 }
 
-/// What SIGHUP does: re-read the admins, reopen the log files (after `logrotate`).
+/// What SIGHUP does: re-read the admins and the allowlist, reopen the log files (after
+/// `logrotate`).
 #[derive(Clone)]
 pub struct Reloader {
     config: Config,
     rooms: Arc<RoomDirectory>,
     log: LogSink,
+    allowlist: Allowlist,
 }
 
 impl Reloader {
-    /// Re-reads the admins file and reopens the logs; returns the number of admin keys.
+    /// Re-reads the admins file and the allowlist and reopens the logs; returns the
+    /// number of admin keys.
     ///
     /// # Errors
-    /// The admins file cannot be read (the old admins stay).
+    /// The admins file or the allowlist cannot be read (the old list stays).
     pub async fn reload(&self) -> anyhow::Result<usize> {
         self.log.reopen();
         let keys = admin_keys(&self.config)?;
         let count = keys.len();
         self.rooms.set_admin_keys(keys).await;
+        if let Some(allowed) = self.allowlist.reload(self.config.allowlist.as_deref())? {
+            self.log
+                .event("RELOAD", format!("allowlist: {allowed} key(s)"));
+        }
         Ok(count)
     }
 }
@@ -95,6 +103,7 @@ impl RunningServer {
 /// cannot be used, or the address cannot be bound.
 pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer> {
     let default_room = config.default_room()?;
+    let allowlist = Allowlist::load(config.allowlist.as_deref())?;
     // A cluster node is let in (or refused) before anything is written, its host key
     // included: the cluster decides whether a missing key may be made.
     let (host_key, cluster) = match config.cluster.is_empty() {
@@ -167,6 +176,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
         config: config.clone(),
         rooms: rooms.clone(),
         log: log.clone(),
+        allowlist: allowlist.clone(),
     };
     let shutdown = CancellationToken::new();
     let metrics_stop = CancellationToken::new();
@@ -192,6 +202,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
         log,
         metrics,
         clock,
+        allowlist,
     });
     // The health check says 503 from the start of the shutdown until the server is done.
     let serving = accept_loop(listener, deps, ssh, shutdown.clone());

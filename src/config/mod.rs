@@ -101,6 +101,12 @@ pub struct Config {
     #[arg(long, default_value = "keys/admins", env = "SSH_CHATROOM_ADMINS_FILE")]
     pub admins_file: PathBuf,
 
+    /// A private server: only the keys in this authorized_keys-format file (and the
+    /// admins) get in; SIGHUP re-reads it. Off when not given.
+    #[arg(long, value_name = "FILE", env = "SSH_CHATROOM_ALLOWLIST")]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowlist: Option<PathBuf>,
+
     /// Usernames that mean "ask me for a nickname"; repeatable.
     #[arg(long = "generic-user", value_name = "NAME", default_values_t = vec!["chat".to_string()], env = "SSH_CHATROOM_GENERIC_USER", value_delimiter = ',')]
     #[serde(rename = "generic-user")]

@@ -36,10 +36,12 @@ pub enum Refusal {
     RateLimited,
     /// A line over `--max-message-bytes`.
     TooLong,
+    /// A private server: the key is not on `--allowlist`.
+    NotAllowed,
 }
 
 impl Refusal {
-    const ALL: [Refusal; 9] = [
+    const ALL: [Refusal; 10] = [
         Refusal::PerIpCap,
         Refusal::RoomFull,
         Refusal::Banned,
@@ -49,6 +51,7 @@ impl Refusal {
         Refusal::Unreachable,
         Refusal::RateLimited,
         Refusal::TooLong,
+        Refusal::NotAllowed,
     ];
 
     /// The label value.
@@ -63,6 +66,7 @@ impl Refusal {
             Refusal::Unreachable => "unreachable",
             Refusal::RateLimited => "rate_limited",
             Refusal::TooLong => "too_long",
+            Refusal::NotAllowed => "not_allowed",
         }
     }
 

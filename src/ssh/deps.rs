@@ -1,9 +1,10 @@
 //! What a session needs from the rest of the server, and nothing more: the settings,
-//! the rooms, the names, the logs, the metrics and the clock. The server builds it; the SSH edge
-//! depends on it instead of on the server.
+//! the rooms, the names, the logs, the metrics, the clock and the allowlist. The server
+//! builds it; the SSH edge depends on it instead of on the server.
 
 use std::sync::Arc;
 
+use crate::allowlist::Allowlist;
 use crate::config::Config;
 use crate::log::LogSink;
 use crate::metrics::Metrics;
@@ -19,4 +20,6 @@ pub struct SessionDeps {
     pub metrics: Arc<Metrics>,
     /// What the login grace is measured on (a test's clock moves by hand).
     pub clock: Clock,
+    /// Who may come in, when the server is private.
+    pub allowlist: Allowlist,
 }

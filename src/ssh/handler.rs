@@ -31,6 +31,8 @@ pub struct ConnectionHandler {
     joined: CancellationToken,
     /// Why this connection may not join (told once its session starts).
     refusal: Option<String>,
+    /// Not on the allowlist of a private server: refused whatever it asks.
+    denied: bool,
     /// How fast the client's input is read.
     pace: InputPace,
 }
@@ -54,6 +56,7 @@ impl ConnectionHandler {
             kill,
             joined,
             refusal: None,
+            denied: false,
             pace: InputPace::for_connection(tokio::time::Instant::now()),
         }
     }
@@ -101,6 +104,27 @@ impl ConnectionHandler {
         }
     }
 
+    /// Signed in as `key` (`None`: without one): on a private server, anyone not on its
+    /// allowlist and not a server admin is refused whatever they ask, and logged once.
+    fn signed_in(&mut self, user: &str, key: Option<String>) {
+        self.user = user.to_string();
+        self.key = key;
+        let key = self.key.as_deref();
+        if self.deps.allowlist.admits(key) || self.deps.rooms.is_server_admin(key) {
+            return;
+        }
+        self.denied = true;
+        self.refusal = Some(crate::allowlist::NOT_ALLOWED.to_string());
+        let who = self.peer.map(|a| a.to_string()).unwrap_or_default();
+        let key = key.unwrap_or("none");
+        self.deps
+            .log
+            .event("REFUSED", format!("{who} key={key} not on the allowlist"));
+        self.deps
+            .metrics
+            .refused(crate::metrics::Refusal::NotAllowed);
+    }
+
     /// Starts the session task for our channel; false if one is already running.
     fn start_session(&mut self, channel: ChannelId, session: &Session) -> Option<SessionSetup> {
         if self.channel != Some(channel) || self.events.is_some() {
@@ -120,6 +144,7 @@ impl ConnectionHandler {
             kill: self.kill.clone(),
             joined: self.joined.clone(),
             refusal: self.refusal.clone(),
+            denied: self.denied,
         })
     }
 }
@@ -147,8 +172,7 @@ impl Handler for ConnectionHandler {
     ) -> Result<Auth, Self::Error> {
         // The signature has been checked: the key is this user's identity.
         let public: &PublicKey = key.public_key;
-        self.user = user.to_string();
-        self.key = Some(fingerprint(public));
+        self.signed_in(user, Some(fingerprint(public)));
         Ok(Auth::Accept)
     }
 
@@ -159,8 +183,7 @@ impl Handler for ConnectionHandler {
         _response: Option<Response<'a>>,
     ) -> Result<Auth, Self::Error> {
         // Anonymous entry for clients without a key: no prompts at all.
-        self.user = user.to_string();
-        self.key = None;
+        self.signed_in(user, None);
         Ok(Auth::Accept)
     }
 

@@ -1,6 +1,7 @@
 //! Exec requests (SPEC §4, §8): `users [ROOM]`, `rooms` and `help` print and exit (even
-//! over the per-address cap: they hold no place); a room name enters that room
-//! (interactive with `ssh -t`, line mode without); anything else gets a one-line error.
+//! over the per-address cap: they hold no place; not for someone a private server does
+//! not let in); a room name enters that room (interactive with `ssh -t`, line mode
+//! without); anything else gets a one-line error.
 
 use crate::chat::line::ChatLine;
 use crate::chat::room_name::RoomName;
@@ -13,6 +14,11 @@ pub async fn run_exec(mut setup: SessionSetup, command: String) {
     let words: Vec<&str> = command.split_whitespace().collect();
     let deps = setup.deps.clone();
     let (text, status) = match words.as_slice() {
+        // Not on a private server's allowlist: nothing is shown, whatever is asked.
+        _ if setup.denied => {
+            let refusal = setup.refusal.clone().unwrap_or_default();
+            (ChatLine::server(refusal).text, 1)
+        }
         ["users" | "user"] => users(&setup, deps.rooms.default_room().bare()).await,
         ["users" | "user", room] => users(&setup, room).await,
         ["rooms"] => (deps.rooms.rooms_line().await.text, 0),

@@ -52,6 +52,8 @@ pub struct SessionSetup {
     pub joined: CancellationToken,
     /// Set when the connection is refused (e.g. too many from one address).
     pub refusal: Option<String>,
+    /// The refusal holds for everything, the exec commands too (not on the allowlist).
+    pub denied: bool,
 }
 
 impl SessionSetup {

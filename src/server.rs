@@ -139,7 +139,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
         // A cluster keeps both in its buckets.
         Some((_, _, names)) => (
             ScheduleStore::default(),
-            NameRegistry::clustered(names.clone(), config.max_names_per_key),
+            NameRegistry::new(names.clone(), config.max_names_per_key),
         ),
         None => (
             ScheduleStore::load(Some(config.schedules_file()), &default_room.to_string())?,

@@ -65,7 +65,7 @@ async fn of_a_hundred_claims_of_one_name_on_three_connections_one_wins() {
         config.node_name = Some(format!("n{i}"));
         let connection = Nats::connect(&config).await.unwrap();
         let names = ClusterNames::open(&connection).await.unwrap();
-        registries.push(NameRegistry::clustered(names, 3));
+        registries.push(NameRegistry::new(names, 3));
     }
     let claims: Vec<_> = (0..100u128)
         .map(|id| {

@@ -18,7 +18,8 @@ use super::whisper::Outgoing;
 use super::wire::{room_events, Batch, Whisper, WireEvent};
 use super::{key_of, lock};
 use crate::chat::room_name::RoomName;
-use crate::room::{Refused, RoomEvent, RoomLink, RoomSnapshot};
+use crate::room::schedule::{ScheduleBook, ScheduledMessage};
+use crate::room::{LocalMember, Refused, RoomEvent, RoomLink, RoomSnapshot, RoomState, Sinks};
 
 /// A snapshot, its version (counting up), and whether it must be stored at once.
 type Versioned = (u64, bool, Option<RoomSnapshot>);
@@ -90,6 +91,14 @@ pub(super) struct Link {
     /// The batches sent in this run of the room, numbered and the latest kept.
     sent: Arc<Mutex<Sent>>,
     whispers: Outgoing,
+    /// Events taken from the room, not yet carried.
+    outgoing: Vec<RoomEvent>,
+    /// The state changed since it was last kept.
+    dirty: bool,
+    /// The change must be stored before anyone is told of it: the scheduled messages
+    /// or the membership changed (a next owner must know exactly who is in the room:
+    /// a member it missed would be connected and unknown to it, one it kept a ghost).
+    durable: bool,
 }
 
 /// How long a change that must not be lost (a join, a leave, a scheduled message)
@@ -134,6 +143,9 @@ impl Link {
             kept,
             sent,
             whispers: Outgoing::start(shared),
+            outgoing: Vec::new(),
+            dirty: true,
+            durable: false,
         }
     }
 
@@ -145,8 +157,71 @@ impl Link {
 }
 
 impl RoomLink for Link {
-    fn carry(&mut self, events: Vec<RoomEvent>) -> BoxFuture<'_, Vec<Refused>> {
-        Box::pin(async move {
+    /// Logs here, and queues the rest for [`Link::carry`] (a member who cannot be handed
+    /// a line is reported back by their node as a [`crate::room::RoomCommand::Dropped`]).
+    fn take(
+        &mut self,
+        events: Vec<RoomEvent>,
+        sinks: &Sinks<'_>,
+        _: &ScheduleBook,
+    ) -> Vec<Refused> {
+        self.dirty = true;
+        for event in events {
+            match event {
+                RoomEvent::Log { kind, text } => {
+                    sinks.log.event(kind, format!("{} {text}", sinks.room));
+                }
+                RoomEvent::SaveSchedules => self.durable = true,
+                gone @ RoomEvent::Gone { .. } => {
+                    self.durable = true;
+                    self.outgoing.push(gone);
+                }
+                other => self.outgoing.push(other),
+            }
+        }
+        Vec::new()
+    }
+
+    /// A new member is stored before anyone hears of them: their node keeps them in
+    /// its mirror from now on, so a next owner must know them.
+    fn admit(&mut self, _local: Option<LocalMember>) {
+        self.durable = true;
+    }
+
+    fn keep(
+        &mut self,
+        state: &RoomState,
+        held: &[ScheduledMessage],
+        now: bool,
+    ) -> Option<BoxFuture<'_, ()>> {
+        if !std::mem::take(&mut self.dirty) && !now {
+            return None;
+        }
+        let mut snapshot = state.snapshot();
+        for m in held {
+            snapshot.schedules.push(m.clone());
+            if let Some(session) = m.author_session {
+                snapshot.authors.push((m.id, session));
+            }
+        }
+        let durably = std::mem::take(&mut self.durable) || now;
+        let version = self.keep.borrow().0 + 1;
+        self.keep.send_replace((version, durably, Some(snapshot)));
+        if !durably {
+            return None;
+        }
+        Some(Box::pin(async move {
+            let stored = self.kept.wait_for(|kept| *kept >= version);
+            let _ = tokio::time::timeout(KEEP_WAIT, stored).await;
+        }))
+    }
+
+    fn carry(&mut self) -> Option<BoxFuture<'_, Vec<Refused>>> {
+        if self.outgoing.is_empty() {
+            return None;
+        }
+        let events = std::mem::take(&mut self.outgoing);
+        Some(Box::pin(async move {
             let mut wire = Vec::with_capacity(events.len());
             let mut here = Vec::with_capacity(events.len());
             for event in events {
@@ -188,31 +263,24 @@ impl RoomLink for Link {
                 .publish(self.events.clone(), payload.into())
                 .await;
             refused
-        })
+        }))
     }
 
-    fn keep(&mut self, snapshot: RoomSnapshot, durably: bool) -> BoxFuture<'_, ()> {
-        let version = self.keep.borrow().0 + 1;
-        self.keep.send_replace((version, durably, Some(snapshot)));
+    fn claim_due(&self, due: Vec<u64>) -> BoxFuture<'_, (Vec<u64>, Vec<u64>)> {
         Box::pin(async move {
-            if durably {
-                let stored = self.kept.wait_for(|kept| *kept >= version);
-                let _ = tokio::time::timeout(KEEP_WAIT, stored).await;
-            }
-        })
-    }
-
-    fn claim(&self, id: u64) -> BoxFuture<'_, Option<bool>> {
-        Box::pin(async move {
-            let value: Bytes = self.room.clone().into();
-            match self.fired.create(id.to_string(), value).await {
-                Ok(_) => Some(true),
-                Err(e) if e.kind() == CreateErrorKind::AlreadyExists => Some(false),
-                Err(error) => {
-                    tracing::warn!(%error, "cannot claim a scheduled message; holding it");
-                    None
+            let (mut sent, mut unsure) = (Vec::new(), Vec::new());
+            for id in due {
+                let value: Bytes = self.room.clone().into();
+                match self.fired.create(id.to_string(), value).await {
+                    Ok(_) => {}
+                    Err(e) if e.kind() == CreateErrorKind::AlreadyExists => sent.push(id),
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot claim a scheduled message; holding it");
+                        unsure.push(id);
+                    }
                 }
             }
+            (sent, unsure)
         })
     }
 }

@@ -1,11 +1,12 @@
-//! The cluster's side of the name store: claims and registrations in JetStream KV
+//! The cluster's side of the name store ([`NameStore`]): claims and registrations in JetStream KV
 //! buckets, each claim one compare-and-set (`create`, or `update` at a revision), so of
 //! any number of servers asking at once exactly one wins.
 
 use async_nats::jetstream::kv::{self, CreateErrorKind, Operation};
+use futures_util::future::BoxFuture;
 
 use super::{key_of, Mirror};
-use crate::names::{Claim, Registration, Unavailable};
+use crate::names::{Claim, NameStore, Registration, Unavailable};
 use crate::room::ParticipantId;
 
 /// Names in the cluster's buckets; clones share them.
@@ -42,14 +43,11 @@ impl ClusterNames {
             .and_then(|e| Some((serde_json::from_slice(&e.value).ok()?, e.revision))))
     }
 
-    /// Who is online as `name_key`.
-    pub async fn online(&self, name_key: &str) -> Result<Option<Claim>, Unavailable> {
+    async fn claim_of(&self, name_key: &str) -> Result<Option<Claim>, Unavailable> {
         Ok(self.entry(&key_of(name_key)).await?.map(|(c, _)| c))
     }
 
-    /// Takes `name_key` for `claim` unless someone else holds it; `Ok(false)` when it
-    /// was already theirs (and is updated).
-    pub async fn take(
+    async fn take_now(
         &self,
         name_key: &str,
         claim: Claim,
@@ -81,8 +79,7 @@ impl ClusterNames {
         Ok(Err(()))
     }
 
-    /// Frees `name_key` if participant `id` holds it.
-    pub async fn free(&self, name_key: &str, id: ParticipantId) {
+    async fn free_now(&self, name_key: &str, id: ParticipantId) {
         let key = key_of(name_key);
         if let Ok(Some((holder, revision))) = self.entry(&key).await {
             if holder.id == id {
@@ -110,7 +107,7 @@ impl ClusterNames {
         }
     }
 
-    pub async fn registration(&self, name_key: &str) -> Result<Option<Registration>, Unavailable> {
+    async fn registration_now(&self, name_key: &str) -> Result<Option<Registration>, Unavailable> {
         let value = self
             .registered
             .get(key_of(name_key))
@@ -119,8 +116,7 @@ impl ClusterNames {
         Ok(value.and_then(|v| serde_json::from_slice(&v).ok()))
     }
 
-    /// The names registered to `key`, oldest first.
-    pub async fn registrations_of(&self, key: &str) -> Result<Vec<Registration>, Unavailable> {
+    async fn registrations_now(&self, key: &str) -> Result<Vec<Registration>, Unavailable> {
         let mut mine: Vec<(u64, Registration)> = Vec::new();
         for (name_key, r) in self.registrations.values::<Registration>() {
             if r.key == key {
@@ -136,8 +132,7 @@ impl ClusterNames {
         Ok(mine.into_iter().map(|(_, r)| r).collect())
     }
 
-    /// Registers, unless the name was taken meanwhile; `Ok(false)` if it was.
-    pub async fn register(&self, registration: Registration) -> Result<bool, Unavailable> {
+    async fn register_now(&self, registration: Registration) -> Result<bool, Unavailable> {
         let key = key_of(&registration.name_key);
         let value = serde_json::to_vec(&registration).map_err(unavailable)?;
         match self.registered.create(&key, value.into()).await {
@@ -147,10 +142,53 @@ impl ClusterNames {
         }
     }
 
-    pub async fn unregister(&self, name_key: &str) -> Result<(), Unavailable> {
+    async fn unregister_now(&self, name_key: &str) -> Result<(), Unavailable> {
         self.registered
             .purge(key_of(name_key))
             .await
             .map_err(unavailable)
+    }
+}
+
+impl NameStore for ClusterNames {
+    fn online<'a>(
+        &'a self,
+        name_key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Claim>, Unavailable>> {
+        Box::pin(self.claim_of(name_key))
+    }
+
+    fn take<'a>(
+        &'a self,
+        name_key: &'a str,
+        claim: Claim,
+    ) -> BoxFuture<'a, Result<Result<bool, ()>, Unavailable>> {
+        Box::pin(self.take_now(name_key, claim))
+    }
+
+    fn free<'a>(&'a self, name_key: &'a str, id: ParticipantId) -> BoxFuture<'a, ()> {
+        Box::pin(self.free_now(name_key, id))
+    }
+
+    fn registration<'a>(
+        &'a self,
+        name_key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Registration>, Unavailable>> {
+        Box::pin(self.registration_now(name_key))
+    }
+
+    fn registrations_of<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Registration>, Unavailable>> {
+        Box::pin(self.registrations_now(key))
+    }
+
+    fn register(&self, registration: Registration) -> BoxFuture<'_, Result<bool, Unavailable>> {
+        Box::pin(self.register_now(registration))
+    }
+
+    fn unregister<'a>(&'a self, name_key: &'a str) -> BoxFuture<'a, Result<(), Unavailable>> {
+        Box::pin(self.unregister_now(name_key))
     }
 }

@@ -1,10 +1,13 @@
 //! The in-process name store: who is online under which name and which names are
-//! registered, for a server that runs alone. Each change is one step under one lock.
+//! registered, for a server that runs alone: the in-process side of [`NameStore`]. Each
+//! change is one step under one lock.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::{Claim, Registration, Registrations, Unavailable};
+use futures_util::future::{ready, BoxFuture};
+
+use super::{Claim, NameStore, Registration, Registrations, Unavailable};
 use crate::room::ParticipantId;
 
 /// The names of a lone server; clones share them.
@@ -34,17 +37,14 @@ impl MemoryNames {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Who is online as `name_key`.
-    pub fn online(&self, name_key: &str) -> Option<Claim> {
+    fn claim_of(&self, name_key: &str) -> Option<Claim> {
         self.lock().online.get(name_key).cloned()
     }
 
-    /// Takes `name_key` for `claim`, unless someone else holds it; `Ok(false)` when it
-    /// was already theirs.
-    pub fn take(&self, name_key: &str, claim: Claim) -> Result<bool, Claim> {
+    fn take_now(&self, name_key: &str, claim: Claim) -> Result<bool, ()> {
         let mut inner = self.lock();
         match inner.online.get(name_key) {
-            Some(holder) if holder.id != claim.id => Err(holder.clone()),
+            Some(holder) if holder.id != claim.id => Err(()),
             held => {
                 let fresh = held.is_none();
                 inner.online.insert(name_key.to_string(), claim);
@@ -53,19 +53,18 @@ impl MemoryNames {
         }
     }
 
-    /// Frees `name_key` if participant `id` holds it.
-    pub fn free(&self, name_key: &str, id: ParticipantId) {
+    fn free_now(&self, name_key: &str, id: ParticipantId) {
         let mut inner = self.lock();
         if inner.online.get(name_key).is_some_and(|c| c.id == id) {
             inner.online.remove(name_key);
         }
     }
 
-    pub fn registration(&self, name_key: &str) -> Option<Registration> {
+    fn registration_now(&self, name_key: &str) -> Option<Registration> {
         self.lock().registered.get(name_key).cloned()
     }
 
-    pub fn registrations_of(&self, key: &str) -> Vec<Registration> {
+    fn registrations_now(&self, key: &str) -> Vec<Registration> {
         let inner = self.lock();
         inner
             .registered
@@ -75,8 +74,7 @@ impl MemoryNames {
             .collect()
     }
 
-    /// Registers, unless the name was taken meanwhile; `Ok(false)` if it was.
-    pub fn register(&self, registration: Registration) -> Result<bool, Unavailable> {
+    fn register_now(&self, registration: Registration) -> Result<bool, Unavailable> {
         let mut inner = self.lock();
         if inner.registered.get(&registration.name_key).is_some() {
             return Ok(false);
@@ -88,10 +86,54 @@ impl MemoryNames {
         Ok(true)
     }
 
-    pub fn unregister(&self, name_key: &str) -> Result<(), Unavailable> {
+    fn unregister_now(&self, name_key: &str) -> Result<(), Unavailable> {
         self.lock().registered.remove(name_key).map_err(|error| {
             tracing::warn!(%error, "saving the registrations failed");
             Unavailable
         })
+    }
+}
+
+impl NameStore for MemoryNames {
+    fn online<'a>(
+        &'a self,
+        name_key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Claim>, Unavailable>> {
+        Box::pin(ready(Ok(self.claim_of(name_key))))
+    }
+
+    fn take<'a>(
+        &'a self,
+        name_key: &'a str,
+        claim: Claim,
+    ) -> BoxFuture<'a, Result<Result<bool, ()>, Unavailable>> {
+        Box::pin(ready(Ok(self.take_now(name_key, claim))))
+    }
+
+    fn free<'a>(&'a self, name_key: &'a str, id: ParticipantId) -> BoxFuture<'a, ()> {
+        self.free_now(name_key, id);
+        Box::pin(ready(()))
+    }
+
+    fn registration<'a>(
+        &'a self,
+        name_key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Registration>, Unavailable>> {
+        Box::pin(ready(Ok(self.registration_now(name_key))))
+    }
+
+    fn registrations_of<'a>(
+        &'a self,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Registration>, Unavailable>> {
+        Box::pin(ready(Ok(self.registrations_now(key))))
+    }
+
+    fn register(&self, registration: Registration) -> BoxFuture<'_, Result<bool, Unavailable>> {
+        Box::pin(ready(self.register_now(registration)))
+    }
+
+    fn unregister<'a>(&'a self, name_key: &'a str) -> BoxFuture<'a, Result<(), Unavailable>> {
+        Box::pin(ready(self.unregister_now(name_key)))
     }
 }

@@ -6,6 +6,7 @@
 
 mod memory;
 mod registrations;
+mod store;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -16,9 +17,9 @@ use tokio_util::sync::CancellationToken;
 
 pub use memory::MemoryNames;
 pub use registrations::{Registration, Registrations};
+pub use store::NameStore;
 
 use crate::chat::nickname::{Nickname, NicknameError};
-use crate::cluster::ClusterNames;
 use crate::room::{Outbox, ParticipantId};
 
 /// Someone online, as every server of the chat can know them.
@@ -51,16 +52,10 @@ impl From<Unavailable> for NicknameError {
     }
 }
 
-#[derive(Clone)]
-enum Store {
-    Memory(MemoryNames),
-    Cluster(Box<ClusterNames>),
-}
-
 /// The names of the chat; clones share them.
 #[derive(Clone)]
 pub struct NameRegistry {
-    store: Store,
+    store: Arc<dyn NameStore>,
     /// This server's participants, by id.
     reach: Arc<Mutex<HashMap<ParticipantId, Reach>>>,
     max_per_key: usize,
@@ -73,42 +68,26 @@ impl NameRegistry {
     /// # Errors
     /// The registrations file is unreadable or damaged.
     pub fn load(path: Option<PathBuf>, max_per_key: usize) -> anyhow::Result<NameRegistry> {
-        let store = Store::Memory(MemoryNames::new(Registrations::load(path)?));
-        Ok(NameRegistry::with_store(store, max_per_key))
+        let store = MemoryNames::new(Registrations::load(path)?);
+        Ok(NameRegistry::new(store, max_per_key))
     }
 
-    /// A cluster node's registry, kept in the cluster's buckets.
-    pub fn clustered(names: ClusterNames, max_per_key: usize) -> NameRegistry {
-        NameRegistry::with_store(Store::Cluster(Box::new(names)), max_per_key)
-    }
-
-    fn with_store(store: Store, max_per_key: usize) -> NameRegistry {
+    /// A registry kept in `store` (a cluster node's: the cluster's buckets), at most
+    /// `max_per_key` names per key (0 = no limit).
+    pub fn new(store: impl NameStore, max_per_key: usize) -> NameRegistry {
         NameRegistry {
-            store,
+            store: Arc::new(store),
             reach: Arc::default(),
             max_per_key,
         }
     }
 
     async fn online(&self, name_key: &str) -> Result<Option<Claim>, Unavailable> {
-        match &self.store {
-            Store::Memory(m) => Ok(m.online(name_key)),
-            Store::Cluster(c) => c.online(name_key).await,
-        }
+        self.store.online(name_key).await
     }
 
     async fn registration(&self, name_key: &str) -> Result<Option<Registration>, Unavailable> {
-        match &self.store {
-            Store::Memory(m) => Ok(m.registration(name_key)),
-            Store::Cluster(c) => c.registration(name_key).await,
-        }
-    }
-
-    async fn registrations_of(&self, key: &str) -> Result<Vec<Registration>, Unavailable> {
-        match &self.store {
-            Store::Memory(m) => Ok(m.registrations_of(key)),
-            Store::Cluster(c) => c.registrations_of(key).await,
-        }
+        self.store.registration(name_key).await
     }
 
     /// Refuses `nick` to someone with `key` if it is registered to another key.
@@ -140,7 +119,7 @@ impl NameRegistry {
         let nick = Nickname::parse(raw)?;
         self.check_registered(&nick, who.key.as_deref()).await?;
         who.nick = nick.to_string();
-        match self.take(nick.key(), who).await? {
+        match self.store.take(nick.key(), who).await? {
             Ok(fresh) => Ok((nick, fresh)),
             Err(()) => Err(NicknameError::Taken(nick.to_string())),
         }
@@ -161,31 +140,15 @@ impl NameRegistry {
         };
         let (nick, _) = self.claim(raw, mine).await?;
         if nick.key() != old.key() {
-            self.free(old.key(), id).await;
+            self.store.free(old.key(), id).await;
         }
         Ok(nick)
-    }
-
-    /// Takes `name_key` for `claim` unless someone else holds it: `Ok(Ok(fresh))`, or
-    /// `Ok(Err(()))` when it is someone else's.
-    async fn take(&self, name_key: &str, claim: Claim) -> Result<Result<bool, ()>, Unavailable> {
-        match &self.store {
-            Store::Memory(m) => Ok(m.take(name_key, claim).map_err(|_| ())),
-            Store::Cluster(c) => c.take(name_key, claim).await,
-        }
-    }
-
-    async fn free(&self, name_key: &str, id: ParticipantId) {
-        match &self.store {
-            Store::Memory(m) => m.free(name_key, id),
-            Store::Cluster(c) => c.free(name_key, id).await,
-        }
     }
 
     /// Participant `id` no longer uses `name` (they left).
     pub async fn release(&self, name: &str, id: ParticipantId) {
         if let Ok(nick) = Nickname::parse(name) {
-            self.free(nick.key(), id).await;
+            self.store.free(nick.key(), id).await;
         }
     }
 
@@ -194,7 +157,7 @@ impl NameRegistry {
         if let Ok(Some(mut mine)) = self.online(nick.key()).await {
             if mine.id == id {
                 mine.room = room.to_string();
-                let _ = self.take(nick.key(), mine).await;
+                let _ = self.store.take(nick.key(), mine).await;
             }
         }
     }
@@ -239,7 +202,7 @@ impl NameRegistry {
     /// For a generic login with `key`: the first name registered to it that nobody is
     /// using, or else every name registered to it (all in use; empty if none).
     pub async fn free_registered_name(&self, key: &str) -> Result<String, Vec<String>> {
-        let registered = self.registrations_of(key).await.unwrap_or_default();
+        let registered = self.store.registrations_of(key).await.unwrap_or_default();
         for r in &registered {
             if matches!(self.online(&r.name_key).await, Ok(None)) {
                 return Ok(r.name.clone());
@@ -271,7 +234,7 @@ impl NameRegistry {
         if let Some(r) = self.registration(nick.key()).await? {
             return Ok(taken(&r));
         }
-        let mine = self.registrations_of(key).await?;
+        let mine = self.store.registrations_of(key).await?;
         if self.max_per_key > 0 && mine.len() >= self.max_per_key {
             let names: Vec<&str> = mine.iter().map(|r| r.name.as_str()).collect();
             return Ok(format!(
@@ -285,10 +248,7 @@ impl NameRegistry {
             name_key: nick.key().to_string(),
             key: key.to_string(),
         };
-        let added = match &self.store {
-            Store::Memory(m) => m.register(registration)?,
-            Store::Cluster(c) => c.register(registration).await?,
-        };
+        let added = self.store.register(registration).await?;
         if !added {
             let r = self.registration(nick.key()).await?;
             return Ok(r.map_or_else(
@@ -316,10 +276,7 @@ impl NameRegistry {
         if Some(r.key.as_str()) != key && !server_admin {
             return NicknameError::RegisteredToOther(r.name).to_string();
         }
-        let removed = match &self.store {
-            Store::Memory(m) => m.unregister(nick.key()),
-            Store::Cluster(c) => c.unregister(nick.key()).await,
-        };
+        let removed = self.store.unregister(nick.key()).await;
         match removed {
             Ok(()) => format!("The nickname \"{}\" is no longer registered.", r.name),
             Err(Unavailable) => "The change could not be saved. Please try again later.".into(),

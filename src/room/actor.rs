@@ -1,18 +1,16 @@
-//! The room actor: one task owns a room — its pure [`RoomState`], its members'
-//! connections on this server (or, run for a cluster, its [`RoomLink`]), and the
-//! server's log, names and clock — and carries out every command in arrival order
-//! (the loop is in `task.rs`). It never awaits a participant.
+//! The room actor: one task owns a room — its pure [`RoomState`], its [`RoomLink`] (its
+//! members' connections on this server, or the cluster's bus), and the server's log,
+//! names and clock — and carries out every command in arrival order (the loop is in
+//! `task.rs`). It never awaits a participant.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use futures_util::future::BoxFuture;
-
-use super::event::{Now, RoomEvent};
-use super::members::{LocalMember, LocalMembers, Refused, Sinks};
+use super::event::Now;
+use super::link::RoomLink;
+use super::members::{LocalMember, LocalMembers, Sinks};
 use super::resolve::Resolved;
 use super::schedule::{ScheduleBook, ScheduledMessage};
-use super::snapshot::RoomSnapshot;
 use super::state::{Newcomer, RoomConfig, RoomState, RoomStats};
 use super::{Clock, Entrant, JoinError, Joined, ParticipantId};
 use crate::chat::line::ChatLine;
@@ -21,37 +19,14 @@ use crate::log::LogSink;
 use crate::metrics::{Cut, Metrics, Refusal};
 use crate::names::NameRegistry;
 
-/// Where a room run for a cluster sends what it causes: its members are connected to
-/// any server, so their deliveries travel, and its state is kept for a next owner.
-pub trait RoomLink: Send + Sync + 'static {
-    /// Carries `events` (deliveries, closes, departures) to every server, in order;
-    /// returns the members of this server whose outbox refused a delivery.
-    fn carry(&mut self, events: Vec<RoomEvent>) -> BoxFuture<'_, Vec<Refused>>;
-    /// Keeps `snapshot` for whoever runs the room next; `durably`: returns once it is
-    /// stored (a change that must survive the node, such as a scheduled message).
-    fn keep(&mut self, snapshot: RoomSnapshot, durably: bool) -> BoxFuture<'_, ()>;
-    /// Claims scheduled message `id` for sending: `Some(true)` this room sends it,
-    /// `Some(false)` it was sent already, `None` nobody can tell now (try again later).
-    fn claim(&self, id: u64) -> BoxFuture<'_, Option<bool>>;
-}
-
 /// A room as its actor runs it.
 pub struct Room {
     pub(super) state: RoomState,
-    local: LocalMembers,
     log: LogSink,
     pub(super) clock: Clock,
     names: NameRegistry,
-    /// Set when the room is run for a cluster.
-    link: Option<Box<dyn RoomLink>>,
-    /// Events for the link, not yet carried.
-    outgoing: Vec<RoomEvent>,
-    /// The state changed since the link last kept it.
-    dirty: bool,
-    /// The change must be stored before anyone is told of it: the scheduled messages
-    /// or the membership changed (a next owner must know exactly who is in the room:
-    /// a member it missed would be connected and unknown to it, one it kept a ghost).
-    durable: bool,
+    /// Where its events go: its members here (a lone server's room), or the cluster.
+    link: Box<dyn RoomLink>,
     /// Scheduled messages due whose claim could not be made yet (NATS unreachable).
     pub(super) held: Vec<ScheduledMessage>,
     /// The server's counts; the state's own are moved there as they happen.
@@ -77,14 +52,10 @@ impl Room {
     pub fn with_state(state: RoomState, log: LogSink, clock: Clock, names: NameRegistry) -> Room {
         Room {
             state,
-            local: LocalMembers::default(),
             log,
             clock,
             names,
-            link: None,
-            outgoing: Vec::new(),
-            dirty: true,
-            durable: false,
+            link: Box::new(LocalMembers::default()),
             held: Vec::new(),
             metrics: Metrics::detached(),
             summary: RoomStats::default(),
@@ -98,9 +69,10 @@ impl Room {
         self
     }
 
-    /// Runs the room for a cluster: its events go through `link`.
+    /// Runs the room with `link` instead of delivering to its members itself (a room
+    /// run for a cluster).
     pub fn linked(mut self, link: Box<dyn RoomLink>) -> Room {
-        self.link = Some(link);
+        self.link = link;
         self
     }
 
@@ -127,22 +99,13 @@ impl Room {
             if events.is_empty() {
                 return;
             }
-            if self.link.is_some() {
-                self.route(events);
-                continue;
-            }
             let sinks = Sinks {
                 log: &self.log,
                 room: self.state.name(),
                 names: &self.names,
                 metrics: &self.metrics,
             };
-            let (refused, save) = self.local.dispatch(events, &sinks);
-            if save {
-                if let Err(error) = self.state.schedules().save() {
-                    tracing::warn!(%error, "saving the schedule failed");
-                }
-            }
+            let refused = self.link.take(events, &sinks, self.state.schedules());
             for r in refused {
                 self.state.dropped(r.id, r.session_ended);
             }
@@ -164,50 +127,16 @@ impl Room {
         self.summary.add(stats);
     }
 
-    /// A linked room logs here and hands the rest to the link (a member who cannot be
-    /// handed a line is reported back by their server as a [`RoomCommand::Dropped`]).
-    fn route(&mut self, events: Vec<RoomEvent>) {
-        self.dirty = true;
-        for event in events {
-            match event {
-                RoomEvent::Log { kind, text } => {
-                    self.log
-                        .event(kind, format!("{} {text}", self.state.name()));
-                }
-                RoomEvent::SaveSchedules => self.durable = true,
-                gone @ RoomEvent::Gone { .. } => {
-                    self.durable = true;
-                    self.outgoing.push(gone);
-                }
-                other => self.outgoing.push(other),
-            }
-        }
-    }
-
     /// Hands the link the state if it changed, then what the last commands caused. A
     /// change to the scheduled messages or the membership is stored before anyone
     /// hears of it.
     pub(super) async fn flush(&mut self) {
-        let Some(link) = self.link.as_mut() else {
-            return;
-        };
-        if std::mem::take(&mut self.dirty) {
-            let mut snapshot = self.state.snapshot();
-            for m in &self.held {
-                snapshot.schedules.push(m.clone());
-                if let Some(session) = m.author_session {
-                    snapshot.authors.push((m.id, session));
-                }
-            }
-            let durably = std::mem::take(&mut self.durable);
-            link.keep(snapshot, durably).await;
-        }
+        self.keep(false).await;
         loop {
-            let events = std::mem::take(&mut self.outgoing);
-            let Some(link) = self.link.as_mut().filter(|_| !events.is_empty()) else {
+            let Some(carried) = self.link.carry() else {
                 return;
             };
-            let refused = link.carry(events).await;
+            let refused = carried.await;
             for r in refused {
                 self.state_now().dropped(r.id, r.session_ended);
             }
@@ -215,10 +144,16 @@ impl Room {
         }
     }
 
+    /// Has the link keep the state if it changed (`now`: anyway, durably).
+    async fn keep(&mut self, now: bool) {
+        if let Some(kept) = self.link.keep(&self.state, &self.held, now) {
+            kept.await;
+        }
+    }
+
     /// Stores the room's latest snapshot now, for the node that runs it next.
     pub(super) async fn keep_now(&mut self) {
-        self.dirty = true;
-        self.durable = true;
+        self.keep(true).await;
         self.flush().await;
     }
 
@@ -236,12 +171,7 @@ impl Room {
         let (key, addr) = (entrant.key.as_deref(), entrant.addr);
         self.apply(|state| state.admit(key, addr))?;
         let nick = Nickname::parse(&entrant.nick).map_err(JoinError::Nickname)?;
-        if let Some(member) = local {
-            self.local.add(member);
-        }
-        // A linked room stores its new member before anyone hears of them: their node
-        // keeps them in its mirror from now on, so a next owner must know them.
-        self.durable |= self.link.is_some();
+        self.link.admit(local);
         let nickname = nick.to_string();
         let newcomer = Newcomer {
             id: entrant.id,
@@ -282,20 +212,13 @@ impl Room {
         self.apply(|state| state.leave(id));
     }
 
-    /// Does what has fallen due: scheduled messages, gathered notices. A linked room
-    /// first claims each due message, so that it goes out once however often the room
-    /// moves between servers.
+    /// Does what has fallen due: scheduled messages, gathered notices. Each due message
+    /// is claimed through the link first, so that it goes out once however often the
+    /// room moves between servers.
     pub async fn tick(&mut self) {
         let due = self.state_now().due_schedules();
-        if let Some(link) = self.link.as_ref().filter(|_| !due.is_empty()) {
-            let (mut sent, mut unsure) = (Vec::new(), Vec::new());
-            for id in due {
-                match link.claim(id).await {
-                    Some(true) => {}
-                    Some(false) => sent.push(id),
-                    None => unsure.push(id),
-                }
-            }
+        if !due.is_empty() {
+            let (sent, unsure) = self.link.claim_due(due).await;
             self.apply(|state| state.forget_schedules(&sent));
             let held = self.state.hold_schedules(&unsure);
             self.held.extend(held);

@@ -153,8 +153,9 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
         Some((cluster, claim, names)) => {
             log.event("CLUSTER", format!("joined as {}", cluster.node));
             let (made_by, room) = (maker.clone(), default_room.clone());
-            let placed = ClusterRooms::start(cluster, claim, names, made_by, room).await?;
-            RoomDirectory::start_clustered(maker, max_rooms, default_room, placed)
+            let placed =
+                ClusterRooms::start(cluster, claim, names, made_by, room, max_rooms).await?;
+            RoomDirectory::new(maker, default_room, placed)
         }
         None => RoomDirectory::start(maker, max_rooms, default_room),
     };

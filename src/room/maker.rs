@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 
 use super::schedule::{ScheduleBook, ScheduleStore};
-use super::{Clock, Room, RoomConfig, RoomHandle};
+use super::{Clock, LocalRoom, Room, RoomConfig};
 use crate::chat::room_name::RoomName;
 use crate::log::LogSink;
 use crate::metrics::Metrics;
@@ -57,9 +57,9 @@ impl RoomMaker {
             .unwrap_or_else(|e| e.into_inner()) = keys;
     }
 
-    pub(super) fn make(&self, name: &RoomName, made_by_join: bool) -> RoomHandle {
+    pub(super) fn make(&self, name: &RoomName, made_by_join: bool) -> LocalRoom {
         let schedules = self.schedules.book(&name.to_string());
-        RoomHandle::spawn(self.room(name, made_by_join, schedules))
+        LocalRoom::spawn(self.room(name, made_by_join, schedules))
     }
 
     /// A new room `name`, not yet running, with `schedules` as its pending messages.

@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::connection;
 use crate::keys::{admin_keys, fingerprint, load_or_generate_host_key};
 use crate::log::{LogConfig, LogSink};
-use crate::metrics::http::Health;
+use crate::metrics::http::{Health, InContact};
 use crate::metrics::Metrics;
 use crate::names::NameRegistry;
 use crate::room::schedule::ScheduleStore;
@@ -122,7 +122,10 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
             Some((cluster, claim, names))
         }
     };
-    let in_contact = cluster.as_ref().map(|(cluster, _, _)| cluster.clone());
+    let in_contact = cluster.as_ref().map(|(cluster, _, _)| {
+        let cluster = cluster.clone();
+        Arc::new(move || cluster.is_connected()) as InContact
+    });
     let node = cluster
         .as_ref()
         .map(|(cluster, _, _)| cluster.node.to_string());
@@ -209,6 +212,15 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
         done,
         reloader,
     })
+}
+
+/// The cluster's part of `ssh-chatroom check --cluster`: its nodes, rooms and
+/// participants, read without changing anything.
+///
+/// # Errors
+/// NATS cannot be reached, or the cluster's streams cannot be read.
+pub async fn cluster_report(config: &Config) -> anyhow::Result<String> {
+    crate::cluster::report::report(config).await
 }
 
 /// Keeps `ssh_chatroom_nats_connected` at 1 while `cluster` is connected, 0 otherwise.

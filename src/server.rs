@@ -16,6 +16,7 @@ use crate::admission::Admission;
 use crate::cluster::{Cluster, ClusterNames, ClusterRooms};
 use crate::config::Config;
 use crate::connection;
+use crate::delivery::Connections;
 use crate::keys::{admin_keys, fingerprint, load_or_generate_host_key};
 use crate::log::{LogConfig, LogSink};
 use crate::metrics::http::{Health, InContact};
@@ -141,6 +142,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
         ),
     };
     let template = room_template(&config)?;
+    let connections = Connections::default();
     let maker = RoomMaker {
         server_admins: Arc::new(std::sync::RwLock::new(template.admin_keys.clone())),
         template,
@@ -148,6 +150,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
         clock: clock.clone(),
         names: names.clone(),
         schedules,
+        connections: connections.clone(),
         metrics: metrics.clone(),
     };
     log.event("START", format!("listening on {}", config.listen));
@@ -193,6 +196,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
         config,
         rooms,
         names,
+        connections,
         log,
         metrics,
         clock,

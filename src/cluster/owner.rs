@@ -155,13 +155,7 @@ pub(super) async fn take_over(shared: &Arc<Shared>, room_key: &str) -> bool {
         .into_iter()
         .filter(|n| settled && !shared.nodes.contains(&key_of(n)))
         .collect();
-    let room = Room::with_state(
-        state,
-        maker.log.clone(),
-        maker.clock.clone(),
-        maker.names.clone(),
-    )
-    .counted(maker.metrics.clone());
+    let room = maker.restored(state);
     run(shared, name, room, revision, Some(gone)).await;
     true
 }

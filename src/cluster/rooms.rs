@@ -69,7 +69,7 @@ impl Shared {
 
     /// Tells participant `id`, if connected here, `text` as a `[Server]:` line.
     pub fn tell(&self, id: ParticipantId, text: &str) {
-        if let Some(reach) = self.maker.names.reach(id) {
+        if let Some(reach) = self.maker.connections.get(id) {
             let _ = reach.outbox.try_send(server_line(text));
         }
     }
@@ -228,7 +228,7 @@ impl ClusterRooms {
             "SHUTDOWN",
             format!("server stopping (node {node}; its rooms are handed on)"),
         );
-        for reach in self.shared.maker.names.everyone_here() {
+        for reach in self.shared.maker.connections.everyone() {
             let _ = reach
                 .outbox
                 .try_send(server_line("The server is shutting down. Goodbye!"));
@@ -305,7 +305,7 @@ async fn outage_notices(shared: Arc<Shared>) {
                 "lost NATS"
             },
         );
-        for reach in shared.maker.names.everyone_here() {
+        for reach in shared.maker.connections.everyone() {
             let _ = reach.outbox.try_send(server_line(text));
         }
     }

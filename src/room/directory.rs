@@ -13,8 +13,9 @@ use super::rooms_here::RoomsHere;
 use super::{EnterError, JoinError, JoinRequest, ParticipantId, RoomHandle};
 use crate::chat::line::ChatLine;
 use crate::chat::room_name::RoomName;
+use crate::delivery::Reach;
 use crate::metrics::Refusal;
-use crate::names::{Claim, Reach};
+use crate::names::Claim;
 
 /// Most rooms `/rooms` names before it counts the rest.
 pub const ROOMS_LISTED: usize = 20;
@@ -100,7 +101,7 @@ impl RoomDirectory {
         match &entered {
             Ok((_, _, shown)) => {
                 if fresh {
-                    names.add_reach(id, reach);
+                    self.maker.connections.add(id, reach);
                 }
                 if shown.to_string() != room.to_string() {
                     names.moved(&nick, id, &shown.to_string()).await;
@@ -110,7 +111,7 @@ impl RoomDirectory {
             Err(_) => {}
         }
         if let Err(refused) = &entered {
-            self.maker.metrics.refused(Refusal::of(refused));
+            self.maker.metrics.refused(refused.refusal());
         }
         entered
     }

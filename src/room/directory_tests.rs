@@ -38,6 +38,7 @@ fn maker() -> RoomMaker {
         clock: Clock::System,
         names: NameRegistry::load(None, 3).unwrap(),
         schedules: ScheduleStore::default(),
+        connections: Default::default(),
         metrics: Metrics::detached(),
     }
 }

@@ -35,9 +35,11 @@ mod welcome;
 use std::collections::HashSet;
 use std::net::SocketAddr;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
+pub use crate::delivery::{Delivery, Outbox};
+pub use crate::participant::{new_participant_id, ParticipantId};
 pub use actor::Room;
 pub use clock::{Clock, ManualClock};
 pub use directory::{RoomDirectory, RoomMaker};
@@ -45,51 +47,15 @@ pub use enter_error::EnterError;
 pub use event::{Now, RoomEvent};
 pub use handle::{InputSlot, LocalRoom, RoomBus, RoomHandle};
 pub use link::RoomLink;
-pub use members::{whisper_here, LocalMember, LocalMembers, Refused, Sinks};
+pub use members::{LocalMember, LocalMembers, Refused, Sinks};
 pub use placement::{Entered, RoomPlacement};
 pub use rooms_here::RoomsHere;
 pub use snapshot::RoomSnapshot;
 pub use state::{Member, NameService, Newcomer, RoomConfig, RoomState};
 pub use task::run as run_actor;
 
-use crate::chat::line::{ChatLine, SharedLine};
+use crate::chat::line::ChatLine;
 use crate::chat::nickname::NicknameError;
-
-/// Identifies a participant: random 128 bits, so ids never collide between rooms, runs
-/// or (later) servers.
-pub type ParticipantId = u128;
-
-/// A fresh participant id.
-pub fn new_participant_id() -> ParticipantId {
-    rand::random()
-}
-
-/// What a participant's session receives from the room, in order.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub enum Delivery {
-    /// A line to show.
-    Line(SharedLine),
-    /// Several lines to show, taking one place in the outbox (the welcome).
-    Lines(Vec<SharedLine>),
-    /// The participant's nickname changed (the prompt shows it).
-    Renamed(String),
-    /// The room is done with this participant: show what came before, then close.
-    Close,
-}
-
-impl Delivery {
-    /// The lines this delivery shows, in order (none for a rename or a close).
-    pub fn lines(&self) -> &[SharedLine] {
-        match self {
-            Delivery::Line(line) => std::slice::from_ref(line),
-            Delivery::Lines(lines) => lines,
-            Delivery::Renamed(_) | Delivery::Close => &[],
-        }
-    }
-}
-
-/// The sending side of a participant's bounded outbox.
-pub type Outbox = mpsc::Sender<Delivery>;
 
 /// Everything the room needs to let someone in.
 #[derive(Debug, Clone)]

@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::mirror::RoomMirror;
-use super::owner::{self, Owned};
+use super::placement::{self, Owned};
 use super::remote::{server_line, RemoteRoom};
 use super::wire::{Lease, Presence, RoomReply, RoomRequest};
 use super::{key_of, Cluster, ClusterNames, Mirror, NodeClaim};
@@ -78,7 +78,7 @@ impl Shared {
     /// over (its node died, or the whole cluster restarted).
     pub async fn ensure_running(self: &Arc<Self>, room: &RoomName) {
         if !self.leases.contains(&key_of(room.key())) && !self.stopping.is_cancelled() {
-            let _ = owner::make_if_missing(self, room, usize::MAX).await;
+            let _ = placement::make_if_missing(self, room, usize::MAX).await;
         }
     }
 }
@@ -141,7 +141,7 @@ impl ClusterRooms {
         mut request: JoinRequest,
     ) -> Result<Entered, EnterError> {
         let shared = &self.shared;
-        request.creator = owner::make_if_missing(shared, room, self.max_rooms).await?;
+        request.creator = placement::make_if_missing(shared, room, self.max_rooms).await?;
         let Some(mirror) = self.join_mirror(room, request.local_member()).await else {
             return Err(EnterError::Join(JoinError::Unreachable));
         };

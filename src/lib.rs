@@ -12,6 +12,8 @@
 //! - [`log`]: `server.txt` and the per-user transcripts, written off the hot path.
 //! - [`metrics`]: counts for operators, served with a health check by `--metrics`.
 //! - [`names`]: nicknames and registrations, chat-wide.
+//! - [`participant`]: a participant's id; [`delivery`]: how participants connected
+//!   here are reached (outboxes, kill switches, transcripts).
 //! - [`cluster`]: the NATS sides of the seams, for several servers serving one chat.
 #![forbid(unsafe_code)]
 
@@ -22,10 +24,12 @@ pub mod check;
 pub mod cluster;
 pub mod config;
 pub mod connection;
+pub mod delivery;
 pub mod keys;
 pub mod log;
 pub mod metrics;
 pub mod names;
+pub mod participant;
 pub mod persist;
 pub mod proxy;
 pub mod room;

@@ -125,7 +125,7 @@ async fn check(config: &Config) -> anyhow::Result<()> {
     let report = ssh_chatroom::check::report(config)?;
     print!("{report}");
     if !config.cluster.is_empty() {
-        print!("{}", ssh_chatroom::cluster::report::report(config).await?);
+        print!("{}", ssh_chatroom::server::cluster_report(config).await?);
     }
     Ok(())
 }

@@ -17,9 +17,10 @@ use crate::admission::Admission;
 use crate::cluster::{Cluster, ClusterNames, ClusterRooms};
 use crate::config::Config;
 use crate::connection;
+use crate::delivery::Connections;
 use crate::keys::{admin_keys, fingerprint, load_or_generate_host_key};
 use crate::log::{LogConfig, LogSink};
-use crate::metrics::http::Health;
+use crate::metrics::http::{Health, InContact};
 use crate::metrics::Metrics;
 use crate::names::NameRegistry;
 use crate::room::schedule::ScheduleStore;
@@ -131,7 +132,10 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
             Some((cluster, claim, names))
         }
     };
-    let in_contact = cluster.as_ref().map(|(cluster, _, _)| cluster.clone());
+    let in_contact = cluster.as_ref().map(|(cluster, _, _)| {
+        let cluster = cluster.clone();
+        Arc::new(move || cluster.is_connected()) as InContact
+    });
     let node = cluster
         .as_ref()
         .map(|(cluster, _, _)| cluster.node.to_string());
@@ -147,6 +151,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
         ),
     };
     let template = room_template(&config)?;
+    let connections = Connections::default();
     let maker = RoomMaker {
         server_admins: Arc::new(std::sync::RwLock::new(template.admin_keys.clone())),
         template,
@@ -154,6 +159,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
         clock: clock.clone(),
         names: names.clone(),
         schedules,
+        connections: connections.clone(),
         metrics: metrics.clone(),
     };
     log.event("START", format!("listening on {}", config.listen));
@@ -162,8 +168,9 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
         Some((cluster, claim, names)) => {
             log.event("CLUSTER", format!("joined as {}", cluster.node));
             let (made_by, room) = (maker.clone(), default_room.clone());
-            let placed = ClusterRooms::start(cluster, claim, names, made_by, room).await?;
-            RoomDirectory::start_clustered(maker, max_rooms, default_room, placed)
+            let placed =
+                ClusterRooms::start(cluster, claim, names, made_by, room, max_rooms).await?;
+            RoomDirectory::new(maker, default_room, placed)
         }
         None => RoomDirectory::start(maker, max_rooms, default_room),
     };
@@ -199,6 +206,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
         config,
         rooms,
         names,
+        connections,
         log,
         metrics,
         clock,
@@ -219,6 +227,15 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
         done,
         reloader,
     })
+}
+
+/// The cluster's part of `ssh-chatroom check --cluster`: its nodes, rooms and
+/// participants, read without changing anything.
+///
+/// # Errors
+/// NATS cannot be reached, or the cluster's streams cannot be read.
+pub async fn cluster_report(config: &Config) -> anyhow::Result<String> {
+    crate::cluster::report::report(config).await
 }
 
 /// Keeps `ssh_chatroom_nats_connected` at 1 while `cluster` is connected, 0 otherwise.

@@ -76,7 +76,7 @@ impl RoomMirror {
         let sinks = Sinks {
             log: &shared.maker.log,
             room: &name,
-            names: &shared.maker.names,
+            connections: &shared.maker.connections,
             metrics: &shared.maker.metrics,
         };
         lock(&self.members).dispatch(events, &sinks).0

@@ -6,12 +6,11 @@
 mod admins;
 mod bucket;
 mod follow;
-mod lease;
 mod link;
 mod mirror;
 mod names;
 mod nodes;
-mod owner;
+mod placement;
 mod remote;
 pub mod report;
 mod retry;

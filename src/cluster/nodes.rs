@@ -15,7 +15,7 @@ use super::bucket::Removed;
 use super::rooms::Shared;
 use super::wire::{Lease, Presence};
 use super::NodeClaim;
-use super::{key_of, name_of, owner, NODES, RENEW_EVERY};
+use super::{key_of, name_of, placement, NODES, RENEW_EVERY};
 use crate::room::RoomCommand;
 
 /// How long a vanished node or lease may take to come back before the others act: the
@@ -144,7 +144,7 @@ async fn on_lapsed_leases(shared: Arc<Shared>, mut lapsed: mpsc::Receiver<Remove
             }
             if let Some(room_key) = name_of(&key) {
                 if !shared.owned().contains_key(&room_key) {
-                    owner::take_over(&shared, &room_key).await;
+                    placement::take_over(&shared, &room_key).await;
                 }
             }
         });
@@ -177,7 +177,7 @@ async fn adopt_orphans(shared: Arc<Shared>) {
     }
     for key in orphans {
         if let Some(room_key) = name_of(&key) {
-            owner::take_over(&shared, &room_key).await;
+            placement::take_over(&shared, &room_key).await;
         }
     }
 }

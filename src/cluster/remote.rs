@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::RequestErrorKind;
+use futures_util::future::BoxFuture;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
@@ -17,7 +18,7 @@ use super::{key_of, REQUEST_TIMEOUT};
 use crate::chat::line::ChatLine;
 use crate::chat::room_name::RoomName;
 use crate::metrics::Refusal;
-use crate::room::{Delivery, Entrant, JoinError, Joined, ParticipantId};
+use crate::room::{Delivery, Entrant, JoinError, Joined, ParticipantId, RoomBus};
 
 /// What someone whose line could not reach its room is told.
 pub const NOT_SENT: &str =
@@ -214,6 +215,29 @@ impl RemoteRoom {
             Ok(RoomReply::Names(names)) => Some(names),
             _ => None,
         }
+    }
+}
+
+/// The cluster's side of the bus from sessions to a room's actor.
+impl RoomBus for RemoteRoom {
+    fn occupancy(&self) -> BoxFuture<'_, Option<(usize, usize)>> {
+        Box::pin(RemoteRoom::occupancy(self))
+    }
+
+    fn input(&self, id: ParticipantId, line: String, handled: oneshot::Sender<bool>) {
+        RemoteRoom::input(self, id, line, handled);
+    }
+
+    fn leave(&self, id: ParticipantId) {
+        RemoteRoom::leave(self, id);
+    }
+
+    fn users(&self) -> BoxFuture<'_, Option<ChatLine>> {
+        Box::pin(RemoteRoom::users(self))
+    }
+
+    fn names(&self) -> BoxFuture<'_, Option<Vec<String>>> {
+        Box::pin(RemoteRoom::names(self))
     }
 }
 

@@ -6,18 +6,20 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use futures_util::future::BoxFuture;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::mirror::RoomMirror;
-use super::owner::{self, Owned};
+use super::placement::{self, Owned};
 use super::remote::{server_line, RemoteRoom};
 use super::wire::{Lease, Presence, RoomReply, RoomRequest};
 use super::{key_of, Cluster, ClusterNames, Mirror, NodeClaim};
 use crate::chat::room_name::RoomName;
 use crate::room::directory::RoomMaker;
 use crate::room::{
-    EnterError, JoinError, JoinRequest, Joined, LocalMember, ParticipantId, RoomHandle,
+    EnterError, Entered, JoinError, JoinRequest, LocalMember, ParticipantId, RoomHandle,
+    RoomPlacement,
 };
 
 /// What a node's rooms share.
@@ -67,7 +69,7 @@ impl Shared {
 
     /// Tells participant `id`, if connected here, `text` as a `[Server]:` line.
     pub fn tell(&self, id: ParticipantId, text: &str) {
-        if let Some(reach) = self.maker.names.reach(id) {
+        if let Some(reach) = self.maker.connections.get(id) {
             let _ = reach.outbox.try_send(server_line(text));
         }
     }
@@ -76,7 +78,7 @@ impl Shared {
     /// over (its node died, or the whole cluster restarted).
     pub async fn ensure_running(self: &Arc<Self>, room: &RoomName) {
         if !self.leases.contains(&key_of(room.key())) && !self.stopping.is_cancelled() {
-            let _ = owner::make_if_missing(self, room, usize::MAX).await;
+            let _ = placement::make_if_missing(self, room, usize::MAX).await;
         }
     }
 }
@@ -84,6 +86,8 @@ impl Shared {
 /// The cluster side of the room directory.
 pub struct ClusterRooms {
     shared: Arc<Shared>,
+    /// Most rooms in the whole cluster.
+    max_rooms: usize,
 }
 
 impl ClusterRooms {
@@ -98,6 +102,7 @@ impl ClusterRooms {
         names: ClusterNames,
         maker: RoomMaker,
         default_room: RoomName,
+        max_rooms: usize,
     ) -> anyhow::Result<Arc<ClusterRooms>> {
         let (lease_tx, lease_rx) = mpsc::channel(4096);
         let (node_tx, node_rx) = mpsc::channel(256);
@@ -123,35 +128,29 @@ impl ClusterRooms {
         }
         tokio::spawn(super::admins::follow(shared.clone()));
         tokio::spawn(outage_notices(shared.clone()));
-        Ok(Arc::new(ClusterRooms { shared }))
-    }
-
-    /// This node's name.
-    pub fn node(&self) -> &str {
-        &self.shared.cluster.node
+        Ok(Arc::new(ClusterRooms { shared, max_rooms }))
     }
 
     /// Enters `room` (nickname already claimed), making it if nobody runs it.
     ///
     /// # Errors
     /// The room refused, cannot be reached, or there are too many rooms.
-    pub async fn enter(
+    async fn enter_room(
         &self,
         room: &RoomName,
         mut request: JoinRequest,
-        max_rooms: usize,
-    ) -> Result<(RoomHandle, Joined, RoomName), EnterError> {
+    ) -> Result<Entered, EnterError> {
         let shared = &self.shared;
-        request.creator = owner::make_if_missing(shared, room, max_rooms).await?;
+        request.creator = placement::make_if_missing(shared, room, self.max_rooms).await?;
         let Some(mirror) = self.join_mirror(room, request.local_member()).await else {
             return Err(EnterError::Join(JoinError::Unreachable));
         };
         let remote = RemoteRoom::new(shared.clone(), room.clone());
-        match remote.join(request.entrant(self.node())).await {
+        match remote.join(request.entrant(&shared.cluster.node)).await {
             Ok(joined) => {
                 let shown = self.shown(room);
                 mirror.set_name(&shown.to_string());
-                Ok((RoomHandle::Remote(remote), joined, shown))
+                Ok((RoomHandle::elsewhere(Arc::new(remote)), joined, shown))
             }
             Err(refused) => {
                 self.forget(room, request.id);
@@ -206,38 +205,14 @@ impl ClusterRooms {
     }
 
     /// Participant `id` leaves `room`.
-    pub async fn leave(&self, room: &RoomName, id: ParticipantId) {
+    fn leave_room(&self, room: &RoomName, id: ParticipantId) {
         self.forget(room, id);
         RemoteRoom::new(self.shared.clone(), room.clone()).leave(id);
     }
 
-    /// `(participants, capacity)` of `room`, if it exists.
-    pub async fn occupancy(&self, room: &RoomName) -> Option<(usize, usize)> {
-        let handle = self.handle(room)?;
-        handle.occupancy().await
-    }
-
-    /// The handle of `room`, if someone runs it.
-    pub fn handle(&self, room: &RoomName) -> Option<RoomHandle> {
-        self.lease(room)?;
-        Some(RoomHandle::Remote(RemoteRoom::new(
-            self.shared.clone(),
-            room.clone(),
-        )))
-    }
-
-    /// Every room of the cluster: (participants, name as shown).
-    pub fn rooms(&self) -> Vec<(usize, String)> {
-        let leases = self.shared.leases.values::<Lease>();
-        leases
-            .into_iter()
-            .map(|(_, l)| (l.members, l.room))
-            .collect()
-    }
-
     /// New server admin keys (SIGHUP), for every room of the cluster: published to
     /// every node. Without NATS they hold on this node until the next reload.
-    pub async fn set_admin_keys(&self, keys: HashSet<String>) {
+    async fn publish_admins(&self, keys: HashSet<String>) {
         if let Err(error) = super::admins::publish(&self.shared.cluster, &keys).await {
             tracing::warn!(%error, "the new admins reach this node's rooms only");
             super::admins::apply(&self.shared, keys).await;
@@ -246,20 +221,64 @@ impl ClusterRooms {
 
     /// This node stops: its participants are told and closed, they leave their rooms
     /// at once, and the rooms it runs are handed on (see [`super::stop`]).
-    pub async fn shutdown(&self) {
+    async fn stop_node(&self) {
         // As a lone server's rooms do (theirs end here; a node's are handed on).
         let node = &self.shared.cluster.node;
         self.shared.maker.log.event(
             "SHUTDOWN",
             format!("server stopping (node {node}; its rooms are handed on)"),
         );
-        for reach in self.shared.maker.names.everyone_here() {
+        for reach in self.shared.maker.connections.everyone() {
             let _ = reach
                 .outbox
                 .try_send(server_line("The server is shutting down. Goodbye!"));
             let _ = reach.outbox.try_send(crate::room::Delivery::Close);
         }
         super::stop::stop(&self.shared).await;
+    }
+}
+
+/// The cluster's side of room placement: each room runs on the node holding its lease.
+impl RoomPlacement for ClusterRooms {
+    fn node(&self) -> &str {
+        &self.shared.cluster.node
+    }
+
+    fn enter<'a>(
+        &'a self,
+        room: &'a RoomName,
+        request: JoinRequest,
+    ) -> BoxFuture<'a, Result<Entered, EnterError>> {
+        Box::pin(self.enter_room(room, request))
+    }
+
+    fn leave<'a>(&'a self, room: &'a RoomName, id: ParticipantId) -> BoxFuture<'a, ()> {
+        self.leave_room(room, id);
+        Box::pin(std::future::ready(()))
+    }
+
+    /// The handle of `room`, if someone runs it.
+    fn handle(&self, room: &RoomName) -> Option<RoomHandle> {
+        self.lease(room)?;
+        let remote = RemoteRoom::new(self.shared.clone(), room.clone());
+        Some(RoomHandle::elsewhere(Arc::new(remote)))
+    }
+
+    /// Every room of the cluster: (participants, name as shown).
+    fn rooms(&self) -> Vec<(usize, String)> {
+        let leases = self.shared.leases.values::<Lease>();
+        leases
+            .into_iter()
+            .map(|(_, l)| (l.members, l.room))
+            .collect()
+    }
+
+    fn set_admin_keys(&self, keys: HashSet<String>) -> BoxFuture<'_, ()> {
+        Box::pin(self.publish_admins(keys))
+    }
+
+    fn shutdown(&self) -> BoxFuture<'_, ()> {
+        Box::pin(self.stop_node())
     }
 }
 
@@ -286,7 +305,7 @@ async fn outage_notices(shared: Arc<Shared>) {
                 "lost NATS"
             },
         );
-        for reach in shared.maker.names.everyone_here() {
+        for reach in shared.maker.connections.everyone() {
             let _ = reach.outbox.try_send(server_line(text));
         }
     }

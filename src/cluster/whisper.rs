@@ -17,7 +17,7 @@ use super::wire::{whispers_to, Whisper};
 use crate::chat::line::ChatLine;
 use crate::chat::nickname::Nickname;
 use crate::names::Claim;
-use crate::room::{whisper_here, ParticipantId};
+use crate::participant::ParticipantId;
 
 /// How long a whisper keeps being sent while its target's node does not acknowledge it.
 const DELIVER_FOR: Duration = Duration::from_secs(5);
@@ -106,8 +106,10 @@ async fn deliver(shared: &Shared, whisper: &Whisper, nick: &str, give_up: Instan
 /// One try: delivered here, or acknowledged by `node`.
 async fn try_once(shared: &Shared, node: &str, whisper: &Whisper) -> bool {
     if node == &*shared.cluster.node {
-        let (names, log) = (&shared.maker.names, &shared.maker.log);
-        whisper_here(names, log, whisper.to, &whisper.line);
+        let maker = &shared.maker;
+        maker
+            .connections
+            .whisper(&maker.log, whisper.to, &whisper.line);
         return true;
     }
     let Ok(payload) = serde_json::to_vec(whisper) else {
@@ -149,7 +151,8 @@ pub(super) async fn serve(shared: Arc<Shared>) {
             continue;
         };
         if seen.first_time(w.id) {
-            whisper_here(&shared.maker.names, &shared.maker.log, w.to, &w.line);
+            let maker = &shared.maker;
+            maker.connections.whisper(&maker.log, w.to, &w.line);
         }
         if let Some(reply) = msg.reply {
             let _ = shared

@@ -14,7 +14,6 @@ use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use super::Metrics;
-use crate::cluster::Cluster;
 
 /// Scrape connections served at once; more are closed unanswered.
 pub const MAX_SCRAPES: usize = 16;
@@ -28,19 +27,30 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Health {
     /// Cancelled when the server starts shutting down.
     stopping: CancellationToken,
-    /// Set on a cluster node: it is healthy only while in contact with NATS.
-    cluster: Option<Cluster>,
+    /// Set on a cluster node: whether it is in contact with NATS (it is healthy only
+    /// while it is).
+    in_contact: Option<InContact>,
 }
 
+/// Tells whether a cluster node is in contact with the others now.
+pub type InContact = Arc<dyn Fn() -> bool + Send + Sync>;
+
 impl Health {
-    /// Healthy until `stopping` is cancelled, and while `cluster` (if any) is connected.
-    pub fn new(stopping: CancellationToken, cluster: Option<Cluster>) -> Health {
-        Health { stopping, cluster }
+    /// Healthy until `stopping` is cancelled, and while `in_contact` (if any) says so.
+    pub fn new(stopping: CancellationToken, in_contact: Option<InContact>) -> Health {
+        Health {
+            stopping,
+            in_contact,
+        }
     }
 
     /// Whether the server accepts connections and can serve them.
     pub fn ok(&self) -> bool {
-        !self.stopping.is_cancelled() && self.cluster.as_ref().is_none_or(Cluster::is_connected)
+        !self.stopping.is_cancelled()
+            && self
+                .in_contact
+                .as_ref()
+                .is_none_or(|in_contact| in_contact())
     }
 }
 

@@ -13,8 +13,6 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-use crate::room::{EnterError, JoinError};
-
 /// Why someone was not let in, or a line of theirs was not taken (label `reason`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
@@ -67,18 +65,6 @@ impl Refusal {
             Refusal::RateLimited => "rate_limited",
             Refusal::TooLong => "too_long",
             Refusal::NotAllowed => "not_allowed",
-        }
-    }
-
-    /// Why a room could not be entered.
-    pub fn of(error: &EnterError) -> Refusal {
-        match error {
-            EnterError::Full { .. } | EnterError::Join(JoinError::Full { .. }) => Refusal::RoomFull,
-            EnterError::Join(JoinError::Nickname(_)) => Refusal::NameRefused,
-            EnterError::Join(JoinError::Banned { .. }) => Refusal::Banned,
-            EnterError::Join(JoinError::Closed) => Refusal::ShuttingDown,
-            EnterError::Join(JoinError::Unreachable) => Refusal::Unreachable,
-            EnterError::TooManyRooms(_) => Refusal::TooManyRooms,
         }
     }
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use futures_util::future::{ready, BoxFuture};
 
 use super::{Claim, NameStore, Registration, Registrations, Unavailable};
-use crate::room::ParticipantId;
+use crate::participant::ParticipantId;
 
 /// The names of a lone server; clones share them.
 #[derive(Clone)]

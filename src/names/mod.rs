@@ -8,19 +8,17 @@ mod memory;
 mod registrations;
 mod store;
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use tokio_util::sync::CancellationToken;
 
 pub use memory::MemoryNames;
 pub use registrations::{Registration, Registrations};
 pub use store::NameStore;
 
 use crate::chat::nickname::{Nickname, NicknameError};
-use crate::room::{Outbox, ParticipantId};
+use crate::participant::ParticipantId;
 
 /// Someone online, as every server of the chat can know them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,14 +30,6 @@ pub struct Claim {
     pub key: Option<String>,
     /// The server holding their connection (empty for a lone server).
     pub node: String,
-}
-
-/// How to reach a participant connected to this server, from any room.
-#[derive(Debug, Clone)]
-pub struct Reach {
-    pub outbox: Outbox,
-    pub kill: CancellationToken,
-    pub transcript: Arc<str>,
 }
 
 /// The shared store could not be reached (a cluster's NATS outage).
@@ -56,8 +46,6 @@ impl From<Unavailable> for NicknameError {
 #[derive(Clone)]
 pub struct NameRegistry {
     store: Arc<dyn NameStore>,
-    /// This server's participants, by id.
-    reach: Arc<Mutex<HashMap<ParticipantId, Reach>>>,
     max_per_key: usize,
 }
 
@@ -77,7 +65,6 @@ impl NameRegistry {
     pub fn new(store: impl NameStore, max_per_key: usize) -> NameRegistry {
         NameRegistry {
             store: Arc::new(store),
-            reach: Arc::default(),
             max_per_key,
         }
     }
@@ -166,37 +153,6 @@ impl NameRegistry {
     pub async fn find(&self, raw: &str) -> Option<Claim> {
         let nick = Nickname::parse(raw).ok()?;
         self.online(nick.key()).await.ok().flatten()
-    }
-
-    /// Participant `id` is connected to this server and reachable so.
-    pub fn add_reach(&self, id: ParticipantId, reach: Reach) {
-        self.reach
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id, reach);
-    }
-
-    /// Participant `id` has left this server.
-    pub fn remove_reach(&self, id: ParticipantId) {
-        self.reach
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&id);
-    }
-
-    /// How to reach participant `id`, if they are connected here.
-    pub fn reach(&self, id: ParticipantId) -> Option<Reach> {
-        self.reach
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&id)
-            .cloned()
-    }
-
-    /// Everyone connected here.
-    pub fn everyone_here(&self) -> Vec<Reach> {
-        let reach = self.reach.lock().unwrap_or_else(|e| e.into_inner());
-        reach.values().cloned().collect()
     }
 
     /// For a generic login with `key`: the first name registered to it that nobody is

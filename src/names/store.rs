@@ -6,7 +6,7 @@
 use futures_util::future::BoxFuture;
 
 use super::{Claim, Registration, Unavailable};
-use crate::room::ParticipantId;
+use crate::participant::ParticipantId;
 
 /// Claims (who is online under which look-alike key) and registrations (which key owns
 /// which name). Each change is atomic: of two claimants racing for one name, one wins.

@@ -15,6 +15,7 @@ use super::state::{Newcomer, RoomConfig, RoomState, RoomStats};
 use super::{Clock, Entrant, JoinError, Joined, ParticipantId};
 use crate::chat::line::ChatLine;
 use crate::chat::nickname::Nickname;
+use crate::delivery::Connections;
 use crate::log::LogSink;
 use crate::metrics::{Cut, Metrics, Refusal};
 use crate::names::NameRegistry;
@@ -25,6 +26,8 @@ pub struct Room {
     log: LogSink,
     pub(super) clock: Clock,
     names: NameRegistry,
+    /// Everyone connected to this server (a whisper to someone in another room).
+    connections: Connections,
     /// Where its events go: its members here (a lone server's room), or the cluster.
     link: Box<dyn RoomLink>,
     /// Scheduled messages due whose claim could not be made yet (NATS unreachable).
@@ -55,6 +58,7 @@ impl Room {
             log,
             clock,
             names,
+            connections: Connections::default(),
             link: Box::new(LocalMembers::default()),
             held: Vec::new(),
             metrics: Metrics::detached(),
@@ -66,6 +70,13 @@ impl Room {
     /// nothing).
     pub fn counted(mut self, metrics: Arc<Metrics>) -> Room {
         self.metrics = metrics;
+        self
+    }
+
+    /// Reaches `connections`, everyone connected to this server, with whispers from the
+    /// room (a room made outside a server reaches only its own members).
+    pub fn reaching(mut self, connections: Connections) -> Room {
+        self.connections = connections;
         self
     }
 
@@ -102,7 +113,7 @@ impl Room {
             let sinks = Sinks {
                 log: &self.log,
                 room: self.state.name(),
-                names: &self.names,
+                connections: &self.connections,
                 metrics: &self.metrics,
             };
             let refused = self.link.take(events, &sinks, self.state.schedules());

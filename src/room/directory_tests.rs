@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::directory::{RoomDirectory, RoomMaker};
 use super::schedule::ScheduleStore;
-use super::{new_participant_id, Clock, JoinRequest, RoomHandle};
+use super::{new_participant_id, Clock, JoinRequest, LocalRoom, RoomsHere};
 use crate::chat::room_name::RoomName;
 use crate::log::LogSink;
 use crate::metrics::Metrics;
@@ -24,6 +24,7 @@ fn maker() -> RoomMaker {
         clock: Clock::System,
         names: NameRegistry::load(None, 3).unwrap(),
         schedules: ScheduleStore::default(),
+        connections: Default::default(),
         metrics: Metrics::detached(),
     }
 }
@@ -45,11 +46,12 @@ fn request(nick: &str) -> JoinRequest {
 #[tokio::test]
 async fn a_room_whose_actor_does_not_answer_delays_no_join_to_another_room() {
     let lobby = RoomName::parse("#lobby").unwrap();
-    let directory = RoomDirectory::start(maker(), 10, lobby);
+    let here = RoomsHere::start(maker(), 10, lobby.clone());
     // #slow's actor takes the join and never answers.
     let (stuck, _never_read) = mpsc::channel(16);
     let slow = RoomName::parse("#slow").unwrap();
-    directory.add_room(&slow, RoomHandle::Local(stuck));
+    here.add_room(&slow, LocalRoom(stuck));
+    let directory = RoomDirectory::new(maker(), lobby, here);
     let waiting = {
         let (directory, slow) = (directory.clone(), slow.clone());
         tokio::spawn(async move { directory.enter(&slow, request("alice")).await.is_ok() })

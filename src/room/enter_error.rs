@@ -1,6 +1,7 @@
 //! Why someone could not enter a room, as they are told it (SPEC §8).
 
 use super::JoinError;
+use crate::metrics::Refusal;
 
 /// Why someone could not enter a room.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +19,18 @@ pub enum EnterError {
 }
 
 impl EnterError {
+    /// What the refusal counts as.
+    pub fn refusal(&self) -> Refusal {
+        match self {
+            EnterError::Full { .. } | EnterError::Join(JoinError::Full { .. }) => Refusal::RoomFull,
+            EnterError::Join(JoinError::Nickname(_)) => Refusal::NameRefused,
+            EnterError::Join(JoinError::Banned { .. }) => Refusal::Banned,
+            EnterError::Join(JoinError::Closed) => Refusal::ShuttingDown,
+            EnterError::Join(JoinError::Unreachable) => Refusal::Unreachable,
+            EnterError::TooManyRooms(_) => Refusal::TooManyRooms,
+        }
+    }
+
     /// `refused` as said when entering the room shown as `room`.
     pub fn refused(refused: JoinError, room: &str) -> EnterError {
         match refused {

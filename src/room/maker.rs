@@ -6,8 +6,9 @@ use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 
 use super::schedule::{ScheduleBook, ScheduleStore};
-use super::{Clock, Room, RoomConfig, RoomHandle};
+use super::{Clock, LocalRoom, Room, RoomConfig, RoomState};
 use crate::chat::room_name::RoomName;
+use crate::delivery::Connections;
 use crate::log::LogSink;
 use crate::metrics::Metrics;
 use crate::names::NameRegistry;
@@ -21,6 +22,8 @@ pub struct RoomMaker {
     pub clock: Clock,
     pub names: NameRegistry,
     pub schedules: ScheduleStore,
+    /// Everyone connected to this server.
+    pub connections: Connections,
     /// The server's counts, which every room adds to.
     pub metrics: Arc<Metrics>,
     /// Server admins' key fingerprints, admins in every room: those of the template
@@ -57,9 +60,9 @@ impl RoomMaker {
             .unwrap_or_else(|e| e.into_inner()) = keys;
     }
 
-    pub(super) fn make(&self, name: &RoomName, made_by_join: bool) -> RoomHandle {
+    pub(super) fn make(&self, name: &RoomName, made_by_join: bool) -> LocalRoom {
         let schedules = self.schedules.book(&name.to_string());
-        RoomHandle::spawn(self.room(name, made_by_join, schedules))
+        LocalRoom::spawn(self.room(name, made_by_join, schedules))
     }
 
     /// A new room `name`, not yet running, with `schedules` as its pending messages.
@@ -67,13 +70,22 @@ impl RoomMaker {
         let mut config = self.config();
         config.name = name.to_string();
         config.creator_is_admin = made_by_join;
-        Room::new(
-            config,
-            schedules,
+        let now = super::Now {
+            wall: self.clock.now(),
+            instant: self.clock.instant(),
+        };
+        self.restored(RoomState::new(config, schedules, now))
+    }
+
+    /// A room carrying on from `state` (rebuilt from a snapshot), not yet running.
+    pub fn restored(&self, state: RoomState) -> Room {
+        Room::with_state(
+            state,
             self.log.clone(),
             self.clock.clone(),
             self.names.clone(),
         )
         .counted(self.metrics.clone())
+        .reaching(self.connections.clone())
     }
 }

@@ -10,9 +10,9 @@ use tokio_util::sync::CancellationToken;
 use super::event::RoomEvent;
 use super::{Delivery, Outbox, ParticipantId};
 use crate::chat::line::SharedLine;
+use crate::delivery::Connections;
 use crate::log::LogSink;
 use crate::metrics::{Cut, Metrics};
-use crate::names::NameRegistry;
 
 /// One member's connection, as far as the room needs it.
 pub struct LocalMember {
@@ -55,12 +55,12 @@ pub struct LocalMembers {
     members: Vec<LocalMember>,
 }
 
-/// Where events go besides the members: the log, the registry for whispers to other
-/// rooms, and the counts.
+/// Where events go besides the members: the log, everyone connected here (whispers to
+/// other rooms), and the counts.
 pub struct Sinks<'a> {
     pub log: &'a LogSink,
     pub room: &'a str,
-    pub names: &'a NameRegistry,
+    pub connections: &'a Connections,
     pub metrics: &'a Metrics,
 }
 
@@ -185,7 +185,7 @@ impl LocalMembers {
         }
     }
 
-    /// A whisper: to a member here, or through the registry to another room.
+    /// A whisper: to a member here, or to someone connected here in another room.
     fn whisper(
         &mut self,
         to: ParticipantId,
@@ -198,20 +198,6 @@ impl LocalMembers {
             self.deliver_at(at, Delivery::Line(line), sinks.log, refused, tally);
             return;
         }
-        whisper_here(sinks.names, sinks.log, to, &line);
-    }
-}
-
-/// Hands a whisper to participant `to` if they are connected to this server, in
-/// whatever room they are.
-pub fn whisper_here(names: &NameRegistry, log: &LogSink, to: ParticipantId, line: &SharedLine) {
-    let Some(target) = names.reach(to) else {
-        return;
-    };
-    if target.outbox.try_send(Delivery::Line(line.clone())).is_ok() {
-        log.transcript(&target.transcript, line);
-    } else {
-        // Their outbox is full: they stopped reading, and their own room drops them.
-        target.kill.cancel();
+        sinks.connections.whisper(sinks.log, to, &line);
     }
 }

@@ -1,11 +1,12 @@
 //! What a session needs from the rest of the server, and nothing more: the settings,
-//! the rooms, the names, the logs, the metrics, the clock and the allowlist. The server
-//! builds it; the SSH edge depends on it instead of on the server.
+//! the rooms, the names, the connections, the logs, the metrics, the clock and the
+//! allowlist. The server builds it; the SSH edge depends on it instead of on the server.
 
 use std::sync::Arc;
 
 use crate::allowlist::Allowlist;
 use crate::config::Config;
+use crate::delivery::Connections;
 use crate::log::LogSink;
 use crate::metrics::Metrics;
 use crate::names::NameRegistry;
@@ -16,6 +17,8 @@ pub struct SessionDeps {
     pub config: Config,
     pub rooms: Arc<RoomDirectory>,
     pub names: NameRegistry,
+    /// Everyone connected to this server.
+    pub connections: Connections,
     pub log: LogSink,
     pub metrics: Arc<Metrics>,
     /// What the login grace is measured on (a test's clock moves by hand).

@@ -43,7 +43,7 @@ impl Presence {
     pub async fn leave_chat(&self, deps: &SessionDeps) {
         deps.rooms.leave(&self.room, self.id).await;
         deps.names.release(&self.nickname, self.id).await;
-        deps.names.remove_reach(self.id);
+        deps.connections.remove(self.id);
         deps.log.close_transcript(&self.transcript);
     }
 

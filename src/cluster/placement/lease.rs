@@ -1,7 +1,7 @@
 //! A room's lease while this node runs it: renewed every second (and at once when the
 //! membership changes or NATS comes back), the room ended when it has been empty a
 //! while, members of dead nodes dropped, and the room given up without a word when
-//! another node holds the lease (on a stop, [`super::stop`] hands every room on).
+//! another node holds the lease (on a stop, [`crate::cluster::stop`] hands every room on).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -14,10 +14,10 @@ use tokio::sync::{mpsc, oneshot, Notify};
 use tokio_util::sync::CancellationToken;
 
 use super::owner::lease_of;
-use super::rooms::Shared;
-use super::wire::Lease;
-use super::{key_of, LEASES, RENEW_EVERY};
 use crate::chat::room_name::RoomName;
+use crate::cluster::rooms::Shared;
+use crate::cluster::wire::Lease;
+use crate::cluster::{key_of, LEASES, RENEW_EVERY};
 use crate::metrics::Held;
 use crate::room::RoomCommand;
 

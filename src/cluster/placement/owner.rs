@@ -1,7 +1,7 @@
 //! Running a room for the cluster: the node that wins a room's lease (or takes a lapsed
 //! one over from the room's snapshot) runs its actor and answers the requests on
 //! `chat.room.<key>.in` in arrival order. The lease's upkeep is in [`super::lease`], the
-//! actor's side of the bus in [`super::link`].
+//! actor's side of the bus in [`crate::cluster::link`].
 
 use std::sync::{Arc, Mutex};
 
@@ -12,12 +12,12 @@ use tokio::sync::{mpsc, oneshot, Notify};
 use tokio_util::sync::CancellationToken;
 
 use super::lease::renew;
-use super::link::Link;
-use super::rooms::Shared;
-use super::sequence::Sent;
-use super::wire::{room_in, Lease, RoomReply, RoomRequest};
-use super::{key_of, lock};
 use crate::chat::room_name::RoomName;
+use crate::cluster::link::Link;
+use crate::cluster::rooms::Shared;
+use crate::cluster::sequence::Sent;
+use crate::cluster::wire::{room_in, Lease, RoomReply, RoomRequest};
+use crate::cluster::{key_of, lock};
 use crate::room::{run_actor, EnterError, JoinError, Room, RoomCommand, RoomSnapshot, RoomState};
 
 /// A room this node runs.
@@ -60,7 +60,7 @@ impl Owned {
 ///
 /// # Errors
 /// There are already `max_rooms` rooms.
-pub(super) async fn make_if_missing(
+pub(in crate::cluster) async fn make_if_missing(
     shared: &Arc<Shared>,
     room: &RoomName,
     max_rooms: usize,
@@ -110,7 +110,7 @@ pub(super) fn lease_of(shared: &Shared, room: &str, members: usize) -> Bytes {
 
 /// Takes over the room with key `room_key` from its snapshot, if it has one and nobody
 /// holds its lease. Returns whether this node now runs it.
-pub(super) async fn take_over(shared: &Arc<Shared>, room_key: &str) -> bool {
+pub(in crate::cluster) async fn take_over(shared: &Arc<Shared>, room_key: &str) -> bool {
     let key = key_of(room_key);
     // This node runs it already (its lease lapsed in an outage and is being renewed).
     if shared.owned().contains_key(room_key) {
@@ -155,13 +155,7 @@ pub(super) async fn take_over(shared: &Arc<Shared>, room_key: &str) -> bool {
         .into_iter()
         .filter(|n| settled && !shared.nodes.contains(&key_of(n)))
         .collect();
-    let room = Room::with_state(
-        state,
-        maker.log.clone(),
-        maker.clock.clone(),
-        maker.names.clone(),
-    )
-    .counted(maker.metrics.clone());
+    let room = maker.restored(state);
     run(shared, name, room, revision, Some(gone)).await;
     true
 }

@@ -4,6 +4,7 @@
 //! - [`escapes`]: removing colour codes and other CSI sequences from terminal output.
 //! - [`freeze`]: a TCP stream whose reads can be stopped for good.
 //! - [`haproxy`]: a real HAProxy sending the PROXY protocol, for the proxy tests.
+//! - [`lines`]: splitting a pty byte stream into the lines a person would see.
 //! - [`nats`]: a real `nats-server` with JetStream, or three as one NATS cluster, for the
 //!   cluster tests.
 
@@ -11,10 +12,12 @@ pub mod accept;
 pub mod escapes;
 pub mod freeze;
 pub mod haproxy;
+pub mod lines;
 pub mod nats;
 
 pub use accept::AcceptAll;
 pub use escapes::{strip_colours, strip_escapes};
 pub use freeze::Freezable;
 pub use haproxy::{HaProxy, SendProxy};
+pub use lines::LineBuf;
 pub use nats::{NatsCluster, NatsServer};

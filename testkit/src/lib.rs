@@ -1,6 +1,8 @@
 //! Harness pieces shared by ssh-chatroom's end-to-end tests and its load generator.
 //!
 //! - [`accept`]: a russh client handler that trusts any host key.
+//! - [`chaos`]: a soak of the cluster under faults (real nodes, NATS and SSH clients)
+//!   and its four checks, shared by `tests/cluster_chaos.rs` and `bench chaos`.
 //! - [`escapes`]: removing colour codes and other CSI sequences from terminal output.
 //! - [`freeze`]: a TCP stream whose reads can be stopped for good.
 //! - [`haproxy`]: a real HAProxy sending the PROXY protocol, for the proxy tests.
@@ -9,6 +11,7 @@
 //!   cluster tests.
 
 pub mod accept;
+pub mod chaos;
 pub mod escapes;
 pub mod freeze;
 pub mod haproxy;

@@ -7,12 +7,15 @@
 //! - [`schedule`]: how late a scheduled message arrives after its minute starts.
 //! - [`takeover`]: in a cluster, how long a room is silent after a node is SIGKILLed,
 //!   and what happens meanwhile to the lines typed.
+//! - [`chaos`]: a cluster of its own under faults for minutes (nodes killed, stopped and
+//!   restarted, NATS killed), with the soak's four checks (`testkit::chaos`).
 //!
 //! `--addr` may list several servers (the nodes of a cluster): the users are spread over
 //! them round-robin.
 //!
 //! See BENCHMARKS.md for the commands and the figures measured with them.
 
+mod chaos;
 mod client;
 mod connect;
 mod fanout;
@@ -53,6 +56,9 @@ enum Command {
     /// Cluster: SIGKILLs a node while a line is typed every interval; time until the
     /// room delivers again, and the lines refused or lost meanwhile.
     Takeover(takeover::TakeoverArgs),
+    /// Cluster: a soak under faults (nodes SIGKILLed, SIGTERMed, NATS killed) with its
+    /// own NATS and nodes; lines lost, duplicated or out of order, ghosts, recovery.
+    Chaos(chaos::ChaosArgs),
 }
 
 /// Where the server is: an address, or one started in this process.
@@ -97,6 +103,7 @@ fn main() -> anyhow::Result<()> {
                 Command::Connect(args) => connect::run(args, nofile).await,
                 Command::Schedule(args) => schedule::run(args).await,
                 Command::Takeover(args) => takeover::run(args).await,
+                Command::Chaos(args) => chaos::run(args).await,
             }
         })
         .await?

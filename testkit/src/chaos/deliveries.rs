@@ -61,6 +61,16 @@ pub struct Deliveries {
     pub disagreements: Vec<Disorder>,
 }
 
+impl Deliveries {
+    /// How many distinct lines some present member missed.
+    pub fn missing_lines(&self) -> usize {
+        let mut lines: Vec<LineId> = self.missing.iter().map(|m| m.line).collect();
+        lines.sort_unstable();
+        lines.dedup();
+        lines.len()
+    }
+}
+
 /// Runs check 2 over every line of the ledger.
 pub fn check(snap: &Snapshot, ledger: &Ledger) -> Deliveries {
     let mut found = Deliveries::default();

@@ -138,10 +138,11 @@ impl Report {
             out.push(format!("    refused {n}x: {text}"));
         }
         out.push(format!(
-            "  deliveries: {} arrivals, {} owed to members present throughout, {} missing, {} duplicated, {} refused yet delivered, {} out of a sender's order, {} order disagreements",
+            "  deliveries: {} arrivals, {} owed to members present throughout, {} missing ({} lines), {} duplicated, {} refused yet delivered, {} out of a sender's order, {} order disagreements",
             d.arrivals,
             d.expected,
             d.missing.len(),
+            d.missing_lines(),
             d.duplicates.len(),
             d.refused_delivered.len(),
             d.out_of_order.len(),
@@ -236,6 +237,7 @@ impl Report {
             "arrivals": d.arrivals,
             "owed": d.expected,
             "missing": d.missing.len(),
+            "missing_lines": d.missing_lines(),
             "duplicates": d.duplicates.len(),
             "refused_delivered": d.refused_delivered.len(),
             "out_of_order": d.out_of_order.len(),

@@ -11,7 +11,8 @@
 //!   [`user`]: a user's typing and reconnecting.
 //! - [`nodes`], [`broker`]: the node processes and NATS; [`faults`]: what is done to them.
 //! - [`quiet`] (check 3), [`ledger`] (check 1), [`deliveries`] (check 2), [`recovery`]
-//!   (check 4); [`report`], [`findings`] and [`evidence`] say what was found.
+//!   (check 4); [`report`] (with its summary), [`findings`] and [`evidence`] say what
+//!   was found. `soak` holds the steps around the faults.
 
 pub mod broker;
 pub mod deliveries;
@@ -25,6 +26,8 @@ pub mod recovery;
 pub mod report;
 pub mod roster;
 pub mod session;
+mod soak;
+mod summary;
 pub mod user;
 
 use std::path::PathBuf;
@@ -37,8 +40,8 @@ use tokio::sync::watch;
 
 use broker::Broker;
 use nodes::Nodes;
-use report::{FaultOutcome, Report};
-use roster::{Roster, UserSpec};
+use report::Report;
+use roster::Roster;
 use user::Mode;
 
 /// How a soak is run.
@@ -89,6 +92,38 @@ impl ChaosConfig {
     }
 }
 
+/// Applies the faults in turn, each after a quiet point (check 3) and about
+/// `fault_every` after the previous one.
+async fn faults_in_turn(
+    config: &ChaosConfig,
+    roster: &Arc<Roster>,
+    nodes: &mut Nodes,
+    broker: &mut Broker,
+    quiet_points: &mut Vec<quiet::QuietPoint>,
+    say: &impl Fn(String),
+) -> anyhow::Result<Vec<faults::Fault>> {
+    let mut rng = StdRng::seed_from_u64(config.seed);
+    let mut faults = Vec::new();
+    for k in 0..config.faults {
+        if k > 0 {
+            quiet_points.push(quiet::check(roster).await);
+        }
+        let (kind, target) = faults::plan(k, &config.kinds, config.nodes, broker.len());
+        let fault = faults::apply(kind, target, nodes, broker, &mut rng).await?;
+        say(format!(
+            "fault {}: {} {}: {}",
+            k + 1,
+            kind.describe(),
+            fault.target,
+            fault.note
+        ));
+        let next = fault.at + config.fault_every.mul_f64(rng.random_range(0.9..1.1));
+        faults.push(fault);
+        tokio::time::sleep_until(next.into()).await;
+    }
+    Ok(faults)
+}
+
 /// Runs the soak and reports what it found (the checks' verdicts are in the report).
 ///
 /// # Errors
@@ -104,102 +139,40 @@ pub async fn run(config: &ChaosConfig) -> anyhow::Result<Report> {
             eprintln!("[{:7.3} s] {text}", t0.elapsed().as_secs_f64());
         }
     };
-    let kinds: Vec<&str> = config.kinds.iter().map(|k| k.key()).collect();
-    let setup = format!(
-        "{} nodes, {} users in {} rooms, {} NATS, a fault every ~{} s x {} ({}), seed {}",
-        config.nodes,
-        config.users,
-        config.rooms,
-        if config.nats_cluster { "three" } else { "one" },
-        config.fault_every.as_secs_f64(),
-        config.faults,
-        kinds.join(", "),
-        config.seed
-    );
+    let setup = soak::setup_line(config);
     say(format!("{setup}; files in {}", config.dir.display()));
     let mut broker = Broker::start(&config.dir, config.nats_cluster).await?;
-    let capacity = config.users + 10;
     let mut nodes = Nodes::start(
         &config.binary,
         &config.dir,
         &broker.urls(),
         config.nodes,
-        capacity,
+        config.users + 10,
         &config.node_args,
     )
     .await?;
     say(format!("NATS and {} nodes up", config.nodes));
-    let roster = Arc::new(Roster::new(users(config), rooms(config)));
+    let roster = Arc::new(Roster::new(soak::users(config), soak::rooms(config)));
     let (mode, told) = watch::channel(Mode::Typing);
-    let spawn = |u: usize| {
-        let seed = config.seed ^ (u as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        tokio::spawn(user::run(
-            roster.clone(),
-            nodes.table(),
-            u,
-            told.clone(),
-            seed,
-        ))
-    };
-    // Room r's first user, alone at first, makes it on node r (mod nodes): the rooms
-    // start out run by different nodes, and the first faults hit the nodes running them.
-    let makers: Vec<usize> = (0..config.rooms.min(config.users)).collect();
-    let mut tasks: Vec<_> = makers.iter().map(|&u| spawn(u)).collect();
-    quiet::wait_in(&roster, &makers, Duration::from_secs(30)).await;
-    tasks.extend((makers.len()..config.users).map(spawn));
+    let tasks = soak::start_users(config, &roster, &nodes.table(), &told).await;
     let mut quiet_points = vec![quiet::check(&roster).await];
-    if !quiet_points[0].not_back.is_empty() {
-        let snap = roster.snapshot();
-        let why: Vec<String> = quiet_points[0]
-            .not_back
-            .iter()
-            .filter_map(|name| roster.index_of(name))
-            .map(|u| {
-                let tries = &snap.sessions[u];
-                let last = tries.last().map(|s| {
-                    let welcomed = s.welcomed.is_some();
-                    format!(
-                        "welcomed {welcomed}, closed {}, {:?}",
-                        s.closed.is_some(),
-                        s.refusal
-                    )
-                });
-                format!(
-                    "{} ({} tries; last: {last:?})",
-                    snap.users[u].name,
-                    tries.len()
-                )
-            })
-            .collect();
-        anyhow::bail!("users never got into their rooms: {}", why.join(", "));
-    }
+    soak::everyone_in(&roster, &quiet_points[0])?;
     say(format!("all {} users in; chatting", config.users));
-    say(spread(&roster, config.nodes));
+    say(soak::spread(&roster, config.nodes));
     tokio::time::sleep(config.warmup).await;
-    let mut rng = StdRng::seed_from_u64(config.seed);
-    let mut faults = Vec::new();
-    for k in 0..config.faults {
-        if k > 0 {
-            quiet_points.push(quiet::check(&roster).await);
-        }
-        let (kind, target) = faults::plan(k, &config.kinds, config.nodes, broker.len());
-        let fault = faults::apply(kind, target, &mut nodes, &mut broker, &mut rng).await?;
-        say(format!(
-            "fault {}: {} {}: {}",
-            k + 1,
-            kind.describe(),
-            fault.target,
-            fault.note
-        ));
-        let every = config.fault_every.mul_f64(rng.random_range(0.9..1.1));
-        let next = fault.at + every;
-        faults.push(fault);
-        tokio::time::sleep_until(next.into()).await;
-    }
+    let faults = faults_in_turn(
+        config,
+        &roster,
+        &mut nodes,
+        &mut broker,
+        &mut quiet_points,
+        &say,
+    )
+    .await?;
     quiet_points.push(quiet::check(&roster).await);
     say("final /user check done; waiting for the last answers".into());
     mode.send_replace(Mode::Quiet);
-    drain(&roster).await;
+    soak::drain(&roster).await;
     let end = Instant::now();
     let snap = roster.snapshot();
     mode.send_replace(Mode::Stop);
@@ -208,87 +181,13 @@ pub async fn run(config: &ChaosConfig) -> anyhow::Result<Report> {
     }
     let dirs: Vec<PathBuf> = (0..nodes.len()).map(|i| nodes.dir_of(i)).collect();
     drop(nodes);
-    let ledger = ledger::build(&snap);
-    let deliveries = deliveries::check(&snap, &ledger);
-    let mut outcomes = Vec::new();
-    for (k, fault) in faults.iter().enumerate() {
-        let until = faults.get(k + 1).map_or(end, |next| next.at);
-        let rooms = recovery::recoveries(&snap, &ledger, fault.from, until);
-        outcomes.push(FaultOutcome {
-            fault: fault.clone(),
-            rooms,
-        });
-    }
-    Ok(Report {
+    let run = report::Run {
         setup,
-        seed: config.seed,
-        nodes: config.nodes,
-        nats_cluster: config.nats_cluster,
-        duration: end - t0,
-        snap,
-        ledger,
-        deliveries,
-        faults: outcomes,
-        quiet: quiet_points,
-        evidence: evidence::Evidence::new(t0, wall0, &dirs),
-        dir: config.dir.clone(),
-    })
-}
-
-/// The users: `u00`, `u01`, ... in rooms taken round-robin, and on home nodes taken
-/// round-robin within each room (user `i` is the `i / rooms`-th of its room), so that
-/// every room has members on every node even when rooms and nodes are as many.
-fn users(config: &ChaosConfig) -> Vec<UserSpec> {
-    let width = if config.users > 100 { 3 } else { 2 };
-    (0..config.users)
-        .map(|i| UserSpec {
-            name: format!("u{i:0width$}"),
-            room: i % config.rooms,
-            home: (i % config.rooms + i / config.rooms) % config.nodes,
-        })
-        .collect()
-}
-
-/// `#chaos0: n1 2, n2 2, n3 2; ...`: how many of each room's users start on each node.
-fn spread(roster: &Roster, nodes: usize) -> String {
-    let rooms: Vec<String> = (0..roster.rooms.len())
-        .map(|r| {
-            let counts: Vec<String> = (0..nodes)
-                .map(|n| {
-                    let here = roster.users.iter().filter(|u| u.room == r && u.home == n);
-                    format!("{} {}", Nodes::name(n), here.count())
-                })
-                .collect();
-            format!("{}: {}", roster.rooms[r], counts.join(", "))
-        })
-        .collect();
-    format!("users per room and node: {}", rooms.join("; "))
-}
-
-/// The rooms: `#chaos0`, `#chaos1`, ...
-fn rooms(config: &ChaosConfig) -> Vec<String> {
-    (0..config.rooms).map(|r| format!("#chaos{r}")).collect()
-}
-
-/// Waits until every line typed has been answered and has reached every receiver
-/// present throughout, or its 5 s (answer) and 5 s (delivery) bounds are over.
-async fn drain(roster: &Roster) {
-    let give_up = Instant::now() + ledger::ANSWER_WITHIN + deliveries::PRESENT_FOR;
-    while Instant::now() < give_up {
-        let snap = roster.snapshot();
-        let ledger = ledger::build(&snap);
-        let now = Instant::now();
-        let waiting = ledger.lines.values().any(|l| {
-            matches!(l.answer, ledger::Answer::Lost) && now < l.sent + ledger::ANSWER_WITHIN
-        });
-        let owed = deliveries::check(&snap, &ledger).missing.iter().any(|m| {
-            let line = &ledger.lines[&m.line];
-            line.room_time()
-                .is_some_and(|t| now < t + deliveries::PRESENT_FOR)
-        });
-        if !waiting && !owed {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        t0,
+        wall0,
+        end,
+        dirs,
+    };
+    let report = Report::new(config, run, snap, &faults, quiet_points);
+    Ok(report)
 }

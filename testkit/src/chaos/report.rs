@@ -1,18 +1,21 @@
-//! What a soak amounts to: the counts of each check, the recovery after each fault,
+//! What a soak amounts to: the checks run over the records, the counts of each, the recovery after each fault,
 //! whether each of the four checks passed, the human summary and the JSON line.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use super::deliveries::Deliveries;
+use super::deliveries::{self, Deliveries};
 use super::evidence::Evidence;
 use super::faults::{Fault, FaultKind};
-use super::ledger::{Answer, Ledger};
+use super::ledger::{self, Answer, Ledger};
 use super::quiet::QuietPoint;
-use super::recovery::RoomRecovery;
+use super::recovery::{self, RoomRecovery};
 use super::roster::Snapshot;
+use super::ChaosConfig;
 
 /// One fault and how each room came back from it.
 pub struct FaultOutcome {
@@ -38,6 +41,18 @@ pub struct Report {
     pub dir: std::path::PathBuf,
 }
 
+/// What the report needs of the run beside what was recorded.
+pub struct Run {
+    pub setup: String,
+    /// When the soak started, on both clocks.
+    pub t0: Instant,
+    pub wall0: DateTime<Utc>,
+    /// When the records were frozen.
+    pub end: Instant,
+    /// The nodes' folders.
+    pub dirs: Vec<PathBuf>,
+}
+
 /// How many lines had each answer.
 #[derive(Default, Debug, Clone, Copy)]
 pub struct Answers {
@@ -50,6 +65,45 @@ pub struct Answers {
 }
 
 impl Report {
+    /// Runs the checks over what was recorded: the ledger (check 1), the deliveries
+    /// (check 2), each fault's recovery (check 4, each looking at the lines typed until
+    /// the next fault); check 3 was done at the quiet points.
+    pub fn new(
+        config: &ChaosConfig,
+        run: Run,
+        snap: Snapshot,
+        faults: &[Fault],
+        quiet: Vec<QuietPoint>,
+    ) -> Report {
+        let ledger = ledger::build(&snap);
+        let deliveries = deliveries::check(&snap, &ledger);
+        let faults = faults
+            .iter()
+            .enumerate()
+            .map(|(k, fault)| {
+                let until = faults.get(k + 1).map_or(run.end, |next| next.at);
+                FaultOutcome {
+                    fault: fault.clone(),
+                    rooms: recovery::recoveries(&snap, &ledger, fault.from, until),
+                }
+            })
+            .collect();
+        Report {
+            setup: run.setup,
+            seed: config.seed,
+            nodes: config.nodes,
+            nats_cluster: config.nats_cluster,
+            duration: run.end - run.t0,
+            snap,
+            ledger,
+            deliveries,
+            faults,
+            quiet,
+            evidence: Evidence::new(run.t0, run.wall0, &run.dirs),
+            dir: config.dir.clone(),
+        }
+    }
+
     /// The lines counted by their answer.
     pub fn answers(&self) -> Answers {
         let mut a = Answers::default();
@@ -118,79 +172,6 @@ impl Report {
             by_kind.entry(f.fault.kind.key()).or_default().push(worst);
         }
         by_kind
-    }
-
-    /// The human summary (several lines).
-    pub fn summary(&self) -> String {
-        let a = self.answers();
-        let d = &self.deliveries;
-        let mut out = vec![format!("chaos: {}", self.setup)];
-        out.push(format!(
-            "  lines: {} typed, {} echoed, {} refused, {} cut, {} lost ({} answered after 5 s)",
-            a.sent,
-            a.echoed,
-            a.refused,
-            a.cut,
-            a.lost + a.late,
-            a.late
-        ));
-        for (text, n) in &self.ledger.refusals {
-            out.push(format!("    refused {n}x: {text}"));
-        }
-        out.push(format!(
-            "  deliveries: {} arrivals, {} owed to members present throughout, {} missing ({} lines), {} duplicated, {} refused yet delivered, {} out of a sender's order, {} order disagreements",
-            d.arrivals,
-            d.expected,
-            d.missing.len(),
-            d.missing_lines(),
-            d.duplicates.len(),
-            d.refused_delivered.len(),
-            d.out_of_order.len(),
-            d.disagreements.len()
-        ));
-        let lists: usize = self.quiet.iter().map(|q| q.lists).sum();
-        let not_back: usize = self.quiet.iter().map(|q| q.not_back.len()).sum();
-        let unjudged: usize = self.quiet.iter().map(|q| q.unjudged).sum();
-        out.push(format!(
-            "  /user: {} quiet points, {lists} lists asked, {} not exact, {not_back} users not back within 30 s, {unjudged} rooms unjudged",
-            self.quiet.len(),
-            self.ghost_lists()
-        ));
-        for (k, f) in self.faults.iter().enumerate() {
-            let rooms: Vec<String> = f
-                .rooms
-                .iter()
-                .map(|r| {
-                    let name = &self.snap.rooms[r.room];
-                    match r.after {
-                        Some(after) => format!("{name} {} ms", after.as_millis()),
-                        None => format!("{name} NEVER"),
-                    }
-                })
-                .collect();
-            out.push(format!(
-                "  fault {} at {}: {} {} ({}); recovery: {}",
-                k + 1,
-                self.evidence.when(f.fault.at),
-                f.fault.kind.describe(),
-                f.fault.target,
-                f.fault.note,
-                rooms.join(", ")
-            ));
-        }
-        let checks = [
-            ("1 echoed or refused", self.answered_ok()),
-            ("2 exactly once, in order", self.delivered_ok()),
-            ("3 no ghosts", self.no_ghosts_ok()),
-            ("4 recovery within 5 s", self.recovered_ok()),
-        ];
-        let verdicts: Vec<String> = checks
-            .iter()
-            .map(|(name, ok)| format!("{name}: {}", if *ok { "ok" } else { "FAILED" }))
-            .collect();
-        out.push(format!("  checks: {}", verdicts.join("; ")));
-        out.push(format!("  node folders: {}", self.dir.display()));
-        out.join("\n")
     }
 
     /// The JSON line.

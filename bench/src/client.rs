@@ -1,6 +1,6 @@
 //! The load client's SSH side: one russh session per participant (fresh Ed25519 key,
-//! pty + shell) whose output is handed straight to an [`Output`], and a splitter that
-//! turns the pty byte stream into visible lines.
+//! pty + shell) whose output is handed straight to an [`Output`]; [`LineBuf`] (from
+//! testkit) turns the pty byte stream into visible lines.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -9,6 +9,7 @@ use anyhow::Context;
 use russh::client;
 use russh::keys::{Algorithm, PrivateKey, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
 use russh::{ChannelId, ChannelWriteHalf};
+pub use testkit::LineBuf;
 
 /// The key exchange a client asks for first.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -155,51 +156,4 @@ pub async fn open_in_room<O: Output>(
     // hands it to the handler as well), so nothing queues up behind it.
     let (_reader, writer) = channel.split();
     Ok(Session { handle, writer })
-}
-
-/// Splits a pty byte stream into lines and hands out what each line shows: the text
-/// after the line's last `\r` (the server prints `\r\x1b[K` before a line, and the
-/// prompt redraws that precede it on the same row end up before that `\r`). Colour
-/// codes stay in; [`testkit::strip_escapes`] removes them where needed.
-#[derive(Default)]
-pub struct LineBuf {
-    buf: Vec<u8>,
-}
-
-impl LineBuf {
-    /// Appends `data` and calls `each` with every line it completes.
-    pub fn push(&mut self, data: &[u8], mut each: impl FnMut(&str)) {
-        self.buf.extend_from_slice(data);
-        let mut start = 0;
-        while let Some(nl) = self.buf[start..].iter().position(|&b| b == b'\n') {
-            let line = &self.buf[start..start + nl];
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            let visible = match line.iter().rposition(|&b| b == b'\r') {
-                Some(cr) => &line[cr + 1..],
-                None => line,
-            };
-            each(&String::from_utf8_lossy(visible));
-            start += nl + 1;
-        }
-        self.buf.drain(..start);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use testkit::strip_escapes;
-
-    #[test]
-    fn lines_are_split_and_prompt_redraws_dropped() {
-        let mut buf = LineBuf::default();
-        let mut seen = Vec::new();
-        buf.push(b"\r\x1b[K\x1b[1;38;5;33mal", |l| seen.push(l.to_string()));
-        assert!(seen.is_empty());
-        buf.push(
-            b"ice\x1b[0m >> hi\r\nbob >> yo\r\n\ralice> \x1b[K\r\x1b[7C\r\x1b[Kx\r\n",
-            |l| seen.push(strip_escapes(l)),
-        );
-        assert_eq!(seen, ["alice >> hi", "bob >> yo", "x"]);
-    }
 }

@@ -8,12 +8,15 @@
 //! - [`takeover`]: in a cluster, how long a room is silent after a node is SIGKILLed,
 //!   and what happens meanwhile to the lines typed.
 //! - [`floor`]: the floor of this stack, a bare russh line relay to measure against.
+//! - [`chaos`]: a cluster of its own under faults for minutes (nodes killed, stopped and
+//!   restarted, NATS killed), with the soak's four checks (`testkit::chaos`).
 //!
 //! `--addr` may list several servers (the nodes of a cluster): the users are spread over
 //! them round-robin.
 //!
 //! See BENCHMARKS.md for the commands and the figures measured with them.
 
+mod chaos;
 mod client;
 mod connect;
 mod fanout;
@@ -57,6 +60,9 @@ enum Command {
     Takeover(takeover::TakeoverArgs),
     /// Serves the floor: a bare russh server relaying each line to every session.
     Floor(floor::FloorArgs),
+    /// Cluster: a soak under faults (nodes SIGKILLed, SIGTERMed, NATS killed) with its
+    /// own NATS and nodes; lines lost, duplicated or out of order, ghosts, recovery.
+    Chaos(chaos::ChaosArgs),
 }
 
 /// Where the server is: an address, or one started in this process.
@@ -102,6 +108,7 @@ fn main() -> anyhow::Result<()> {
                 Command::Schedule(args) => schedule::run(args).await,
                 Command::Takeover(args) => takeover::run(args).await,
                 Command::Floor(args) => floor::run(args).await,
+                Command::Chaos(args) => chaos::run(args).await,
             }
         })
         .await?

@@ -1,17 +1,22 @@
 //! Harness pieces shared by ssh-chatroom's end-to-end tests and its load generator.
 //!
 //! - [`accept`]: a russh client handler that trusts any host key.
+//! - [`chaos`]: a soak of the cluster under faults (real nodes, NATS and SSH clients)
+//!   and its four checks, shared by `tests/cluster_chaos.rs` and `bench chaos`.
 //! - [`escapes`]: removing colour codes and other CSI sequences from terminal output.
 //! - [`freeze`]: a TCP stream whose reads can be stopped for good.
 //! - [`haproxy`]: a real HAProxy sending the PROXY protocol, for the proxy tests.
+//! - [`lines`]: splitting a pty byte stream into the lines a person would see.
 //! - [`nats`]: a real `nats-server` with JetStream, or three as one NATS cluster, for the
 //!   cluster tests.
 //! - [`partition`]: a relay between a node and NATS that can cut or swallow traffic.
 
 pub mod accept;
+pub mod chaos;
 pub mod escapes;
 pub mod freeze;
 pub mod haproxy;
+pub mod lines;
 pub mod nats;
 pub mod partition;
 
@@ -19,5 +24,6 @@ pub use accept::AcceptAll;
 pub use escapes::{strip_colours, strip_escapes};
 pub use freeze::Freezable;
 pub use haproxy::{HaProxy, SendProxy};
+pub use lines::LineBuf;
 pub use nats::{NatsCluster, NatsServer};
 pub use partition::Partition;

@@ -89,11 +89,17 @@ impl Follower {
     }
 
     /// Carries `batch` out if it is next in order (else it is old, or given up on).
+    /// A batch this node sent itself (it ran the room then; one sent again after a
+    /// gap, say) counts in the order but is not carried out again: the room's actor
+    /// carried it out for the members here when it happened.
     fn carry(&mut self, batch: Batch) {
         if self.order.check(batch.term, batch.seq) != Check::Next {
             return;
         }
         self.order.carried(batch.term, batch.seq);
+        if batch.from == *self.shared.cluster.node {
+            return;
+        }
         let events = batch
             .events
             .into_iter()

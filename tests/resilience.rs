@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{user_key, Mode, StalledClient, TestClient, TestServer};
+use common::{user_key, Mode, TestClient, TestServer};
 use ssh_chatroom::room::Clock;
 
 #[tokio::test]
@@ -11,7 +11,8 @@ async fn a_client_that_stops_reading_is_dropped_and_the_room_goes_on() {
     let server = TestServer::start_with(|c| c.outbox_size = 64, Clock::System).await;
     let alice = TestClient::joined(server.port(), "Alice").await;
     let mut bob = TestClient::joined(server.port(), "Bob").await;
-    let _stalled = StalledClient::join(server.port(), "Stalled").await;
+    let addr = ([127, 0, 0, 1], server.port()).into();
+    let _stalled = testkit::join_stalled(addr, "Stalled").await.unwrap();
     bob.expect("Stalled has joined").await;
     let mut batch = String::new();
     for n in 0..1500 {

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use russh::client;
-use russh::keys::{Algorithm, PrivateKey, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
+use russh::keys::{PrivateKey, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
 use russh::{ChannelId, ChannelWriteHalf};
 pub use testkit::LineBuf;
 
@@ -103,14 +103,6 @@ impl<O: Output> client::Handler for Client<O> {
 pub struct Session<O: Output> {
     pub handle: client::Handle<Client<O>>,
     pub writer: ChannelWriteHalf<client::Msg>,
-}
-
-/// A fresh Ed25519 key for one participant.
-///
-/// # Errors
-/// The key generator fails.
-pub fn user_key() -> anyhow::Result<PrivateKey> {
-    Ok(PrivateKey::random(&mut rand::rng(), Algorithm::Ed25519)?)
 }
 
 /// Connects as `user` with `key` and asks for a pty (xterm, 80x24) and a shell;

@@ -14,11 +14,12 @@ use russh::{client, ChannelWriteHalf};
 use serde_json::json;
 use tokio::sync::{oneshot, Semaphore};
 
-use crate::client::{open_shell, ssh_config, user_key, Client, LineBuf, Output, Session};
+use crate::client::{open_shell, ssh_config, Client, LineBuf, Output, Session};
 use crate::procfs::{cpu_time, elapsed_cpu, rss_kib, steal_time, Pids};
 use crate::serve::{spread_json, spread_line, Server};
 use crate::stats::{nanos, round3, Distribution};
 use crate::Target;
+use testkit::user_key;
 
 /// Arguments of `bench connect`.
 #[derive(Debug, Args)]
@@ -59,9 +60,7 @@ pub async fn run(args: ConnectArgs, nofile: u64) -> anyhow::Result<()> {
     let cpu_before = (pids.cpu_time(), cpu_time(std::process::id()));
     let closed = Arc::new(AtomicUsize::new(0));
     // A person's key exists before they connect: made before the clock starts.
-    let keys = (0..args.sessions)
-        .map(|_| user_key())
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let keys: Vec<_> = (0..args.sessions).map(|_| user_key()).collect();
     let steal_before = steal_time();
     let started = Instant::now();
     let opened = open_all(&args, &server, &closed, keys).await?;

@@ -12,12 +12,13 @@ use clap::Args;
 use russh::{client, ChannelWriteHalf};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
-use crate::client::{open_in_room, ssh_config, user_key, Client};
+use crate::client::{open_in_room, ssh_config, Client};
 use crate::participant::{Receiver, Shared};
 use crate::procfs::{cpu_time, elapsed_cpu, steal_time, Pids};
 use crate::serve::Server;
-use crate::stalled::join_stalled;
 use crate::Target;
+use testkit::join_stalled;
+use testkit::user_key;
 
 mod report;
 
@@ -197,15 +198,8 @@ async fn join_all(
             let (welcomed, welcome) = oneshot::channel();
             let receiver = Arc::new(Mutex::new(Receiver::new(index, shared, welcomed)));
             let output = receiver.clone();
-            let session = open_in_room(
-                config,
-                addr,
-                &nickname,
-                user_key()?,
-                output,
-                room.as_deref(),
-            )
-            .await?;
+            let session =
+                open_in_room(config, addr, &nickname, user_key(), output, room.as_deref()).await?;
             tokio::time::timeout(Duration::from_secs(30), welcome)
                 .await
                 .with_context(|| format!("{nickname} got no welcome within 30 s"))?

@@ -26,7 +26,6 @@ mod participant;
 mod procfs;
 mod schedule;
 mod serve;
-mod stalled;
 mod stats;
 mod takeover;
 

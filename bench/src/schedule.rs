@@ -13,10 +13,11 @@ use serde_json::json;
 use testkit::strip_escapes;
 use tokio::sync::mpsc;
 
-use crate::client::{open_shell, ssh_config, user_key, Client, Kex, LineBuf, Output};
+use crate::client::{open_shell, ssh_config, Client, Kex, LineBuf, Output};
 use crate::serve::Server;
 use crate::stats::round3;
 use crate::Target;
+use testkit::user_key;
 
 /// Arguments of `bench schedule`.
 #[derive(Debug, Args)]
@@ -93,7 +94,7 @@ impl Scheduler {
             lines: LineBuf::default(),
             to,
         };
-        let session = open_shell(ssh_config(kex), addr, &nick, user_key()?, feed).await?;
+        let session = open_shell(ssh_config(kex), addr, &nick, user_key(), feed).await?;
         let mut lines = Lines(rx);
         lines.expect("Welcome to ", REPLY).await?;
         Ok(Scheduler {

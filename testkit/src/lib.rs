@@ -10,6 +10,8 @@
 //! - [`nats`]: a real `nats-server` with JetStream, or three as one NATS cluster, for the
 //!   cluster tests.
 //! - [`partition`]: a relay between a node and NATS that can cut or swallow traffic.
+//! - [`stalled`]: a participant that joins and then never reads again.
+//! - [`user_key`]: a fresh key for a test user.
 
 pub mod accept;
 pub mod chaos;
@@ -19,6 +21,7 @@ pub mod haproxy;
 pub mod lines;
 pub mod nats;
 pub mod partition;
+pub mod stalled;
 
 pub use accept::AcceptAll;
 pub use escapes::{strip_colours, strip_escapes};
@@ -27,3 +30,13 @@ pub use haproxy::{HaProxy, SendProxy};
 pub use lines::LineBuf;
 pub use nats::{NatsCluster, NatsServer};
 pub use partition::Partition;
+pub use stalled::{join_stalled, Stalled};
+
+/// A fresh Ed25519 key, as each test user or benchmark session has its own.
+///
+/// # Panics
+/// The system's random source fails.
+pub fn user_key() -> russh::keys::PrivateKey {
+    russh::keys::PrivateKey::random(&mut rand::rng(), russh::keys::Algorithm::Ed25519)
+        .expect("a random key")
+}

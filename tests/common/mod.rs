@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use russh::client;
-use russh::keys::{Algorithm, PrivateKey, PrivateKeyWithHashAlg};
+use russh::keys::{PrivateKey, PrivateKeyWithHashAlg};
 use russh::ChannelMsg;
 use ssh_chatroom::config::Config;
 use ssh_chatroom::keys::fingerprint;
@@ -19,13 +19,10 @@ pub use testkit::{strip_colours, AcceptAll};
 pub const WAIT: Duration = Duration::from_secs(10);
 
 mod openssh;
-mod stalled;
 
 // Each test file uses some of these.
 #[allow(unused_imports)]
 pub use openssh::{write_openssh_key, OpenSsh};
-#[allow(unused_imports)]
-pub use stalled::StalledClient;
 
 /// A server listening on 127.0.0.1:0 with its files in a temp folder.
 pub struct TestServer {
@@ -155,9 +152,7 @@ pub async fn wait_for_log_line(path: &Path, needle: &str) -> String {
 }
 
 /// A fresh Ed25519 user key.
-pub fn user_key() -> PrivateKey {
-    PrivateKey::random(&mut rand::rng(), Algorithm::Ed25519).unwrap()
-}
+pub use testkit::user_key;
 
 pub fn key_fingerprint(key: &PrivateKey) -> String {
     fingerprint(key.public_key())

@@ -13,7 +13,8 @@ use russh::{client, ChannelWriteHalf};
 use testkit::strip_escapes;
 use tokio::sync::oneshot;
 
-use crate::client::{open_in_room, user_key, Client, LineBuf, Output};
+use crate::client::{open_in_room, Client, LineBuf, Output};
+use testkit::user_key;
 
 /// What one user has seen so far.
 #[derive(Debug, Clone, Default)]
@@ -122,7 +123,7 @@ impl User {
             config,
             addr,
             nickname,
-            user_key()?,
+            user_key(),
             watch.clone(),
             Some(room),
         )

@@ -6,14 +6,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::{AcceptAll, Freezable};
 use anyhow::Context;
 use russh::client;
-use russh::keys::{Algorithm, PrivateKey, PrivateKeyWithHashAlg};
+use russh::keys::PrivateKeyWithHashAlg;
 use russh::ChannelMsg;
-use testkit::{AcceptAll, Freezable};
 use tokio::net::TcpStream;
 
-use crate::client::LineBuf;
+use crate::lines::LineBuf;
 
 /// A joined participant that has stopped reading; dropping it closes the connection.
 pub struct Stalled {
@@ -41,8 +41,7 @@ pub async fn join_stalled(addr: SocketAddr, nickname: &str) -> anyhow::Result<St
         frozen: frozen.clone(),
     };
     let mut handle = client::connect_stream(config, stream, AcceptAll).await?;
-    let key = PrivateKey::random(&mut rand::rng(), Algorithm::Ed25519)?;
-    let key = PrivateKeyWithHashAlg::new(Arc::new(key), None);
+    let key = PrivateKeyWithHashAlg::new(Arc::new(crate::user_key()), None);
     anyhow::ensure!(
         handle
             .authenticate_publickey(nickname, key)

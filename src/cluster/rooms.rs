@@ -16,10 +16,10 @@ use super::remote::{server_line, RemoteRoom};
 use super::wire::{Lease, Presence, RoomReply, RoomRequest};
 use super::{key_of, Cluster, ClusterNames, Mirror, NodeClaim};
 use crate::chat::room_name::RoomName;
+use crate::delivery::Reach;
 use crate::room::directory::RoomMaker;
 use crate::room::{
-    EnterError, Entered, JoinError, JoinRequest, LocalMember, ParticipantId, RoomHandle,
-    RoomPlacement,
+    EnterError, Entered, Entrant, JoinError, LocalMember, ParticipantId, RoomHandle, RoomPlacement,
 };
 
 /// What a node's rooms share.
@@ -138,22 +138,25 @@ impl ClusterRooms {
     async fn enter_room(
         &self,
         room: &RoomName,
-        mut request: JoinRequest,
+        mut entrant: Entrant,
+        reach: Reach,
     ) -> Result<Entered, EnterError> {
         let shared = &self.shared;
-        request.creator = placement::make_if_missing(shared, room, self.max_rooms).await?;
-        let Some(mirror) = self.join_mirror(room, request.local_member()).await else {
+        let id = entrant.who.id;
+        entrant.creator = placement::make_if_missing(shared, room, self.max_rooms).await?;
+        let member = LocalMember::new(id, reach);
+        let Some(mirror) = self.join_mirror(room, member).await else {
             return Err(EnterError::Join(JoinError::Unreachable));
         };
         let remote = RemoteRoom::new(shared.clone(), room.clone());
-        match remote.join(request.entrant(&shared.cluster.node)).await {
+        match remote.join(entrant).await {
             Ok(joined) => {
                 let shown = self.shown(room);
                 mirror.set_name(&shown.to_string());
                 Ok((RoomHandle::elsewhere(Arc::new(remote)), joined, shown))
             }
             Err(refused) => {
-                self.forget(room, request.id);
+                self.forget(room, id);
                 Err(EnterError::refused(refused, &self.shown(room).to_string()))
             }
         }
@@ -247,9 +250,10 @@ impl RoomPlacement for ClusterRooms {
     fn enter<'a>(
         &'a self,
         room: &'a RoomName,
-        request: JoinRequest,
+        entrant: Entrant,
+        reach: Reach,
     ) -> BoxFuture<'a, Result<Entered, EnterError>> {
-        Box::pin(self.enter_room(room, request))
+        Box::pin(self.enter_room(room, entrant, reach))
     }
 
     fn leave<'a>(&'a self, room: &'a RoomName, id: ParticipantId) -> BoxFuture<'a, ()> {

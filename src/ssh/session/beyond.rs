@@ -43,8 +43,13 @@ pub(super) async fn run(
     me.log_command(deps, &typed_in, &sanitize(line), logged);
     if let Some(text) = outcome {
         let line = ChatLine::server(text).shared();
-        if me.outbox.try_send(Delivery::Line(line.clone())).is_ok() {
-            deps.log.transcript(&me.transcript, &line);
+        if me
+            .reach
+            .outbox
+            .try_send(Delivery::Line(line.clone()))
+            .is_ok()
+        {
+            deps.log.transcript(&me.reach.transcript, &line);
         }
     }
 }

@@ -72,6 +72,7 @@ pub(super) async fn join(
             transcript: transcript.clone(),
             creator: false,
         };
+        let reach = request.reach();
         match deps.rooms.enter(room, request).await {
             Ok((handle, joined, room)) => {
                 return Ok(Presence {
@@ -79,9 +80,7 @@ pub(super) async fn join(
                     nickname: joined.nickname,
                     key: setup.key.clone(),
                     addr: setup.addr,
-                    outbox,
-                    kill: setup.kill.clone(),
-                    transcript,
+                    reach,
                     room,
                     handle,
                 });

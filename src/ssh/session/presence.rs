@@ -1,14 +1,11 @@
 //! Where a participant is: their id, name, transcript and current room, which the
 //! session task keeps as they move from room to room.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-
-use tokio_util::sync::CancellationToken;
-
 use crate::chat::room_name::RoomName;
-use crate::room::{JoinRequest, Outbox, ParticipantId, RoomHandle};
+use crate::delivery::Reach;
+use crate::room::{JoinRequest, ParticipantId, RoomHandle};
 use crate::ssh::SessionDeps;
+use std::net::SocketAddr;
 
 /// A participant who has joined.
 pub(super) struct Presence {
@@ -16,10 +13,8 @@ pub(super) struct Presence {
     pub nickname: String,
     pub key: Option<String>,
     pub addr: Option<SocketAddr>,
-    pub outbox: Outbox,
-    pub kill: CancellationToken,
-    /// Follows them from room to room.
-    pub transcript: Arc<str>,
+    /// How to reach them (their transcript follows them from room to room).
+    pub reach: Reach,
     pub room: RoomName,
     pub handle: RoomHandle,
 }
@@ -32,9 +27,9 @@ impl Presence {
             nickname: self.nickname.clone(),
             key: self.key.clone(),
             addr: self.addr,
-            outbox: self.outbox.clone(),
-            kill: self.kill.clone(),
-            transcript: self.transcript.clone(),
+            outbox: self.reach.outbox.clone(),
+            kill: self.reach.kill.clone(),
+            transcript: self.reach.transcript.clone(),
             creator: false,
         }
     }
@@ -44,7 +39,7 @@ impl Presence {
         deps.rooms.leave(&self.room, self.id).await;
         deps.names.release(&self.nickname, self.id).await;
         deps.connections.remove(self.id);
-        deps.log.close_transcript(&self.transcript);
+        deps.log.close_transcript(&self.reach.transcript);
     }
 
     /// Logs a command the session ran itself in `room`, in the rooms' format.

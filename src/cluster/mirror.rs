@@ -12,8 +12,7 @@ use super::lock;
 use super::remote::RemoteRoom;
 use super::rooms::Shared;
 use super::sequence::Order;
-use super::wire::{room_events, RoomRequest};
-use crate::chat::room_name::RoomName;
+use super::wire::{RoomKey, RoomRequest};
 use crate::room::{LocalMember, LocalMembers, ParticipantId, Refused, RoomEvent, Sinks};
 
 /// How long a new mirror waits to learn where the room's numbering is (else it starts
@@ -25,24 +24,21 @@ pub struct RoomMirror {
     members: Mutex<LocalMembers>,
     /// The room's name as shown, for the few lines that name it.
     name: Mutex<String>,
+    room: RoomKey,
     task: Mutex<Option<AbortHandle>>,
 }
 
 impl RoomMirror {
     /// A mirror of `room`, subscribed to its events from the room's next batch on;
     /// `None` when NATS would not take the subscription.
-    pub(super) async fn start(shared: &Arc<Shared>, room: &RoomName) -> Option<Arc<RoomMirror>> {
+    pub(super) async fn start(shared: &Arc<Shared>, room: &RoomKey) -> Option<Arc<RoomMirror>> {
         let mirror = Arc::new(RoomMirror {
             members: Mutex::default(),
-            name: Mutex::new(room.to_string()),
+            name: Mutex::new(room.name().to_string()),
+            room: room.clone(),
             task: Mutex::new(None),
         });
-        match shared
-            .cluster
-            .client
-            .subscribe(room_events(room.key()))
-            .await
-        {
+        match shared.cluster.client.subscribe(room.events()).await {
             Ok(sub) => {
                 // Subscribed first: every batch after the tip reaches the subscription.
                 let remote = RemoteRoom::new(shared.clone(), room.clone());
@@ -53,7 +49,7 @@ impl RoomMirror {
                 Some(mirror)
             }
             Err(error) => {
-                tracing::warn!(%error, %room, "cannot follow the room's events");
+                tracing::warn!(%error, room = %room.name(), "cannot follow the room's events");
                 None
             }
         }
@@ -80,6 +76,11 @@ impl RoomMirror {
             metrics: &shared.maker.metrics,
         };
         lock(&self.members).dispatch(events, &sinks).0
+    }
+
+    /// The room's keys.
+    pub fn room(&self) -> &RoomKey {
+        &self.room
     }
 
     /// The members here.

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::mirror::RoomMirror;
 use super::placement::{self, Owned};
 use super::remote::{server_line, RemoteRoom};
-use super::wire::{Lease, Presence, RoomReply, RoomRequest};
+use super::wire::{Lease, Presence, RoomKey, RoomReply, RoomRequest};
 use super::{key_of, Cluster, ClusterNames, Mirror, NodeClaim};
 use crate::chat::room_name::RoomName;
 use crate::delivery::Reach;
@@ -76,8 +76,8 @@ impl Shared {
 
     /// Makes sure someone runs `room`: a room with a snapshot and no lease is taken
     /// over (its node died, or the whole cluster restarted).
-    pub async fn ensure_running(self: &Arc<Self>, room: &RoomName) {
-        if !self.leases.contains(&key_of(room.key())) && !self.stopping.is_cancelled() {
+    pub async fn ensure_running(self: &Arc<Self>, room: &RoomKey) {
+        if !self.leases.contains(room.bucket()) && !self.stopping.is_cancelled() {
             let _ = placement::make_if_missing(self, room, usize::MAX).await;
         }
     }
@@ -137,11 +137,12 @@ impl ClusterRooms {
     /// The room refused, cannot be reached, or there are too many rooms.
     async fn enter_room(
         &self,
-        room: &RoomName,
+        name: &RoomName,
         mut entrant: Entrant,
         reach: Reach,
     ) -> Result<Entered, EnterError> {
         let shared = &self.shared;
+        let room = &RoomKey::of(name);
         let id = entrant.who.id;
         entrant.creator = placement::make_if_missing(shared, room, self.max_rooms).await?;
         let member = LocalMember::new(id, reach);
@@ -156,21 +157,21 @@ impl ClusterRooms {
                 Ok((RoomHandle::elsewhere(Arc::new(remote)), joined, shown))
             }
             Err(refused) => {
-                self.forget(room, id);
+                self.forget(room.key(), id);
                 Err(EnterError::refused(refused, &self.shown(room).to_string()))
             }
         }
     }
 
     /// The room's name as it spells itself.
-    fn shown(&self, room: &RoomName) -> RoomName {
+    fn shown(&self, room: &RoomKey) -> RoomName {
         self.lease(room)
             .and_then(|l| RoomName::parse(&l.room).ok())
-            .unwrap_or_else(|| room.clone())
+            .unwrap_or_else(|| room.name().clone())
     }
 
-    fn lease(&self, room: &RoomName) -> Option<Lease> {
-        let value = self.shared.leases.get(&key_of(room.key()))?;
+    fn lease(&self, room: &RoomKey) -> Option<Lease> {
+        let value = self.shared.leases.get(room.bucket())?;
         serde_json::from_slice(&value).ok()
     }
 
@@ -178,7 +179,7 @@ impl ClusterRooms {
     /// `None` if it cannot be made. A mirror is found and added to under the mirrors'
     /// lock, as [`ClusterRooms::forget`] empties and ends one, so a member is never
     /// added to a mirror that has just ended; of two made at once, one is kept.
-    async fn join_mirror(&self, room: &RoomName, member: LocalMember) -> Option<Arc<RoomMirror>> {
+    async fn join_mirror(&self, room: &RoomKey, member: LocalMember) -> Option<Arc<RoomMirror>> {
         let key = room.key();
         if let Some(m) = self.shared.mirrors().get(key) {
             m.add(member);
@@ -196,21 +197,21 @@ impl ClusterRooms {
         Some(made)
     }
 
-    /// Takes participant `id` out of this node's mirror of `room` (under the mirrors'
-    /// lock: one left empty is ended and removed at once).
-    fn forget(&self, room: &RoomName, id: ParticipantId) {
+    /// Takes participant `id` out of this node's mirror of the room with look-alike key
+    /// `room_key` (under the mirrors' lock: one left empty is ended and removed at once).
+    fn forget(&self, room_key: &str, id: ParticipantId) {
         let mut mirrors = self.shared.mirrors();
-        if let Some(m) = mirrors.get(room.key()) {
+        if let Some(m) = mirrors.get(room_key) {
             if m.remove(id) {
-                mirrors.remove(room.key());
+                mirrors.remove(room_key);
             }
         }
     }
 
     /// Participant `id` leaves `room`.
     fn leave_room(&self, room: &RoomName, id: ParticipantId) {
-        self.forget(room, id);
-        RemoteRoom::new(self.shared.clone(), room.clone()).leave(id);
+        self.forget(room.key(), id);
+        RemoteRoom::new(self.shared.clone(), RoomKey::of(room)).leave(id);
     }
 
     /// New server admin keys (SIGHUP), for every room of the cluster: published to
@@ -263,8 +264,9 @@ impl RoomPlacement for ClusterRooms {
 
     /// The handle of `room`, if someone runs it.
     fn handle(&self, room: &RoomName) -> Option<RoomHandle> {
-        self.lease(room)?;
-        let remote = RemoteRoom::new(self.shared.clone(), room.clone());
+        let room = RoomKey::of(room);
+        self.lease(&room)?;
+        let remote = RemoteRoom::new(self.shared.clone(), room);
         Some(RoomHandle::elsewhere(Arc::new(remote)))
     }
 

@@ -183,7 +183,7 @@ impl Room {
         self.link.admit(local);
         let joined = Joined {
             id: entrant.who.id,
-            nickname: entrant.who.nick.to_string(),
+            nickname: entrant.who.nick.clone(),
         };
         self.apply(|state| state.join(entrant));
         Ok(joined)

@@ -177,8 +177,8 @@ impl RoomState {
         let Some(me) = self.find_mut(id) else {
             return String::new();
         };
-        let old = std::mem::replace(&mut me.who.nick, nick).to_string();
-        let new = me.who.nick.to_string();
+        let old = std::mem::replace(&mut me.who.nick, nick.clone()).to_string();
+        let new = nick.to_string();
         let notice = ChatLine::server(format!(
             "User \"{old}\" has changed their nickname to \"{new}\"."
         ))
@@ -190,7 +190,7 @@ impl RoomState {
             id,
             ChatLine::server(format!("Your nickname is now \"{new}\".")),
         );
-        self.deliver(id, Delivery::Renamed(new.clone()));
+        self.deliver(id, Delivery::Renamed(nick));
         format!("renamed {old} to {new}")
     }
 

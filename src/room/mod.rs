@@ -55,13 +55,13 @@ pub use state::{Member, NameService, RoomConfig, RoomState};
 pub use task::run as run_actor;
 
 use crate::chat::line::ChatLine;
-use crate::chat::nickname::NicknameError;
+use crate::chat::nickname::{Nickname, NicknameError};
 
 /// A successful join.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Joined {
     pub id: ParticipantId,
-    pub nickname: String,
+    pub nickname: Nickname,
 }
 
 /// Why a join was refused; `Display` is the text after `[Server]: `.

@@ -1,7 +1,8 @@
-//! The actor's side of the bus for a room this node runs: its events carried out here
-//! for this node's members and published to `chat.room.<key>.ev` for the others,
-//! whispers to the target's node, the room's snapshot kept for a next owner, and scheduled
-//! messages claimed in `chat_fired` before they are sent.
+//! The actor's side of the bus for a room this node runs (the NATS side of `RoomLink`):
+//! its events carried out here for this node's members and published to
+//! `chat.room.<key>.ev` for the others, whispers to the target's node, the room's
+//! snapshot kept for a next owner, and scheduled messages claimed in `chat_fired`
+//! before they are sent.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -1,7 +1,7 @@
-//! A room as a session on any node sees it in a cluster: requests to whichever node
-//! runs the room's actor, over `chat.room.<key>.in`. A typed line that cannot reach the
-//! room (NATS unreachable, the room moving between nodes for too long) is refused with a
-//! `[Server]:` line, never lost silently (SPEC §10).
+//! A room as a session on any node sees it in a cluster (the NATS side of `RoomBus`):
+//! requests to whichever node runs the room's actor, over `chat.room.<key>.in`. A typed
+//! line that cannot reach the room (NATS unreachable, the room moving between nodes for
+//! too long) is refused with a `[Server]:` line, never lost silently (SPEC §10).
 
 use std::sync::Arc;
 use std::time::Duration;

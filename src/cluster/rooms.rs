@@ -1,7 +1,8 @@
-//! Room placement across the cluster: a room's actor runs on the node holding its lease
-//! (`chat_leases`, renewed every second, lapsing after [`LEASE`](super::LEASE)); every
-//! node keeps a mirror of its own members per room and carries out the room's events
-//! for them. A room whose node dies is taken over from its snapshot.
+//! Room placement across the cluster (the NATS side of `RoomPlacement`): a room's actor
+//! runs on the node holding its lease (`chat_leases`, renewed every second, lapsing
+//! after [`LEASE`](super::LEASE)); every node keeps a mirror of its own members per
+//! room and carries out the room's events for them. A room whose node dies is taken
+//! over from its snapshot.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -1,5 +1,6 @@
-//! Local delivery: the outboxes, kill switches and transcripts of a room's members on
-//! this server, and the turning of [`RoomEvent`]s into `try_send`s. A full outbox means
+//! Local delivery: the connections of a room's members on this server, and the turning
+//! of [`RoomEvent`]s into `try_send`s (the in-process side of the room's link, and what
+//! a cluster node's mirror of a room delivers with). A full outbox means
 //! its reader stopped reading: it gets nothing more, and the room is told to drop it.
 
 use tokio::sync::mpsc::error::TrySendError;

@@ -1,7 +1,9 @@
 //! The room actor: one task owns a room's participants, history and schedule, and the
 //! rest of the server talks to it through a cloneable [`RoomHandle`]. The actor never
 //! awaits a participant: it hands lines to bounded outboxes with `try_send` and drops
-//! whoever has stopped reading.
+//! whoever has stopped reading. The room core defines the seams a cluster implements:
+//! [`RoomPlacement`] (where rooms run), [`RoomLink`] (where a room's events go) and
+//! [`RoomBus`] (how a session reaches a room run elsewhere).
 
 mod actor;
 mod admin;

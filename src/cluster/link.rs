@@ -146,7 +146,7 @@ impl Link {
 
     /// Carries out `events` for this node's members of the room.
     fn carry_here(&self, events: Vec<RoomEvent>) -> Vec<Refused> {
-        let mirror = self.shared.mirrors().get(&self.room_key).cloned();
+        let mirror = self.shared.mirrors.get(&self.room_key);
         mirror.map_or_else(Vec::new, |m| m.carry_out(events, &self.shared))
     }
 }

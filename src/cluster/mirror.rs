@@ -3,6 +3,7 @@
 //! (outboxes with `try_send`, transcripts). A member whose outbox refuses is reported to
 //! the room, which drops them.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use tokio::task::AbortHandle;
@@ -19,6 +20,60 @@ use crate::room::{LocalMember, LocalMembers, ParticipantId, Refused, RoomEvent, 
 /// at the first batch it receives).
 const FIND_TIP_FOR: std::time::Duration = std::time::Duration::from_millis(500);
 
+/// This node's mirrors, by the rooms' look-alike keys. A mirror is found and added to,
+/// and emptied and ended, under one lock, so a member is never added to a mirror that
+/// has just ended; of two made at once, one is kept.
+#[derive(Default)]
+pub struct Mirrors(Mutex<HashMap<String, Arc<RoomMirror>>>);
+
+impl Mirrors {
+    /// The mirror of the room with look-alike key `room_key`, if this node has one.
+    pub fn get(&self, room_key: &str) -> Option<Arc<RoomMirror>> {
+        lock(&self.0).get(room_key).cloned()
+    }
+
+    /// Every mirror of this node.
+    pub fn all(&self) -> Vec<Arc<RoomMirror>> {
+        lock(&self.0).values().cloned().collect()
+    }
+
+    /// Adds `member` to this node's mirror of `room`, made (and subscribed) if missing;
+    /// `None` if it cannot be made.
+    pub(super) async fn join(
+        &self,
+        shared: &Arc<Shared>,
+        room: &RoomKey,
+        member: LocalMember,
+    ) -> Option<Arc<RoomMirror>> {
+        let key = room.key();
+        if let Some(m) = lock(&self.0).get(key) {
+            m.add(member);
+            return Some(m.clone());
+        }
+        let made = RoomMirror::start(shared, room).await?;
+        let mut mirrors = lock(&self.0);
+        if let Some(m) = mirrors.get(key) {
+            made.stop();
+            m.add(member);
+            return Some(m.clone());
+        }
+        made.add(member);
+        mirrors.insert(key.to_string(), made.clone());
+        Some(made)
+    }
+
+    /// Takes participant `id` out of the mirror of the room with look-alike key
+    /// `room_key`; one left empty is ended and removed at once.
+    pub fn forget(&self, room_key: &str, id: ParticipantId) {
+        let mut mirrors = lock(&self.0);
+        if let Some(m) = mirrors.get(room_key) {
+            if m.remove(id) {
+                mirrors.remove(room_key);
+            }
+        }
+    }
+}
+
 /// This node's members of one room.
 pub struct RoomMirror {
     members: Mutex<LocalMembers>,
@@ -31,7 +86,7 @@ pub struct RoomMirror {
 impl RoomMirror {
     /// A mirror of `room`, subscribed to its events from the room's next batch on;
     /// `None` when NATS would not take the subscription.
-    pub(super) async fn start(shared: &Arc<Shared>, room: &RoomKey) -> Option<Arc<RoomMirror>> {
+    async fn start(shared: &Arc<Shared>, room: &RoomKey) -> Option<Arc<RoomMirror>> {
         let mirror = Arc::new(RoomMirror {
             members: Mutex::default(),
             name: Mutex::new(room.name().to_string()),
@@ -56,7 +111,7 @@ impl RoomMirror {
     }
 
     /// Ends the subscription (a mirror made twice at once: one is kept).
-    pub(super) fn stop(&self) {
+    fn stop(&self) {
         if let Some(task) = lock(&self.task).take() {
             task.abort();
         }

@@ -4,15 +4,15 @@
 //! room and carries out the room's events for them. A room whose node dies is taken
 //! over from its snapshot.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::collections::HashSet;
+use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::mirror::RoomMirror;
-use super::placement::{self, Owned};
+use super::mirror::Mirrors;
+use super::placement::{self, OwnedRooms};
 use super::remote::{server_line, RemoteRoom};
 use super::wire::{Lease, Presence, RoomKey, RoomReply, RoomRequest};
 use super::{key_of, Cluster, ClusterNames, Mirror, NodeClaim};
@@ -33,10 +33,10 @@ pub(super) struct Shared {
     pub leases: Mirror,
     pub nodes: Mirror,
     pub online: Mirror,
-    /// The rooms this node runs, by room key.
-    pub owned: Mutex<HashMap<String, Owned>>,
-    /// This node's members, per room key.
-    pub mirrors: Mutex<HashMap<String, Arc<RoomMirror>>>,
+    /// The rooms this node runs.
+    pub owned: OwnedRooms,
+    /// This node's members, per room.
+    pub mirrors: Mirrors,
     /// Cancelled when this node starts to stop: from then on it takes no room.
     pub stopping: CancellationToken,
     /// Cancelled once this node's presence is no longer renewed (after `stopping`): only
@@ -46,17 +46,9 @@ pub(super) struct Shared {
 }
 
 impl Shared {
-    pub fn owned(&self) -> MutexGuard<'_, HashMap<String, Owned>> {
-        self.owned.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub fn mirrors(&self) -> MutexGuard<'_, HashMap<String, Arc<RoomMirror>>> {
-        self.mirrors.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// The answer of room `room_key`'s actor when it runs on this node.
     pub async fn ask_here(&self, room_key: &str, request: &RoomRequest) -> Option<RoomReply> {
-        let owned = self.owned().get(room_key).cloned()?;
+        let owned = self.owned.get(room_key)?;
         owned.answer(request.clone()).await
     }
 
@@ -115,8 +107,8 @@ impl ClusterRooms {
             cluster,
             maker,
             default_room,
-            owned: Mutex::default(),
-            mirrors: Mutex::default(),
+            owned: OwnedRooms::default(),
+            mirrors: Mirrors::default(),
             stopping: CancellationToken::new(),
             presence_done: CancellationToken::new(),
         });
@@ -147,7 +139,7 @@ impl ClusterRooms {
         let id = entrant.who.id;
         entrant.creator = placement::make_if_missing(shared, room, self.max_rooms).await?;
         let member = LocalMember::new(id, reach);
-        let Some(mirror) = self.join_mirror(room, member).await else {
+        let Some(mirror) = shared.mirrors.join(shared, room, member).await else {
             return Err(EnterError::Join(JoinError::Unreachable));
         };
         let remote = RemoteRoom::new(shared.clone(), room.clone());
@@ -158,7 +150,7 @@ impl ClusterRooms {
                 Ok((RoomHandle::elsewhere(Arc::new(remote)), joined, shown))
             }
             Err(refused) => {
-                self.forget(room.key(), id);
+                shared.mirrors.forget(room.key(), id);
                 Err(EnterError::refused(refused, &self.shown(room).to_string()))
             }
         }
@@ -176,42 +168,9 @@ impl ClusterRooms {
         serde_json::from_slice(&value).ok()
     }
 
-    /// Adds `member` to this node's mirror of `room`, made (and subscribed) if missing;
-    /// `None` if it cannot be made. A mirror is found and added to under the mirrors'
-    /// lock, as [`ClusterRooms::forget`] empties and ends one, so a member is never
-    /// added to a mirror that has just ended; of two made at once, one is kept.
-    async fn join_mirror(&self, room: &RoomKey, member: LocalMember) -> Option<Arc<RoomMirror>> {
-        let key = room.key();
-        if let Some(m) = self.shared.mirrors().get(key) {
-            m.add(member);
-            return Some(m.clone());
-        }
-        let made = RoomMirror::start(&self.shared, room).await?;
-        let mut mirrors = self.shared.mirrors();
-        if let Some(m) = mirrors.get(key) {
-            made.stop();
-            m.add(member);
-            return Some(m.clone());
-        }
-        made.add(member);
-        mirrors.insert(key.to_string(), made.clone());
-        Some(made)
-    }
-
-    /// Takes participant `id` out of this node's mirror of the room with look-alike key
-    /// `room_key` (under the mirrors' lock: one left empty is ended and removed at once).
-    fn forget(&self, room_key: &str, id: ParticipantId) {
-        let mut mirrors = self.shared.mirrors();
-        if let Some(m) = mirrors.get(room_key) {
-            if m.remove(id) {
-                mirrors.remove(room_key);
-            }
-        }
-    }
-
     /// Participant `id` leaves `room`.
     fn leave_room(&self, room: &RoomName, id: ParticipantId) {
-        self.forget(room.key(), id);
+        self.shared.mirrors.forget(room.key(), id);
         RemoteRoom::new(self.shared.clone(), RoomKey::of(room)).leave(id);
     }
 

@@ -82,15 +82,16 @@ async fn say_stopping(shared: &Shared) {
 /// elsewhere, by a request to the room's node. Returns how many.
 async fn leave_everywhere(shared: &Arc<Shared>) -> usize {
     let mirrors: Vec<(RoomKey, Vec<ParticipantId>)> = shared
-        .mirrors()
-        .values()
+        .mirrors
+        .all()
+        .iter()
         .map(|mirror| (mirror.room().clone(), mirror.ids()))
         .collect();
     let mut asks = Vec::new();
     let mut count = 0;
     for (room, ids) in mirrors {
         count += ids.len();
-        let owned = shared.owned().get(room.key()).cloned();
+        let owned = shared.owned.get(room.key());
         match owned {
             Some(owned) => {
                 for id in ids {
@@ -128,7 +129,7 @@ async fn ask_to_leave(shared: &Shared, room: RoomKey, id: ParticipantId) {
 /// included), its actor stopped, its lease given up, so another node takes it over at
 /// once. Returns how many.
 async fn hand_on_all(shared: &Arc<Shared>) -> usize {
-    let owned: Vec<_> = shared.owned().drain().collect();
+    let owned = shared.owned.drain();
     let count = owned.len();
     let hand_on = owned.into_iter().map(|(room_key, owned)| async move {
         // No request reaches the actor once it is told to hand over (it would be

@@ -164,7 +164,7 @@ async fn census(actor: &mpsc::Sender<RoomCommand>) -> Option<(usize, usize)> {
 
 /// The room is over: its actor ends, then its snapshot and its lease go.
 async fn end_room(shared: &Arc<Shared>, room: &RoomKey, actor: &mpsc::Sender<RoomCommand>) {
-    let owned = shared.owned().remove(room.key());
+    let owned = shared.owned.remove(room.key());
     if let Some(owned) = owned {
         owned.stop.cancel();
     }
@@ -177,7 +177,7 @@ async fn end_room(shared: &Arc<Shared>, room: &RoomKey, actor: &mpsc::Sender<Roo
 /// Another node runs the room now: stop here without a word to anyone.
 async fn step_down(shared: &Arc<Shared>, room: &RoomKey, actor: &mpsc::Sender<RoomCommand>) {
     tracing::info!(room = %room.name(), "another node runs the room now");
-    if let Some(owned) = shared.owned().remove(room.key()) {
+    if let Some(owned) = shared.owned.remove(room.key()) {
         owned.stop.cancel();
     }
     let _ = actor.send(RoomCommand::Abandon).await;

@@ -69,7 +69,7 @@ pub(in crate::cluster) async fn make_if_missing(
     if shared.stopping.is_cancelled() {
         return Err(EnterError::Join(JoinError::Closed));
     }
-    if shared.leases.contains(key) || shared.owned().contains_key(room.key()) {
+    if shared.leases.contains(key) || shared.owned.contains(room.key()) {
         return Ok(false);
     }
     if take_over(shared, room.key()).await {
@@ -115,7 +115,7 @@ pub(super) fn lease_of(shared: &Shared, room: &str, members: usize) -> Bytes {
 pub(in crate::cluster) async fn take_over(shared: &Arc<Shared>, room_key: &str) -> bool {
     let key = key_of(room_key);
     // This node runs it already (its lease lapsed in an outage and is being renewed).
-    if shared.owned().contains_key(room_key) {
+    if shared.owned.contains(room_key) {
         return true;
     }
     // A node that is stopping never takes a room.
@@ -210,7 +210,7 @@ async fn run(
         changed.clone(),
         (stop.clone(), released.clone()),
     ));
-    shared.owned().insert(
+    shared.owned.insert(
         key.key().to_string(),
         Owned {
             actor,

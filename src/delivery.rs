@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::chat::line::SharedLine;
+use crate::chat::nickname::Nickname;
 use crate::log::LogSink;
 use crate::participant::ParticipantId;
 
@@ -23,7 +24,7 @@ pub enum Delivery {
     /// Several lines to show, taking one place in the outbox (the welcome).
     Lines(Vec<SharedLine>),
     /// The participant's nickname changed (the prompt shows it).
-    Renamed(String),
+    Renamed(Nickname),
     /// The room is done with this participant: show what came before, then close.
     Close,
 }

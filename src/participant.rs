@@ -1,6 +1,12 @@
-//! How every part of the server names a participant: a random 128-bit id, the same in
-//! every room they visit and on every node of a cluster. A leaf: it imports nothing of
-//! the crate, so the rooms, the names and the cluster can all name participants.
+//! Who a participant is, as every part of the server names them: a random 128-bit id,
+//! the same in every room they visit and on every node of a cluster, and their
+//! [`Identity`] (nickname, key, address, node). How to reach their connection is
+//! [`crate::delivery::Reach`]. It imports only the pure `chat` rules, so the rooms, the
+//! names and the cluster can all name participants.
+
+use std::net::SocketAddr;
+
+use crate::chat::nickname::Nickname;
 
 /// Identifies a participant: random 128 bits, so ids never collide between rooms, runs
 /// or servers.
@@ -9,4 +15,17 @@ pub type ParticipantId = u128;
 /// A fresh participant id.
 pub fn new_participant_id() -> ParticipantId {
     rand::random()
+}
+
+/// Who a participant is, as every room and node of the chat can know them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub id: ParticipantId,
+    /// Their nickname, claimed chat-wide.
+    pub nick: Nickname,
+    /// SHA256 fingerprint of the verified key, if the client signed in with one.
+    pub key: Option<String>,
+    pub addr: Option<SocketAddr>,
+    /// The server holding their connection (empty for a lone server).
+    pub node: String,
 }

@@ -69,6 +69,21 @@ impl fmt::Display for NicknameError {
     }
 }
 
+/// Written as the name itself.
+impl serde::Serialize for Nickname {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.name)
+    }
+}
+
+/// Read back under the same rules as [`Nickname::parse`].
+impl<'de> serde::Deserialize<'de> for Nickname {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        Nickname::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
 impl Nickname {
     /// Checks `raw` against every rule except uniqueness (the room checks that with
     /// [`Nickname::key`]).

@@ -48,8 +48,7 @@ pub(super) async fn follow(shared: Arc<Shared>) {
 /// `keys` for the rooms this node runs and makes.
 pub(super) async fn apply(shared: &Shared, keys: HashSet<String>) {
     shared.maker.set_admin_keys(keys.clone());
-    let actors: Vec<_> = shared.owned().values().map(|o| o.actor.clone()).collect();
-    for actor in actors {
+    for actor in shared.owned.actors() {
         let keys = keys.clone();
         let _ = actor.send(RoomCommand::SetAdminKeys { keys }).await;
     }

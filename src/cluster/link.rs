@@ -1,7 +1,8 @@
-//! The actor's side of the bus for a room this node runs: its events carried out here
-//! for this node's members and published to `chat.room.<key>.ev` for the others,
-//! whispers to the target's node, the room's snapshot kept for a next owner, and scheduled
-//! messages claimed in `chat_fired` before they are sent.
+//! The actor's side of the bus for a room this node runs (the NATS side of `RoomLink`):
+//! its events carried out here for this node's members and published to
+//! `chat.room.<key>.ev` for the others, whispers to the target's node, the room's
+//! snapshot kept for a next owner, and scheduled messages claimed in `chat_fired`
+//! before they are sent.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,12 +13,11 @@ use futures_util::future::BoxFuture;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::lock;
 use super::rooms::Shared;
 use super::sequence::Sent;
 use super::whisper::Outgoing;
-use super::wire::{room_events, Batch, Whisper, WireEvent};
-use super::{key_of, lock};
-use crate::chat::room_name::RoomName;
+use super::wire::{Batch, RoomKey, Whisper, WireEvent};
 use crate::room::schedule::{ScheduleBook, ScheduledMessage};
 use crate::room::{LocalMember, Refused, RoomEvent, RoomLink, RoomSnapshot, RoomState, Sinks};
 
@@ -32,12 +32,11 @@ const SNAPSHOT_EVERY: Duration = Duration::from_millis(250);
 /// write: only the latest is kept), and reports the version written in `kept`.
 async fn keep_snapshots(
     shared: Arc<Shared>,
-    name: RoomName,
+    room: RoomKey,
     mut latest: watch::Receiver<Versioned>,
     kept: watch::Sender<u64>,
     stop: CancellationToken,
 ) {
-    let key = key_of(name.key());
     let mut written = 0;
     loop {
         // Anything newer than what is stored (`wait_for` looks at the current value
@@ -56,10 +55,10 @@ async fn keep_snapshots(
         while let Err(error) = shared
             .cluster
             .snapshots
-            .put(&key, bytes.clone().into())
+            .put(room.bucket(), bytes.clone().into())
             .await
         {
-            tracing::debug!(%error, room = %name, "keeping the snapshot failed; trying again");
+            tracing::debug!(%error, room = %room.name(), "keeping the snapshot failed; trying again");
             tokio::select! {
                 () = tokio::time::sleep(Duration::from_millis(500)) => {}
                 () = stop.cancelled() => return,
@@ -108,11 +107,11 @@ pub(super) struct Link {
 const KEEP_WAIT: Duration = Duration::from_secs(1);
 
 impl Link {
-    /// The link of room `name`, numbering its batches in `sent`, with its snapshot
+    /// The link of `room`, numbering its batches in `sent`, with its snapshot
     /// keeper and its tips started (ended by `stop`).
     pub(super) fn start(
         shared: &Arc<Shared>,
-        name: &RoomName,
+        room: &RoomKey,
         sent: Arc<Mutex<Sent>>,
         stop: CancellationToken,
     ) -> Link {
@@ -121,24 +120,20 @@ impl Link {
         let (kept_tx, kept) = watch::channel(0);
         tokio::spawn(keep_snapshots(
             shared.clone(),
-            name.clone(),
+            room.clone(),
             keep_rx,
             kept_tx,
             stop.clone(),
         ));
-        tokio::spawn(tips(
-            shared.clone(),
-            room_events(name.key()),
-            sent.clone(),
-            stop,
-        ));
+        let events = room.events();
+        tokio::spawn(tips(shared.clone(), events.clone(), sent.clone(), stop));
         Link {
             shared: shared.clone(),
-            room_key: name.key().to_string(),
+            room_key: room.key().to_string(),
             client: cluster.client.clone(),
-            events: room_events(name.key()),
+            events,
             fired: cluster.fired.clone(),
-            room: name.to_string(),
+            room: room.name().to_string(),
             keep,
             kept,
             sent,
@@ -151,7 +146,7 @@ impl Link {
 
     /// Carries out `events` for this node's members of the room.
     fn carry_here(&self, events: Vec<RoomEvent>) -> Vec<Refused> {
-        let mirror = self.shared.mirrors().get(&self.room_key).cloned();
+        let mirror = self.shared.mirrors.get(&self.room_key);
         mirror.map_or_else(Vec::new, |m| m.carry_out(events, &self.shared))
     }
 }

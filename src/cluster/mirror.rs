@@ -3,6 +3,7 @@
 //! (outboxes with `try_send`, transcripts). A member whose outbox refuses is reported to
 //! the room, which drops them.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use tokio::task::AbortHandle;
@@ -12,37 +13,87 @@ use super::lock;
 use super::remote::RemoteRoom;
 use super::rooms::Shared;
 use super::sequence::Order;
-use super::wire::{room_events, RoomRequest};
-use crate::chat::room_name::RoomName;
+use super::wire::{RoomKey, RoomRequest};
 use crate::room::{LocalMember, LocalMembers, ParticipantId, Refused, RoomEvent, Sinks};
 
 /// How long a new mirror waits to learn where the room's numbering is (else it starts
 /// at the first batch it receives).
 const FIND_TIP_FOR: std::time::Duration = std::time::Duration::from_millis(500);
 
+/// This node's mirrors, by the rooms' look-alike keys. A mirror is found and added to,
+/// and emptied and ended, under one lock, so a member is never added to a mirror that
+/// has just ended; of two made at once, one is kept.
+#[derive(Default)]
+pub struct Mirrors(Mutex<HashMap<String, Arc<RoomMirror>>>);
+
+impl Mirrors {
+    /// The mirror of the room with look-alike key `room_key`, if this node has one.
+    pub fn get(&self, room_key: &str) -> Option<Arc<RoomMirror>> {
+        lock(&self.0).get(room_key).cloned()
+    }
+
+    /// Every mirror of this node.
+    pub fn all(&self) -> Vec<Arc<RoomMirror>> {
+        lock(&self.0).values().cloned().collect()
+    }
+
+    /// Adds `member` to this node's mirror of `room`, made (and subscribed) if missing;
+    /// `None` if it cannot be made.
+    pub(super) async fn join(
+        &self,
+        shared: &Arc<Shared>,
+        room: &RoomKey,
+        member: LocalMember,
+    ) -> Option<Arc<RoomMirror>> {
+        let key = room.key();
+        if let Some(m) = lock(&self.0).get(key) {
+            m.add(member);
+            return Some(m.clone());
+        }
+        let made = RoomMirror::start(shared, room).await?;
+        let mut mirrors = lock(&self.0);
+        if let Some(m) = mirrors.get(key) {
+            made.stop();
+            m.add(member);
+            return Some(m.clone());
+        }
+        made.add(member);
+        mirrors.insert(key.to_string(), made.clone());
+        Some(made)
+    }
+
+    /// Takes participant `id` out of the mirror of the room with look-alike key
+    /// `room_key`; one left empty is ended and removed at once.
+    pub fn forget(&self, room_key: &str, id: ParticipantId) {
+        let mut mirrors = lock(&self.0);
+        if let Some(m) = mirrors.get(room_key) {
+            if m.remove(id) {
+                mirrors.remove(room_key);
+            }
+        }
+    }
+}
+
 /// This node's members of one room.
 pub struct RoomMirror {
     members: Mutex<LocalMembers>,
     /// The room's name as shown, for the few lines that name it.
     name: Mutex<String>,
+    room: RoomKey,
     task: Mutex<Option<AbortHandle>>,
 }
 
 impl RoomMirror {
     /// A mirror of `room`, subscribed to its events from the room's next batch on;
     /// `None` when NATS would not take the subscription.
-    pub(super) async fn start(shared: &Arc<Shared>, room: &RoomName) -> Option<Arc<RoomMirror>> {
+    async fn start(shared: &Arc<Shared>, room: &RoomKey) -> Option<Arc<RoomMirror>> {
         let mirror = Arc::new(RoomMirror {
             members: Mutex::default(),
-            name: Mutex::new(room.to_string()),
+            name: Mutex::new(room.name().to_string()),
+            room: room.clone(),
             task: Mutex::new(None),
         });
-        match shared
-            .cluster
-            .client
-            .subscribe(room_events(room.key()))
-            .await
-        {
+        match shared.cluster.client.subscribe(room.events()).await {
             Ok(sub) => {
                 // Subscribed first: every batch after the tip reaches the subscription.
                 let remote = RemoteRoom::new(shared.clone(), room.clone());
@@ -53,14 +104,14 @@ impl RoomMirror {
                 Some(mirror)
             }
             Err(error) => {
-                tracing::warn!(%error, %room, "cannot follow the room's events");
+                tracing::warn!(%error, room = %room.name(), "cannot follow the room's events");
                 None
             }
         }
     }
 
     /// Ends the subscription (a mirror made twice at once: one is kept).
-    pub(super) fn stop(&self) {
+    fn stop(&self) {
         if let Some(task) = lock(&self.task).take() {
             task.abort();
         }
@@ -80,6 +131,11 @@ impl RoomMirror {
             metrics: &shared.maker.metrics,
         };
         lock(&self.members).dispatch(events, &sinks).0
+    }
+
+    /// The room's keys.
+    pub fn room(&self) -> &RoomKey {
+        &self.room
     }
 
     /// The members here.

@@ -1,7 +1,9 @@
 //! The cluster (SPEC §10): several servers serving one chat over NATS with JetStream.
-//! This module holds the NATS sides of the seams the room core names: the name store
-//! ([`ClusterNames`]), room placement by lease and the bus between sessions and a room's
-//! actor ([`ClusterRooms`]), and node presence. A lone server never touches it.
+//! This module holds the NATS sides of the seams the core defines: the name store
+//! ([`ClusterNames`], a `NameStore`), room placement by lease ([`ClusterRooms`], a
+//! `RoomPlacement`), a room's link to its members on every node (a `RoomLink`) and the
+//! bus from sessions to a room's actor ([`RemoteRoom`], a `RoomBus`), and node presence.
+//! Only `server.rs` imports it; a lone server never touches it.
 
 mod admins;
 mod bucket;

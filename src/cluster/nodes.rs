@@ -107,8 +107,7 @@ async fn on_lapsed_nodes(shared: Arc<Shared>, mut lapsed: mpsc::Receiver<Removed
                 .maker
                 .log
                 .event("CLUSTER", format!("node {node} {how}"));
-            let actors: Vec<_> = shared.owned().values().map(|o| o.actor.clone()).collect();
-            for actor in actors {
+            for actor in shared.owned.actors() {
                 let gone = RoomCommand::NodeGone { node: node.clone() };
                 let _ = actor.send(gone).await;
             }
@@ -143,7 +142,7 @@ async fn on_lapsed_leases(shared: Arc<Shared>, mut lapsed: mpsc::Receiver<Remove
                 return;
             }
             if let Some(room_key) = name_of(&key) {
-                if !shared.owned().contains_key(&room_key) {
+                if !shared.owned.contains(&room_key) {
                     placement::take_over(&shared, &room_key).await;
                 }
             }

@@ -1,7 +1,7 @@
-//! A room as a session on any node sees it in a cluster: requests to whichever node
-//! runs the room's actor, over `chat.room.<key>.in`. A typed line that cannot reach the
-//! room (NATS unreachable, the room moving between nodes for too long) is refused with a
-//! `[Server]:` line, never lost silently (SPEC §10).
+//! A room as a session on any node sees it in a cluster (the NATS side of `RoomBus`):
+//! requests to whichever node runs the room's actor, over `chat.room.<key>.in`. A typed
+//! line that cannot reach the room (NATS unreachable, the room moving between nodes for
+//! too long) is refused with a `[Server]:` line, never lost silently (SPEC §10).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,10 +13,9 @@ use tokio::time::Instant;
 
 use super::rooms::Shared;
 use super::sequence::Resent;
-use super::wire::{room_in, Lease, RoomReply, RoomRequest};
-use super::{key_of, REQUEST_TIMEOUT};
+use super::wire::{Lease, RoomKey, RoomReply, RoomRequest};
+use super::REQUEST_TIMEOUT;
 use crate::chat::line::ChatLine;
-use crate::chat::room_name::RoomName;
 use crate::metrics::Refusal;
 use crate::room::{Delivery, Entrant, JoinError, Joined, ParticipantId, RoomBus};
 
@@ -34,7 +33,7 @@ const HOLDER_CHECK_EVERY: Duration = Duration::from_millis(20);
 #[derive(Clone)]
 pub struct RemoteRoom {
     shared: Arc<Shared>,
-    room: RoomName,
+    room: RoomKey,
     subject: Arc<str>,
 }
 
@@ -43,8 +42,8 @@ pub struct RemoteRoom {
 pub struct Unreachable;
 
 impl RemoteRoom {
-    pub(super) fn new(shared: Arc<Shared>, room: RoomName) -> RemoteRoom {
-        let subject = room_in(room.key()).into();
+    pub(super) fn new(shared: Arc<Shared>, room: RoomKey) -> RemoteRoom {
+        let subject = room.requests().into();
         RemoteRoom {
             shared,
             room,
@@ -81,7 +80,7 @@ impl RemoteRoom {
                 Ok(None) => {}
                 Err(e) if e.kind() == RequestErrorKind::NoResponders => {}
                 Err(error) => {
-                    tracing::debug!(%error, room = %self.room, "a room request failed");
+                    tracing::debug!(%error, room = %self.room.name(), "a room request failed");
                     return Err(Unreachable);
                 }
             }
@@ -105,8 +104,8 @@ impl RemoteRoom {
         payload: bytes::Bytes,
     ) -> Result<Option<async_nats::Message>, async_nats::RequestError> {
         let client = &self.shared.cluster.client;
-        let key = key_of(self.room.key());
-        let holder = self.holder(&key);
+        let key = self.room.bucket();
+        let holder = self.holder(key);
         let asked = client.request(self.subject.to_string(), payload);
         tokio::pin!(asked);
         let Some(holder) = holder else {
@@ -116,7 +115,7 @@ impl RemoteRoom {
             biased;
             answer = &mut asked => return answer.map(Some),
             () = async {
-                while self.holder(&key).as_deref() == Some(&holder) {
+                while self.holder(key).as_deref() == Some(&holder) {
                     tokio::time::sleep(HOLDER_CHECK_EVERY).await;
                 }
             } => {}

@@ -1,25 +1,26 @@
-//! Room placement across the cluster: a room's actor runs on the node holding its lease
-//! (`chat_leases`, renewed every second, lapsing after [`LEASE`](super::LEASE)); every
-//! node keeps a mirror of its own members per room and carries out the room's events
-//! for them. A room whose node dies is taken over from its snapshot.
+//! Room placement across the cluster (the NATS side of `RoomPlacement`): a room's actor
+//! runs on the node holding its lease (`chat_leases`, renewed every second, lapsing
+//! after [`LEASE`](super::LEASE)); every node keeps a mirror of its own members per
+//! room and carries out the room's events for them. A room whose node dies is taken
+//! over from its snapshot.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::collections::HashSet;
+use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::mirror::RoomMirror;
-use super::placement::{self, Owned};
+use super::mirror::Mirrors;
+use super::placement::{self, OwnedRooms};
 use super::remote::{server_line, RemoteRoom};
-use super::wire::{Lease, Presence, RoomReply, RoomRequest};
+use super::wire::{Lease, Presence, RoomKey, RoomReply, RoomRequest};
 use super::{key_of, Cluster, ClusterNames, Mirror, NodeClaim};
 use crate::chat::room_name::RoomName;
+use crate::delivery::Reach;
 use crate::room::directory::RoomMaker;
 use crate::room::{
-    EnterError, Entered, JoinError, JoinRequest, LocalMember, ParticipantId, RoomHandle,
-    RoomPlacement,
+    EnterError, Entered, Entrant, JoinError, LocalMember, ParticipantId, RoomHandle, RoomPlacement,
 };
 
 /// What a node's rooms share.
@@ -32,10 +33,10 @@ pub(super) struct Shared {
     pub leases: Mirror,
     pub nodes: Mirror,
     pub online: Mirror,
-    /// The rooms this node runs, by room key.
-    pub owned: Mutex<HashMap<String, Owned>>,
-    /// This node's members, per room key.
-    pub mirrors: Mutex<HashMap<String, Arc<RoomMirror>>>,
+    /// The rooms this node runs.
+    pub owned: OwnedRooms,
+    /// This node's members, per room.
+    pub mirrors: Mirrors,
     /// Cancelled when this node starts to stop: from then on it takes no room.
     pub stopping: CancellationToken,
     /// Cancelled once this node's presence is no longer renewed (after `stopping`): only
@@ -45,17 +46,9 @@ pub(super) struct Shared {
 }
 
 impl Shared {
-    pub fn owned(&self) -> MutexGuard<'_, HashMap<String, Owned>> {
-        self.owned.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub fn mirrors(&self) -> MutexGuard<'_, HashMap<String, Arc<RoomMirror>>> {
-        self.mirrors.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// The answer of room `room_key`'s actor when it runs on this node.
     pub async fn ask_here(&self, room_key: &str, request: &RoomRequest) -> Option<RoomReply> {
-        let owned = self.owned().get(room_key).cloned()?;
+        let owned = self.owned.get(room_key)?;
         owned.answer(request.clone()).await
     }
 
@@ -76,8 +69,8 @@ impl Shared {
 
     /// Makes sure someone runs `room`: a room with a snapshot and no lease is taken
     /// over (its node died, or the whole cluster restarted).
-    pub async fn ensure_running(self: &Arc<Self>, room: &RoomName) {
-        if !self.leases.contains(&key_of(room.key())) && !self.stopping.is_cancelled() {
+    pub async fn ensure_running(self: &Arc<Self>, room: &RoomKey) {
+        if !self.leases.contains(room.bucket()) && !self.stopping.is_cancelled() {
             let _ = placement::make_if_missing(self, room, usize::MAX).await;
         }
     }
@@ -114,8 +107,8 @@ impl ClusterRooms {
             cluster,
             maker,
             default_room,
-            owned: Mutex::default(),
-            mirrors: Mutex::default(),
+            owned: OwnedRooms::default(),
+            mirrors: Mirrors::default(),
             stopping: CancellationToken::new(),
             presence_done: CancellationToken::new(),
         });
@@ -137,77 +130,48 @@ impl ClusterRooms {
     /// The room refused, cannot be reached, or there are too many rooms.
     async fn enter_room(
         &self,
-        room: &RoomName,
-        mut request: JoinRequest,
+        name: &RoomName,
+        mut entrant: Entrant,
+        reach: Reach,
     ) -> Result<Entered, EnterError> {
         let shared = &self.shared;
-        request.creator = placement::make_if_missing(shared, room, self.max_rooms).await?;
-        let Some(mirror) = self.join_mirror(room, request.local_member()).await else {
+        let room = &RoomKey::of(name);
+        let id = entrant.who.id;
+        entrant.creator = placement::make_if_missing(shared, room, self.max_rooms).await?;
+        let member = LocalMember::new(id, reach);
+        let Some(mirror) = shared.mirrors.join(shared, room, member).await else {
             return Err(EnterError::Join(JoinError::Unreachable));
         };
         let remote = RemoteRoom::new(shared.clone(), room.clone());
-        match remote.join(request.entrant(&shared.cluster.node)).await {
+        match remote.join(entrant).await {
             Ok(joined) => {
                 let shown = self.shown(room);
                 mirror.set_name(&shown.to_string());
                 Ok((RoomHandle::elsewhere(Arc::new(remote)), joined, shown))
             }
             Err(refused) => {
-                self.forget(room, request.id);
+                shared.mirrors.forget(room.key(), id);
                 Err(EnterError::refused(refused, &self.shown(room).to_string()))
             }
         }
     }
 
     /// The room's name as it spells itself.
-    fn shown(&self, room: &RoomName) -> RoomName {
+    fn shown(&self, room: &RoomKey) -> RoomName {
         self.lease(room)
             .and_then(|l| RoomName::parse(&l.room).ok())
-            .unwrap_or_else(|| room.clone())
+            .unwrap_or_else(|| room.name().clone())
     }
 
-    fn lease(&self, room: &RoomName) -> Option<Lease> {
-        let value = self.shared.leases.get(&key_of(room.key()))?;
+    fn lease(&self, room: &RoomKey) -> Option<Lease> {
+        let value = self.shared.leases.get(room.bucket())?;
         serde_json::from_slice(&value).ok()
-    }
-
-    /// Adds `member` to this node's mirror of `room`, made (and subscribed) if missing;
-    /// `None` if it cannot be made. A mirror is found and added to under the mirrors'
-    /// lock, as [`ClusterRooms::forget`] empties and ends one, so a member is never
-    /// added to a mirror that has just ended; of two made at once, one is kept.
-    async fn join_mirror(&self, room: &RoomName, member: LocalMember) -> Option<Arc<RoomMirror>> {
-        let key = room.key();
-        if let Some(m) = self.shared.mirrors().get(key) {
-            m.add(member);
-            return Some(m.clone());
-        }
-        let made = RoomMirror::start(&self.shared, room).await?;
-        let mut mirrors = self.shared.mirrors();
-        if let Some(m) = mirrors.get(key) {
-            made.stop();
-            m.add(member);
-            return Some(m.clone());
-        }
-        made.add(member);
-        mirrors.insert(key.to_string(), made.clone());
-        Some(made)
-    }
-
-    /// Takes participant `id` out of this node's mirror of `room` (under the mirrors'
-    /// lock: one left empty is ended and removed at once).
-    fn forget(&self, room: &RoomName, id: ParticipantId) {
-        let mut mirrors = self.shared.mirrors();
-        if let Some(m) = mirrors.get(room.key()) {
-            if m.remove(id) {
-                mirrors.remove(room.key());
-            }
-        }
     }
 
     /// Participant `id` leaves `room`.
     fn leave_room(&self, room: &RoomName, id: ParticipantId) {
-        self.forget(room, id);
-        RemoteRoom::new(self.shared.clone(), room.clone()).leave(id);
+        self.shared.mirrors.forget(room.key(), id);
+        RemoteRoom::new(self.shared.clone(), RoomKey::of(room)).leave(id);
     }
 
     /// New server admin keys (SIGHUP), for every room of the cluster: published to
@@ -247,9 +211,10 @@ impl RoomPlacement for ClusterRooms {
     fn enter<'a>(
         &'a self,
         room: &'a RoomName,
-        request: JoinRequest,
+        entrant: Entrant,
+        reach: Reach,
     ) -> BoxFuture<'a, Result<Entered, EnterError>> {
-        Box::pin(self.enter_room(room, request))
+        Box::pin(self.enter_room(room, entrant, reach))
     }
 
     fn leave<'a>(&'a self, room: &'a RoomName, id: ParticipantId) -> BoxFuture<'a, ()> {
@@ -259,8 +224,9 @@ impl RoomPlacement for ClusterRooms {
 
     /// The handle of `room`, if someone runs it.
     fn handle(&self, room: &RoomName) -> Option<RoomHandle> {
-        self.lease(room)?;
-        let remote = RemoteRoom::new(self.shared.clone(), room.clone());
+        let room = RoomKey::of(room);
+        self.lease(&room)?;
+        let remote = RemoteRoom::new(self.shared.clone(), room);
         Some(RoomHandle::elsewhere(Arc::new(remote)))
     }
 

@@ -14,7 +14,7 @@ use futures_util::future::join_all;
 use tokio::sync::oneshot;
 
 use super::rooms::Shared;
-use super::wire::{room_in, Presence, RoomRequest};
+use super::wire::{Presence, RoomKey, RoomRequest};
 use super::{key_of, LEASE, NODES};
 use crate::room::{ParticipantId, RoomCommand};
 
@@ -81,16 +81,17 @@ async fn say_stopping(shared: &Shared) {
 /// may have left already) leaves it now: in a room this node runs, through its actor;
 /// elsewhere, by a request to the room's node. Returns how many.
 async fn leave_everywhere(shared: &Arc<Shared>) -> usize {
-    let mirrors: Vec<(String, Vec<ParticipantId>)> = shared
-        .mirrors()
+    let mirrors: Vec<(RoomKey, Vec<ParticipantId>)> = shared
+        .mirrors
+        .all()
         .iter()
-        .map(|(room_key, mirror)| (room_key.clone(), mirror.ids()))
+        .map(|mirror| (mirror.room().clone(), mirror.ids()))
         .collect();
     let mut asks = Vec::new();
     let mut count = 0;
-    for (room_key, ids) in mirrors {
+    for (room, ids) in mirrors {
         count += ids.len();
-        let owned = shared.owned().get(&room_key).cloned();
+        let owned = shared.owned.get(room.key());
         match owned {
             Some(owned) => {
                 for id in ids {
@@ -100,7 +101,7 @@ async fn leave_everywhere(shared: &Arc<Shared>) -> usize {
             }
             None => {
                 for id in ids {
-                    asks.push(ask_to_leave(shared, room_key.clone(), id));
+                    asks.push(ask_to_leave(shared, room.clone(), id));
                 }
             }
         }
@@ -109,18 +110,18 @@ async fn leave_everywhere(shared: &Arc<Shared>) -> usize {
     count
 }
 
-/// Asks the node running `room_key` to let participant `id` leave. A room between
-/// nodes is not waited for: the presence's end makes its next node drop them.
-async fn ask_to_leave(shared: &Shared, room_key: String, id: ParticipantId) {
+/// Asks the node running `room` to let participant `id` leave. A room between nodes is
+/// not waited for: the presence's end makes its next node drop them.
+async fn ask_to_leave(shared: &Shared, room: RoomKey, id: ParticipantId) {
     let Ok(payload) = serde_json::to_vec(&RoomRequest::Leave { id }) else {
         return;
     };
     let asked = shared
         .cluster
         .client
-        .request(room_in(&room_key), payload.into());
+        .request(room.requests(), payload.into());
     if let Err(error) = asked.await {
-        tracing::debug!(%error, room = room_key, "a leave on stopping was not answered");
+        tracing::debug!(%error, room = %room.name(), "a leave on stopping was not answered");
     }
 }
 
@@ -128,7 +129,7 @@ async fn ask_to_leave(shared: &Shared, room_key: String, id: ParticipantId) {
 /// included), its actor stopped, its lease given up, so another node takes it over at
 /// once. Returns how many.
 async fn hand_on_all(shared: &Arc<Shared>) -> usize {
-    let owned: Vec<_> = shared.owned().drain().collect();
+    let owned = shared.owned.drain();
     let count = owned.len();
     let hand_on = owned.into_iter().map(|(room_key, owned)| async move {
         // No request reaches the actor once it is told to hand over (it would be

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::key_of;
 use super::sequence::Resent;
 use crate::chat::line::{ChatLine, SharedLine};
+use crate::chat::room_name::RoomName;
 use crate::room::{Delivery, Entrant, JoinError, Joined, ParticipantId, RoomEvent};
 
 /// The version of what travels between nodes (this module and the buckets' values).
@@ -15,14 +16,47 @@ use crate::room::{Delivery, Entrant, JoinError, Joined, ParticipantId, RoomEvent
 /// node of another version is live (version 0: before versions were written).
 pub const WIRE_VERSION: u32 = 1;
 
-/// The subject a room's actor takes requests on.
-pub fn room_in(room_key: &str) -> String {
-    format!("chat.room.{}.in", key_of(room_key))
+/// A room as the cluster keys it, worked out once from its name: its look-alike key
+/// (this node's tables of rooms), that key in hex (the buckets' keys, the subjects).
+#[derive(Debug, Clone)]
+pub struct RoomKey {
+    name: RoomName,
+    bucket: String,
 }
 
-/// The subject a room's actor sends its events on.
-pub fn room_events(room_key: &str) -> String {
-    format!("chat.room.{}.ev", key_of(room_key))
+impl RoomKey {
+    /// The keys of room `name`.
+    pub fn of(name: &RoomName) -> RoomKey {
+        RoomKey {
+            name: name.clone(),
+            bucket: key_of(name.key()),
+        }
+    }
+
+    /// The room's name.
+    pub fn name(&self) -> &RoomName {
+        &self.name
+    }
+
+    /// Its look-alike key: the same for every spelling of the name.
+    pub fn key(&self) -> &str {
+        self.name.key()
+    }
+
+    /// Its key in the buckets (leases, snapshots).
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// The subject its actor takes requests on.
+    pub fn requests(&self) -> String {
+        format!("chat.room.{}.in", self.bucket)
+    }
+
+    /// The subject its actor sends its events on.
+    pub fn events(&self) -> String {
+        format!("chat.room.{}.ev", self.bucket)
+    }
 }
 
 /// Where whispers to the participants connected to `node` go.

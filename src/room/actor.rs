@@ -11,10 +11,9 @@ use super::link::RoomLink;
 use super::members::{LocalMember, LocalMembers, Sinks};
 use super::resolve::Resolved;
 use super::schedule::{ScheduleBook, ScheduledMessage};
-use super::state::{Newcomer, RoomConfig, RoomState, RoomStats};
+use super::state::{RoomConfig, RoomState, RoomStats};
 use super::{Clock, Entrant, JoinError, Joined, ParticipantId};
 use crate::chat::line::ChatLine;
-use crate::chat::nickname::Nickname;
 use crate::delivery::Connections;
 use crate::log::LogSink;
 use crate::metrics::{Cut, Metrics, Refusal};
@@ -172,31 +171,22 @@ impl Room {
     /// welcome. `local` is their connection when the room delivers to it itself.
     ///
     /// # Errors
-    /// [`JoinError::Full`], [`JoinError::Banned`] or [`JoinError::Nickname`]; nobody
+    /// [`JoinError::Full`] or [`JoinError::Banned`]; nobody
     /// inside notices any of them.
     pub fn join(
         &mut self,
         entrant: Entrant,
         local: Option<LocalMember>,
     ) -> Result<Joined, JoinError> {
-        let (key, addr) = (entrant.key.as_deref(), entrant.addr);
+        let (key, addr) = (entrant.who.key.as_deref(), entrant.who.addr);
         self.apply(|state| state.admit(key, addr))?;
-        let nick = Nickname::parse(&entrant.nick).map_err(JoinError::Nickname)?;
         self.link.admit(local);
-        let nickname = nick.to_string();
-        let newcomer = Newcomer {
-            id: entrant.id,
-            nick,
-            key: entrant.key,
-            addr: entrant.addr,
-            creator: entrant.creator,
-            node: entrant.node,
+        let joined = Joined {
+            id: entrant.who.id,
+            nickname: entrant.who.nick.clone(),
         };
-        self.apply(|state| state.join(newcomer));
-        Ok(Joined {
-            id: entrant.id,
-            nickname,
-        })
+        self.apply(|state| state.join(entrant));
+        Ok(joined)
     }
 
     /// One line typed by participant `id`; the names it needs are looked up first.

@@ -3,7 +3,8 @@
 
 use std::collections::HashSet;
 
-use super::state::{Member, Newcomer, RoomState};
+use super::state::{Member, RoomState};
+use super::Entrant;
 use crate::chat::line::ChatLine;
 
 impl RoomState {
@@ -15,8 +16,9 @@ impl RoomState {
 
     /// Whether a newcomer is an admin: a server admin's key, the room's creator, or the
     /// first participant of a room with nobody to run it.
-    pub(super) fn admin_at_join(&self, request: &Newcomer) -> bool {
+    pub(super) fn admin_at_join(&self, request: &Entrant) -> bool {
         let server_admin = request
+            .who
             .key
             .as_ref()
             .is_some_and(|k| self.config.admin_keys.contains(k));
@@ -37,7 +39,7 @@ impl RoomState {
             return;
         };
         heir.admin = true;
-        let name = heir.nick.to_string();
+        let name = heir.who.nick.to_string();
         self.log("ADMIN", &name);
         let line = ChatLine::server(format!("{name} is now the admin.")).shared();
         self.broadcast(&line);
@@ -53,17 +55,18 @@ impl RoomState {
             if !self.members.iter().any(|p| p.admin) {
                 if let Some(first) = self.members.first_mut() {
                     first.admin = true;
-                    promoted.push(first.nick.to_string());
+                    promoted.push(first.who.nick.to_string());
                 }
             }
         } else {
             for p in &mut self.members {
                 let admin = p
+                    .who
                     .key
                     .as_ref()
                     .is_some_and(|k| self.config.admin_keys.contains(k));
                 if admin && !p.admin {
-                    promoted.push(p.nick.to_string());
+                    promoted.push(p.who.nick.to_string());
                 }
                 // A made room keeps the admin its creator handed on.
                 p.admin = admin || (self.config.creator_is_admin && p.admin);

@@ -46,9 +46,9 @@ impl RoomState {
         if length.is_zero() {
             return;
         }
-        let (key, ip) = match &p.key {
+        let (key, ip) = match &p.who.key {
             Some(key) => (Some(key.clone()), None),
-            None => (None, p.addr.map(|a| a.ip())),
+            None => (None, p.who.addr.map(|a| a.ip())),
         };
         if key.is_none() && ip.is_none() {
             return;

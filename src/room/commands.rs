@@ -28,7 +28,7 @@ impl RoomState {
             self.refused = true;
             return;
         };
-        let nick = me.nick.to_string();
+        let nick = me.who.nick.to_string();
         let line = sanitize(raw);
         if line.trim().is_empty() {
             return;
@@ -81,8 +81,8 @@ impl RoomState {
             return;
         };
         self.stats.flooders += 1;
-        self.log("KICK", format!("{} (flooding)", gone.nick));
-        let line = ChatLine::server(format!("{} was disconnected for flooding.", gone.nick));
+        self.log("KICK", format!("{} (flooding)", gone.who.nick));
+        let line = ChatLine::server(format!("{} was disconnected for flooding.", gone.who.nick));
         self.broadcast(&line.shared());
         self.pass_admin_on(&gone);
     }
@@ -170,15 +170,15 @@ impl RoomState {
         let Some(me) = self.find(id) else {
             return String::new();
         };
-        let nick = match names.rename(&me.nick, wanted) {
+        let nick = match names.rename(&me.who.nick, wanted) {
             Ok(nick) => nick,
             Err(e) => return self.refuse(id, e.to_string()),
         };
         let Some(me) = self.find_mut(id) else {
             return String::new();
         };
-        let old = std::mem::replace(&mut me.nick, nick).to_string();
-        let new = me.nick.to_string();
+        let old = std::mem::replace(&mut me.who.nick, nick.clone()).to_string();
+        let new = nick.to_string();
         let notice = ChatLine::server(format!(
             "User \"{old}\" has changed their nickname to \"{new}\"."
         ))
@@ -190,14 +190,14 @@ impl RoomState {
             id,
             ChatLine::server(format!("Your nickname is now \"{new}\".")),
         );
-        self.deliver(id, Delivery::Renamed(new.clone()));
+        self.deliver(id, Delivery::Renamed(nick));
         format!("renamed {old} to {new}")
     }
 
     fn others(&self, id: ParticipantId) -> Vec<ParticipantId> {
         self.members
             .iter()
-            .map(|p| p.id)
+            .map(|p| p.who.id)
             .filter(|&p| p != id)
             .collect()
     }
@@ -221,7 +221,7 @@ impl RoomState {
         }
         let from = self
             .find(id)
-            .map(|p| p.nick.to_string())
+            .map(|p| p.who.nick.to_string())
             .unwrap_or_default();
         let line = ChatLine::whisper_from(&from, text).shared();
         let here = if self.find(target).is_some() {
@@ -246,11 +246,11 @@ impl RoomState {
         let Some(target) = self.find_by_name(name) else {
             return self.refuse(id, format!("No user named \"{name}\" is in the room."));
         };
-        if target.id == id {
+        if target.who.id == id {
             return self.refuse(id, "You cannot kick yourself.".into());
         }
-        let target_id = target.id;
-        let target_key = target.key.clone();
+        let target_id = target.who.id;
+        let target_key = target.who.key.clone();
         let told = ChatLine::server("You have been kicked from the chat.");
         let Some(gone) = self.expel(target_id, told) else {
             return String::new();
@@ -262,12 +262,12 @@ impl RoomState {
         if dropped > 0 {
             self.save_schedules();
         }
-        let notice = format!("{} has been kicked from the chat.", gone.nick);
+        let notice = format!("{} has been kicked from the chat.", gone.who.nick);
         let by = self
             .find(id)
-            .map(|p| p.nick.to_string())
+            .map(|p| p.who.nick.to_string())
             .unwrap_or_default();
-        self.log("KICK", format!("{} by {by}", gone.nick));
+        self.log("KICK", format!("{} by {by}", gone.who.nick));
         self.broadcast(&ChatLine::server(&notice).shared());
         self.pass_admin_on(&gone);
         format!("{notice} ({dropped} scheduled messages dropped)")
@@ -280,7 +280,7 @@ impl RoomState {
         let Some(me) = self.find(id) else {
             return String::new();
         };
-        let (author, key) = (me.nick.to_string(), me.key.clone());
+        let (author, key) = (me.who.nick.to_string(), me.who.key.clone());
         let max = self.config.max_schedules_per_user;
         let mine = self.my_schedules(id).len();
         if max > 0 && mine >= max {
@@ -314,7 +314,7 @@ impl RoomState {
     }
 
     fn my_schedules(&self, id: ParticipantId) -> Vec<ScheduledMessage> {
-        let key = self.find(id).and_then(|p| p.key.clone());
+        let key = self.find(id).and_then(|p| p.who.key.clone());
         self.schedules
             .items()
             .iter()

@@ -10,12 +10,12 @@ use std::sync::Arc;
 pub use super::maker::RoomMaker;
 use super::placement::{Entered, RoomPlacement};
 use super::rooms_here::RoomsHere;
-use super::{EnterError, JoinError, JoinRequest, ParticipantId, RoomHandle};
+use super::{EnterError, Entrant, JoinError, JoinRequest, ParticipantId, RoomHandle};
 use crate::chat::line::ChatLine;
 use crate::chat::room_name::RoomName;
-use crate::delivery::Reach;
 use crate::metrics::Refusal;
 use crate::names::Claim;
+use crate::participant::Identity;
 
 /// Most rooms `/rooms` names before it counts the rest.
 pub const ROOMS_LISTED: usize = 20;
@@ -70,7 +70,7 @@ impl RoomDirectory {
     pub async fn enter(
         &self,
         room: &RoomName,
-        mut request: JoinRequest,
+        request: JoinRequest,
     ) -> Result<Entered, EnterError> {
         let names = &self.maker.names;
         let claim = Claim {
@@ -90,14 +90,19 @@ impl RoomDirectory {
                 return Err(EnterError::Join(JoinError::Nickname(e)));
             }
         };
-        request.nickname = nick.to_string();
-        let reach = Reach {
-            outbox: request.outbox.clone(),
-            kill: request.kill.clone(),
-            transcript: request.transcript.clone(),
+        let (id, reach) = (request.id, request.reach());
+        let who = Identity {
+            id,
+            nick: nick.clone(),
+            key: request.key,
+            addr: request.addr,
+            node: self.node().to_string(),
         };
-        let id = request.id;
-        let entered = self.placement.enter(room, request).await;
+        let entrant = Entrant {
+            who,
+            creator: false,
+        };
+        let entered = self.placement.enter(room, entrant, reach.clone()).await;
         match &entered {
             Ok((_, _, shown)) => {
                 if fresh {

@@ -11,8 +11,11 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{JoinError, JoinRequest, Joined, ParticipantId, Room, RoomCommand};
+use super::{
+    Entrant, JoinError, JoinRequest, Joined, LocalMember, ParticipantId, Room, RoomCommand,
+};
 use crate::chat::line::ChatLine;
+use crate::delivery::Reach;
 
 /// A room run by another node, as a session reaches it (the cluster's side of the bus
 /// from sessions to a room's actor). `None` answers: the room could not be reached.
@@ -61,8 +64,16 @@ impl LocalRoom {
     /// # Errors
     /// The room is full, the nickname is refused, or the room has stopped.
     pub async fn join(&self, request: JoinRequest) -> Result<Joined, JoinError> {
-        let entrant = request.entrant("");
-        let local = Some(request.local_member());
+        let entrant = request.entrant("").map_err(JoinError::Nickname)?;
+        self.enter(entrant, request.reach()).await
+    }
+
+    /// Lets `entrant` in, reached through `reach`; the welcome arrives in its outbox.
+    ///
+    /// # Errors
+    /// The room is full or refuses them, or it has stopped.
+    pub async fn enter(&self, entrant: Entrant, reach: Reach) -> Result<Joined, JoinError> {
+        let local = Some(LocalMember::new(entrant.who.id, reach));
         self.ask(|respond_to| RoomCommand::Join {
             entrant,
             local,

@@ -1,42 +1,31 @@
-//! Local delivery: the outboxes, kill switches and transcripts of a room's members on
-//! this server, and the turning of [`RoomEvent`]s into `try_send`s. A full outbox means
+//! Local delivery: the connections of a room's members on this server, and the turning
+//! of [`RoomEvent`]s into `try_send`s (the in-process side of the room's link, and what
+//! a cluster node's mirror of a room delivers with). A full outbox means
 //! its reader stopped reading: it gets nothing more, and the room is told to drop it.
 
-use std::sync::Arc;
-
 use tokio::sync::mpsc::error::TrySendError;
-use tokio_util::sync::CancellationToken;
 
 use super::event::RoomEvent;
-use super::{Delivery, Outbox, ParticipantId};
+use super::{Delivery, ParticipantId};
 use crate::chat::line::SharedLine;
-use crate::delivery::Connections;
+use crate::delivery::{Connections, Reach};
 use crate::log::LogSink;
 use crate::metrics::{Cut, Metrics};
 
-/// One member's connection, as far as the room needs it.
+/// One member's connection, as the room delivers to it.
 pub struct LocalMember {
     pub id: ParticipantId,
-    pub outbox: Outbox,
-    pub kill: CancellationToken,
-    pub transcript: Arc<str>,
+    pub reach: Reach,
     /// Its outbox overflowed or closed: it gets nothing more.
     stalled: bool,
 }
 
 impl LocalMember {
-    /// A member reached through `outbox`, cut off with `kill`, logged to `transcript`.
-    pub fn new(
-        id: ParticipantId,
-        outbox: Outbox,
-        kill: CancellationToken,
-        transcript: Arc<str>,
-    ) -> LocalMember {
+    /// Member `id`, reached through `reach`.
+    pub fn new(id: ParticipantId, reach: Reach) -> LocalMember {
         LocalMember {
             id,
-            outbox,
-            kill,
-            transcript,
+            reach,
             stalled: false,
         }
     }
@@ -117,15 +106,15 @@ impl LocalMembers {
                 }
                 RoomEvent::Close { to } => {
                     if let Some(m) = self.find(to) {
-                        if m.outbox.try_send(Delivery::Close).is_err() {
-                            m.kill.cancel();
+                        if m.reach.outbox.try_send(Delivery::Close).is_err() {
+                            m.reach.kill.cancel();
                         }
                     }
                 }
                 RoomEvent::Cut { to } => {
                     if let Some(m) = self.find(to) {
                         tracing::info!("dropped: stopped reading");
-                        m.kill.cancel();
+                        m.reach.kill.cancel();
                     }
                 }
                 RoomEvent::Gone { id } => self.members.retain(|m| m.id != id),
@@ -166,16 +155,16 @@ impl LocalMembers {
         }
         // What goes in the transcript once the delivery is in the outbox.
         let logged = log.keeps_transcripts().then(|| delivery.clone());
-        match m.outbox.try_send(delivery) {
+        match m.reach.outbox.try_send(delivery) {
             Ok(()) => {
                 tally.delivered += 1;
                 for line in logged.as_ref().map_or(&[][..], Delivery::lines) {
-                    log.transcript(&m.transcript, line);
+                    log.transcript(&m.reach.transcript, line);
                 }
             }
             Err(TrySendError::Full(_) | TrySendError::Closed(_)) => {
                 m.stalled = true;
-                let session_ended = m.outbox.is_closed();
+                let session_ended = m.reach.outbox.is_closed();
                 tally.slow += u64::from(!session_ended);
                 refused.push(Refused {
                     id: m.id,

@@ -1,7 +1,9 @@
 //! The room actor: one task owns a room's participants, history and schedule, and the
 //! rest of the server talks to it through a cloneable [`RoomHandle`]. The actor never
 //! awaits a participant: it hands lines to bounded outboxes with `try_send` and drops
-//! whoever has stopped reading.
+//! whoever has stopped reading. The room core defines the seams a cluster implements:
+//! [`RoomPlacement`] (where rooms run), [`RoomLink`] (where a room's events go) and
+//! [`RoomBus`] (how a session reaches a room run elsewhere).
 
 mod actor;
 mod admin;
@@ -12,6 +14,7 @@ pub mod directory;
 #[cfg(test)]
 mod directory_tests;
 mod enter_error;
+mod entrant;
 mod event;
 mod handle;
 mod link;
@@ -33,17 +36,16 @@ mod tests;
 mod welcome;
 
 use std::collections::HashSet;
-use std::net::SocketAddr;
 
 use tokio::sync::oneshot;
-use tokio_util::sync::CancellationToken;
 
 pub use crate::delivery::{Delivery, Outbox};
-pub use crate::participant::{new_participant_id, ParticipantId};
+pub use crate::participant::{new_participant_id, Identity, ParticipantId};
 pub use actor::Room;
 pub use clock::{Clock, ManualClock};
 pub use directory::{RoomDirectory, RoomMaker};
 pub use enter_error::EnterError;
+pub use entrant::{Entrant, JoinRequest};
 pub use event::{Now, RoomEvent};
 pub use handle::{InputSlot, LocalRoom, RoomBus, RoomHandle};
 pub use link::RoomLink;
@@ -51,70 +53,17 @@ pub use members::{LocalMember, LocalMembers, Refused, Sinks};
 pub use placement::{Entered, RoomPlacement};
 pub use rooms_here::RoomsHere;
 pub use snapshot::RoomSnapshot;
-pub use state::{Member, NameService, Newcomer, RoomConfig, RoomState};
+pub use state::{Member, NameService, RoomConfig, RoomState};
 pub use task::run as run_actor;
 
 use crate::chat::line::ChatLine;
-use crate::chat::nickname::NicknameError;
-
-/// Everything the room needs to let someone in.
-#[derive(Debug, Clone)]
-pub struct JoinRequest {
-    /// The participant's id, the same in every room they visit.
-    pub id: ParticipantId,
-    pub nickname: String,
-    /// SHA256 fingerprint of the verified key, if the client signed in with one.
-    pub key: Option<String>,
-    pub addr: Option<SocketAddr>,
-    pub outbox: Outbox,
-    /// Cancelled by the room to cut a participant off (its socket is shut down).
-    pub kill: CancellationToken,
-    /// The participant's transcript, which follows them from room to room.
-    pub transcript: std::sync::Arc<str>,
-    /// They are creating the room (and so become its admin).
-    pub creator: bool,
-}
-
-impl JoinRequest {
-    /// The entrant as every server can know them, connected to `node`.
-    pub fn entrant(&self, node: &str) -> Entrant {
-        Entrant {
-            id: self.id,
-            nick: self.nickname.clone(),
-            key: self.key.clone(),
-            addr: self.addr,
-            creator: self.creator,
-            node: node.to_string(),
-        }
-    }
-
-    /// Their connection, as the room delivers to it.
-    pub fn local_member(&self) -> LocalMember {
-        LocalMember::new(
-            self.id,
-            self.outbox.clone(),
-            self.kill.clone(),
-            self.transcript.clone(),
-        )
-    }
-}
-
-/// Someone entering a room, their nickname already claimed: what any server can send.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct Entrant {
-    pub id: ParticipantId,
-    pub nick: String,
-    pub key: Option<String>,
-    pub addr: Option<SocketAddr>,
-    pub creator: bool,
-    pub node: String,
-}
+use crate::chat::nickname::{Nickname, NicknameError};
 
 /// A successful join.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Joined {
     pub id: ParticipantId,
-    pub nickname: String,
+    pub nickname: Nickname,
 }
 
 /// Why a join was refused; `Display` is the text after `[Server]: `.

@@ -8,8 +8,9 @@ use std::collections::HashSet;
 
 use futures_util::future::BoxFuture;
 
-use super::{EnterError, JoinRequest, Joined, ParticipantId, RoomHandle};
+use super::{EnterError, Entrant, Joined, ParticipantId, RoomHandle};
 use crate::chat::room_name::RoomName;
+use crate::delivery::Reach;
 
 /// A room entered: its handle, the join, and its name as the room spells it.
 pub type Entered = (RoomHandle, Joined, RoomName);
@@ -19,15 +20,17 @@ pub trait RoomPlacement: Send + Sync + 'static {
     /// This server's name in the cluster (empty for a lone server).
     fn node(&self) -> &str;
 
-    /// Enters `room` (the nickname already claimed), making it, with the entrant as its
-    /// admin, if nobody runs it.
+    /// Enters `room` as `entrant` (their nickname already claimed, their node this one),
+    /// reached through `reach`, making it, with the entrant as its admin, if nobody runs
+    /// it.
     ///
     /// # Errors
     /// The room refused, cannot be reached, or there are too many rooms.
     fn enter<'a>(
         &'a self,
         room: &'a RoomName,
-        request: JoinRequest,
+        entrant: Entrant,
+        reach: Reach,
     ) -> BoxFuture<'a, Result<Entered, EnterError>>;
 
     /// Participant `id` leaves `room`; a room other than the default one ends when the

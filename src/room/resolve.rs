@@ -31,7 +31,7 @@ impl Resolved {
         };
         match parse_input(&sanitize(raw)) {
             Ok(Input::Command(Command::Rename { nickname })) => {
-                resolved.rename = Some(names.rename(id, &me.nick, &nickname).await);
+                resolved.rename = Some(names.rename(id, &me.who.nick, &nickname).await);
             }
             Ok(Input::Command(Command::Whisper { to, .. })) => {
                 resolved.find = names.find(&to).await.map(|c| (c.id, c.nick));
@@ -46,8 +46,8 @@ impl Resolved {
     pub async fn undo_unused(self, state: &RoomState, names: &NameRegistry, id: ParticipantId) {
         let Some(Ok(new)) = self.rename else { return };
         let Some(me) = state.find(id) else { return };
-        if me.nick.key() != new.key() {
-            let _ = names.rename(id, &new, me.nick.as_str()).await;
+        if me.who.nick.key() != new.key() {
+            let _ = names.rename(id, &new, me.who.nick.as_str()).await;
         }
     }
 }

@@ -10,8 +10,9 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 
 use super::placement::{Entered, RoomPlacement};
-use super::{EnterError, JoinRequest, LocalRoom, ParticipantId, RoomHandle, RoomMaker};
+use super::{EnterError, Entrant, LocalRoom, ParticipantId, RoomHandle, RoomMaker};
 use crate::chat::room_name::RoomName;
+use crate::delivery::Reach;
 
 /// How often rooms left empty once their scheduled messages went out are ended.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
@@ -69,7 +70,8 @@ impl RoomsHere {
     async fn enter_here(
         &self,
         room: &RoomName,
-        mut request: JoinRequest,
+        mut entrant: Entrant,
+        reach: Reach,
     ) -> Result<Entered, EnterError> {
         let (local, name, made) = {
             let mut rooms = self.locked();
@@ -89,8 +91,8 @@ impl RoomsHere {
             entry.entries += 1;
             (entry.room.clone(), entry.name.clone(), made)
         };
-        request.creator = made;
-        match local.join(request).await {
+        entrant.creator = made;
+        match local.enter(entrant, reach).await {
             Ok(joined) => Ok((local.into(), joined, name)),
             Err(refused) => {
                 self.left(room, made).await;
@@ -187,9 +189,10 @@ impl RoomPlacement for RoomsHere {
     fn enter<'a>(
         &'a self,
         room: &'a RoomName,
-        request: JoinRequest,
+        entrant: Entrant,
+        reach: Reach,
     ) -> BoxFuture<'a, Result<Entered, EnterError>> {
-        Box::pin(self.enter_here(room, request))
+        Box::pin(self.enter_here(room, entrant, reach))
     }
 
     fn leave<'a>(&'a self, room: &'a RoomName, id: ParticipantId) -> BoxFuture<'a, ()> {

@@ -13,11 +13,12 @@ use super::notices::Notice;
 use super::rate::RateLimiter;
 use super::schedule::{ScheduleBook, ScheduledMessage};
 use super::state::{Member, RoomConfig, RoomState};
-use super::ParticipantId;
+use super::{Identity, ParticipantId};
 use crate::chat::line::SharedLine;
 use crate::chat::nickname::Nickname;
 
-/// A member as the snapshot keeps them.
+/// A member as the snapshot keeps them: one flat object, the stored shape (a nickname
+/// that no longer passes the rules is left out on the way back, not the whole room).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SavedMember {
     pub id: ParticipantId,
@@ -51,12 +52,12 @@ impl RoomState {
             .members
             .iter()
             .map(|m| SavedMember {
-                id: m.id,
-                nick: m.nick.to_string(),
-                key: m.key.clone(),
-                addr: m.addr,
+                id: m.who.id,
+                nick: m.who.nick.to_string(),
+                key: m.who.key.clone(),
+                addr: m.who.addr,
                 admin: m.admin,
-                node: m.node.clone(),
+                node: m.who.node.clone(),
             })
             .collect();
         RoomSnapshot {
@@ -97,14 +98,17 @@ impl RoomState {
                 state.config.message_burst,
                 now.instant,
             );
-            state.members.push(Member {
+            let who = Identity {
                 id: m.id,
                 nick,
                 key: m.key,
                 addr: m.addr,
+                node: m.node,
+            };
+            state.members.push(Member {
+                who,
                 admin: m.admin,
                 limiter,
-                node: m.node,
             });
         }
         state
@@ -112,7 +116,7 @@ impl RoomState {
 
     /// The servers the members are connected to.
     pub fn nodes(&self) -> Vec<String> {
-        let mut nodes: Vec<String> = self.members.iter().map(|m| m.node.clone()).collect();
+        let mut nodes: Vec<String> = self.members.iter().map(|m| m.who.node.clone()).collect();
         nodes.sort();
         nodes.dedup();
         nodes
@@ -123,8 +127,8 @@ impl RoomState {
         let gone: Vec<ParticipantId> = self
             .members
             .iter()
-            .filter(|m| m.node == node)
-            .map(|m| m.id)
+            .filter(|m| m.who.node == node)
+            .map(|m| m.who.id)
             .collect();
         // Everyone of that node leaves first, then the admin role passes on once: to
         // one who is still here, not to each of the departed in turn.
@@ -132,8 +136,8 @@ impl RoomState {
         for id in gone {
             if let Some(p) = self.remove(id) {
                 self.emit(RoomEvent::Gone { id });
-                self.log("LEAVE", format!("{} (server {node} lost)", p.nick));
-                self.announce(Notice::Left, p.id, p.nick.as_str());
+                self.log("LEAVE", format!("{} (server {node} lost)", p.who.nick));
+                self.announce(Notice::Left, p.who.id, p.who.nick.as_str());
                 if p.admin && admin_gone.is_none() {
                     admin_gone = Some(p);
                 }

@@ -3,7 +3,6 @@
 //! and what it causes comes out as [`RoomEvent`]s. Unit tests feed it directly.
 
 use std::collections::{HashSet, VecDeque};
-use std::net::SocketAddr;
 
 use chrono_tz::Tz;
 
@@ -12,7 +11,7 @@ use super::event::{Now, RoomEvent};
 use super::notices::{Notice, PendingNotices};
 use super::rate::RateLimiter;
 use super::schedule::ScheduleBook;
-use super::{Delivery, ParticipantId};
+use super::{Delivery, Entrant, Identity, ParticipantId};
 use crate::chat::line::{ChatLine, SharedLine};
 use crate::chat::nickname::{Nickname, NicknameError};
 
@@ -58,30 +57,12 @@ pub trait NameService {
     fn find(&self, raw: &str) -> Option<(ParticipantId, String)>;
 }
 
-/// Someone entering, as the room sees them (their nickname already claimed).
-#[derive(Debug, Clone)]
-pub struct Newcomer {
-    pub id: ParticipantId,
-    pub nick: Nickname,
-    pub key: Option<String>,
-    pub addr: Option<SocketAddr>,
-    /// They made the room.
-    pub creator: bool,
-    /// The server holding their connection (empty for a lone server).
-    pub node: String,
-}
-
 /// Someone in the room.
 #[derive(Debug)]
 pub struct Member {
-    pub id: ParticipantId,
-    pub nick: Nickname,
-    pub key: Option<String>,
-    pub addr: Option<SocketAddr>,
+    pub who: Identity,
     pub admin: bool,
     pub limiter: RateLimiter,
-    /// The server holding their connection (empty for a lone server).
-    pub node: String,
 }
 
 /// What happened since the counts were last taken: for the periodic summary and the
@@ -189,17 +170,19 @@ impl RoomState {
     }
 
     pub(super) fn find(&self, id: ParticipantId) -> Option<&Member> {
-        self.members.iter().find(|p| p.id == id)
+        self.members.iter().find(|p| p.who.id == id)
     }
 
     pub(super) fn find_mut(&mut self, id: ParticipantId) -> Option<&mut Member> {
-        self.members.iter_mut().find(|p| p.id == id)
+        self.members.iter_mut().find(|p| p.who.id == id)
     }
 
     /// The member whose nickname matches `name` ignoring case and look-alikes.
     pub(super) fn find_by_name(&self, name: &str) -> Option<&Member> {
         let wanted = Nickname::parse(name).ok()?;
-        self.members.iter().find(|p| p.nick.key() == wanted.key())
+        self.members
+            .iter()
+            .find(|p| p.who.nick.key() == wanted.key())
     }
 
     /// Logs a room event.
@@ -210,8 +193,9 @@ impl RoomState {
 
     /// Lets `who` in, who was already admitted (see [`RoomState::admit`]): the welcome
     /// to them, the join notice to everyone else.
-    pub fn join(&mut self, who: Newcomer) {
-        let admin = self.admin_at_join(&who);
+    pub fn join(&mut self, entrant: Entrant) {
+        let admin = self.admin_at_join(&entrant);
+        let who = entrant.who;
         let name = who.nick.to_string();
         let key = who.key.as_deref().unwrap_or("none");
         let from = who.addr.map(|a| a.to_string()).unwrap_or_default();
@@ -226,16 +210,13 @@ impl RoomState {
             self.config.message_burst,
             self.now.instant,
         );
+        let id = who.id;
         self.members.push(Member {
-            id: who.id,
-            nick: who.nick,
-            key: who.key,
-            addr: who.addr,
+            who,
             admin,
             limiter,
-            node: who.node,
         });
-        self.welcome(who.id);
+        self.welcome(id);
     }
 
     /// Participant `id` has left; everyone else is told. Unknown ids are ignored (the
@@ -243,8 +224,8 @@ impl RoomState {
     pub fn leave(&mut self, id: ParticipantId) {
         if let Some(p) = self.remove(id) {
             self.emit(RoomEvent::Gone { id });
-            self.log("LEAVE", p.nick.as_str());
-            self.announce(Notice::Left, p.id, p.nick.as_str());
+            self.log("LEAVE", p.who.nick.as_str());
+            self.announce(Notice::Left, p.who.id, p.who.nick.as_str());
             self.pass_admin_on(&p);
         }
     }
@@ -254,21 +235,21 @@ impl RoomState {
     pub fn dropped(&mut self, id: ParticipantId, session_ended: bool) {
         let Some(p) = self.remove(id) else { return };
         if session_ended {
-            self.log("LEAVE", p.nick.as_str());
+            self.log("LEAVE", p.who.nick.as_str());
         } else {
             self.emit(RoomEvent::Cut { to: id });
             self.stats.drops += 1;
-            self.log("DROPPED", format!("{} (stopped reading)", p.nick));
+            self.log("DROPPED", format!("{} (stopped reading)", p.who.nick));
         }
         self.emit(RoomEvent::Gone { id });
-        self.announce(Notice::Left, p.id, p.nick.as_str());
+        self.announce(Notice::Left, p.who.id, p.who.nick.as_str());
         self.pass_admin_on(&p);
     }
 
     /// Takes a member out of the room's list; the caller says [`RoomEvent::Gone`] once
     /// whatever was still to reach them (a kick's line, a close) is said.
     pub(super) fn remove(&mut self, id: ParticipantId) -> Option<Member> {
-        let at = self.members.iter().position(|p| p.id == id)?;
+        let at = self.members.iter().position(|p| p.who.id == id)?;
         Some(self.members.remove(at))
     }
 
@@ -344,9 +325,9 @@ impl RoomState {
         let line = ChatLine::server("The server is shutting down. Goodbye!").shared();
         self.broadcast(&line);
         for p in std::mem::take(&mut self.members) {
-            self.close(p.id);
-            self.emit(RoomEvent::Gone { id: p.id });
-            self.log("LEAVE", format!("{} (server shutdown)", p.nick));
+            self.close(p.who.id);
+            self.emit(RoomEvent::Gone { id: p.who.id });
+            self.log("LEAVE", format!("{} (server shutdown)", p.who.nick));
         }
         self.emit(RoomEvent::SaveSchedules);
         self.log("SHUTDOWN", "server stopping");

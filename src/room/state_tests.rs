@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use super::event::{Now, RoomEvent};
 use super::schedule::ScheduleBook;
-use super::state::{NameService, Newcomer, RoomConfig, RoomState};
+use super::state::{NameService, RoomConfig, RoomState};
 use super::ParticipantId;
+use super::{Entrant, Identity};
 use crate::chat::nickname::{Nickname, NicknameError};
 
 fn config() -> RoomConfig {
@@ -34,15 +35,23 @@ fn start() -> Now {
     }
 }
 
-fn newcomer(id: ParticipantId, name: &str, creator: bool) -> Newcomer {
-    Newcomer {
+fn newcomer(id: ParticipantId, name: &str, creator: bool) -> Entrant {
+    let who = Identity {
         id,
         nick: Nickname::parse(name).unwrap(),
         key: Some(format!("SHA256:{name}")),
         addr: None,
-        creator,
         node: String::new(),
-    }
+    };
+    Entrant { who, creator }
+}
+
+/// `newcomer` without a key, connected to `node`.
+fn on(id: ParticipantId, name: &str, node: &str) -> Entrant {
+    let mut entrant = newcomer(id, name, false);
+    entrant.who.node = node.to_string();
+    entrant.who.key = None;
+    entrant
 }
 
 /// The text of every line an event hands to participant `id` (everyone in the room is
@@ -216,11 +225,6 @@ impl NameService for Online {
 fn a_room_rebuilt_from_its_snapshot_carries_on_and_drops_a_dead_nodes_people() {
     let mut room = RoomState::new(config(), ScheduleBook::default(), start());
     let names = Online::default();
-    let on = |id, name: &str, node: &str| Newcomer {
-        node: node.to_string(),
-        key: None,
-        ..newcomer(id, name, false)
-    };
     room.join(on(1, "alice", "n1"));
     room.join(on(2, "bob", "n2"));
     room.join(on(3, "carol", "n1"));
@@ -268,11 +272,6 @@ fn a_dead_nodes_people_leave_and_the_admin_role_passes_on_once() {
         ..config()
     };
     let mut room = RoomState::new(config, ScheduleBook::default(), start());
-    let on = |id, name: &str, node: &str| Newcomer {
-        node: node.to_string(),
-        key: None,
-        ..newcomer(id, name, false)
-    };
     // The admin and the next three longest present are all on n1.
     for (id, name) in [(1, "alice"), (2, "bob"), (3, "carol"), (4, "dave")] {
         room.join(on(id, name, "n1"));

@@ -8,7 +8,8 @@ use super::schedule::ScheduleBook;
 use std::sync::Arc;
 
 use super::{
-    new_participant_id, Clock, Delivery, JoinError, JoinRequest, ParticipantId, Room, RoomConfig,
+    new_participant_id, Clock, Delivery, JoinError, JoinRequest, LocalMember, ParticipantId, Room,
+    RoomConfig,
 };
 use crate::log::LogSink;
 use crate::names::NameRegistry;
@@ -78,7 +79,9 @@ fn join_with(room: &mut Room, name: &str, outbox: usize) -> Result<Member, JoinE
         transcript: Arc::from(name),
         creator: false,
     };
-    let joined = room.join(request.entrant(""), Some(request.local_member()))?;
+    let entrant = request.entrant("").map_err(JoinError::Nickname)?;
+    let local = LocalMember::new(request.id, request.reach());
+    let joined = room.join(entrant, Some(local))?;
     Ok(Member {
         id: joined.id,
         inbox,

@@ -20,7 +20,7 @@ impl RoomState {
         lines.push(
             ChatLine::server(format!(
                 "Welcome to {}, {}! Type /help for the list of commands.",
-                self.config.name, me.nick
+                self.config.name, me.who.nick
             ))
             .shared(),
         );
@@ -33,7 +33,10 @@ impl RoomState {
 
     /// Every participant's nickname, in join order.
     pub fn names(&self) -> Vec<String> {
-        self.members.iter().map(|p| p.nick.to_string()).collect()
+        self.members
+            .iter()
+            .map(|p| p.who.nick.to_string())
+            .collect()
     }
 
     /// `[Server]: Users (3/10): Alice, Bob, Charlie`; in a very big room the first
@@ -43,7 +46,7 @@ impl RoomState {
             .members
             .iter()
             .take(USERS_LISTED)
-            .map(|p| p.nick.as_str())
+            .map(|p| p.who.nick.as_str())
             .collect();
         let count = self.members.len();
         let more = match count.saturating_sub(USERS_LISTED) {

@@ -14,9 +14,8 @@ use tokio::sync::{mpsc, oneshot, Notify};
 use tokio_util::sync::CancellationToken;
 
 use super::owner::lease_of;
-use crate::chat::room_name::RoomName;
 use crate::cluster::rooms::Shared;
-use crate::cluster::wire::Lease;
+use crate::cluster::wire::{Lease, RoomKey};
 use crate::cluster::{key_of, LEASES, RENEW_EVERY};
 use crate::metrics::Held;
 use crate::room::RoomCommand;
@@ -29,7 +28,7 @@ const END_AFTER: Duration = Duration::from_secs(2);
 /// lease (after an outage longer than the lease).
 pub(super) async fn renew(
     shared: Arc<Shared>,
-    name: RoomName,
+    room: RoomKey,
     actor: mpsc::Sender<RoomCommand>,
     mut revision: u64,
     changed: Arc<Notify>,
@@ -38,7 +37,7 @@ pub(super) async fn renew(
     // The lease is this node's for as long as this renews it.
     let _held = Held::on(&shared.maker.metrics.leases_held);
     let _released = released.drop_guard();
-    let key = key_of(name.key());
+    let key = room.bucket();
     let mut every = tokio::time::interval(RENEW_EVERY);
     let mut connection = shared.cluster.connection_changes();
     let mut empty_since: Option<tokio::time::Instant> = None;
@@ -56,28 +55,28 @@ pub(super) async fn renew(
             return;
         };
         drop_lost_nodes(&shared, &actor, &mut suspects).await;
-        let idle = members == 0 && pending == 0 && name.key() != shared.default_room.key();
+        let idle = members == 0 && pending == 0 && room.key() != shared.default_room.key();
         // Empty for a while, not just made: a room is made before its maker is in it.
         let since = *empty_since.get_or_insert_with(tokio::time::Instant::now);
         if !idle {
             empty_since = None;
         } else if since.elapsed() >= END_AFTER {
-            return end_room(&shared, &name, &actor).await;
+            return end_room(&shared, &room, &actor).await;
         }
-        let lease = lease_of(&shared, &name.to_string(), members);
-        let renewed = shared.cluster.renew(LEASES, &key, lease.clone(), revision);
+        let lease = lease_of(&shared, &room.name().to_string(), members);
+        let renewed = shared.cluster.renew(LEASES, key, lease.clone(), revision);
         match renewed.await {
             Ok(r) => revision = r,
             Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => {
                 // The lease changed under us: a renewal sent during an outage was stored
                 // late (it is still ours), or it lapsed, or another node holds it now.
-                match reclaim(&shared, &key, lease).await {
+                match reclaim(&shared, key, lease).await {
                     Reclaim::Held(r) => revision = r,
-                    Reclaim::Lost => return step_down(&shared, &name, &actor).await,
+                    Reclaim::Lost => return step_down(&shared, &room, &actor).await,
                     Reclaim::Unknown => {}
                 }
             }
-            Err(error) => tracing::debug!(%error, room = %name, "lease renewal failed"),
+            Err(error) => tracing::debug!(%error, room = %room.name(), "lease renewal failed"),
         }
     }
 }
@@ -164,22 +163,21 @@ async fn census(actor: &mpsc::Sender<RoomCommand>) -> Option<(usize, usize)> {
 }
 
 /// The room is over: its actor ends, then its snapshot and its lease go.
-async fn end_room(shared: &Arc<Shared>, name: &RoomName, actor: &mpsc::Sender<RoomCommand>) {
-    let owned = shared.owned().remove(name.key());
+async fn end_room(shared: &Arc<Shared>, room: &RoomKey, actor: &mpsc::Sender<RoomCommand>) {
+    let owned = shared.owned.remove(room.key());
     if let Some(owned) = owned {
         owned.stop.cancel();
     }
     // The actor ends (and logs it) once the last sender is gone.
     let _ = actor;
-    let key = key_of(name.key());
-    let _ = shared.cluster.snapshots.purge(&key).await;
-    let _ = shared.cluster.leases.purge(&key).await;
+    let _ = shared.cluster.snapshots.purge(room.bucket()).await;
+    let _ = shared.cluster.leases.purge(room.bucket()).await;
 }
 
 /// Another node runs the room now: stop here without a word to anyone.
-async fn step_down(shared: &Arc<Shared>, name: &RoomName, actor: &mpsc::Sender<RoomCommand>) {
-    tracing::info!(room = %name, "another node runs the room now");
-    if let Some(owned) = shared.owned().remove(name.key()) {
+async fn step_down(shared: &Arc<Shared>, room: &RoomKey, actor: &mpsc::Sender<RoomCommand>) {
+    tracing::info!(room = %room.name(), "another node runs the room now");
+    if let Some(owned) = shared.owned.remove(room.key()) {
         owned.stop.cancel();
     }
     let _ = actor.send(RoomCommand::Abandon).await;

@@ -16,7 +16,7 @@ use crate::chat::room_name::RoomName;
 use crate::cluster::link::Link;
 use crate::cluster::rooms::Shared;
 use crate::cluster::sequence::Sent;
-use crate::cluster::wire::{room_in, Lease, RoomReply, RoomRequest};
+use crate::cluster::wire::{Lease, RoomKey, RoomReply, RoomRequest};
 use crate::cluster::{key_of, lock};
 use crate::room::{run_actor, EnterError, JoinError, Room, RoomCommand, RoomSnapshot, RoomState};
 
@@ -62,14 +62,14 @@ impl Owned {
 /// There are already `max_rooms` rooms.
 pub(in crate::cluster) async fn make_if_missing(
     shared: &Arc<Shared>,
-    room: &RoomName,
+    room: &RoomKey,
     max_rooms: usize,
 ) -> Result<bool, EnterError> {
-    let key = key_of(room.key());
+    let key = room.bucket();
     if shared.stopping.is_cancelled() {
         return Err(EnterError::Join(JoinError::Closed));
     }
-    if shared.leases.contains(&key) || shared.owned().contains_key(room.key()) {
+    if shared.leases.contains(key) || shared.owned.contains(room.key()) {
         return Ok(false);
     }
     if take_over(shared, room.key()).await {
@@ -79,20 +79,22 @@ pub(in crate::cluster) async fn make_if_missing(
         return Err(EnterError::TooManyRooms(max_rooms));
     }
     let made_by_join = room.key() != shared.default_room.key();
-    let lease = lease_of(shared, &room.to_string(), 0);
+    let lease = lease_of(shared, &room.name().to_string(), 0);
     match shared
         .cluster
-        .create_with_ttl(&shared.cluster.leases, &key, lease)
+        .create_with_ttl(&shared.cluster.leases, key, lease)
         .await
     {
         Ok(revision) => {
-            let state_room = shared.maker.room(room, made_by_join, Default::default());
+            let state_room = shared
+                .maker
+                .room(room.name(), made_by_join, Default::default());
             run(shared, room.clone(), state_room, revision, None).await;
             Ok(made_by_join)
         }
         Err(e) if e.kind() == CreateErrorKind::AlreadyExists => Ok(false),
         Err(error) => {
-            tracing::warn!(%error, %room, "cannot lease the room");
+            tracing::warn!(%error, room = %room.name(), "cannot lease the room");
             Err(EnterError::Join(JoinError::Unreachable))
         }
     }
@@ -113,7 +115,7 @@ pub(super) fn lease_of(shared: &Shared, room: &str, members: usize) -> Bytes {
 pub(in crate::cluster) async fn take_over(shared: &Arc<Shared>, room_key: &str) -> bool {
     let key = key_of(room_key);
     // This node runs it already (its lease lapsed in an outage and is being renewed).
-    if shared.owned().contains_key(room_key) {
+    if shared.owned.contains(room_key) {
         return true;
     }
     // A node that is stopping never takes a room.
@@ -156,7 +158,7 @@ pub(in crate::cluster) async fn take_over(shared: &Arc<Shared>, room_key: &str) 
         .filter(|n| settled && !shared.nodes.contains(&key_of(n)))
         .collect();
     let room = maker.restored(state);
-    run(shared, name, room, revision, Some(gone)).await;
+    run(shared, RoomKey::of(&name), room, revision, Some(gone)).await;
     true
 }
 
@@ -164,22 +166,22 @@ pub(in crate::cluster) async fn take_over(shared: &Arc<Shared>, room_key: &str) 
 /// names the nodes found dead when it was rebuilt from a snapshot.
 async fn run(
     shared: &Arc<Shared>,
-    name: RoomName,
+    key: RoomKey,
     room: Room,
     revision: u64,
     taken_over: Option<Vec<String>>,
 ) {
     let cluster = &shared.cluster;
-    let sub = match cluster.client.subscribe(room_in(name.key())).await {
+    let sub = match cluster.client.subscribe(key.requests()).await {
         Ok(sub) => sub,
         Err(error) => {
-            tracing::warn!(%error, room = %name, "cannot serve the room");
+            tracing::warn!(%error, room = %key.name(), "cannot serve the room");
             return;
         }
     };
     let stop = CancellationToken::new();
     let sent = Arc::new(Mutex::new(Sent::new(revision)));
-    let link = Link::start(shared, &name, sent.clone(), stop.clone());
+    let link = Link::start(shared, &key, sent.clone(), stop.clone());
     let mut room = room.linked(Box::new(link));
     if let Some(gone) = taken_over {
         shared.maker.metrics.takeovers.inc();
@@ -202,14 +204,14 @@ async fn run(
     ));
     tokio::spawn(renew(
         shared.clone(),
-        name.clone(),
+        key.clone(),
         actor.clone(),
         revision,
         changed.clone(),
         (stop.clone(), released.clone()),
     ));
-    shared.owned().insert(
-        name.key().to_string(),
+    shared.owned.insert(
+        key.key().to_string(),
         Owned {
             actor,
             stop,

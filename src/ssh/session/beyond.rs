@@ -3,7 +3,6 @@
 
 use crate::chat::command::{parse_input, Command, Input};
 use crate::chat::line::ChatLine;
-use crate::chat::nickname::Nickname;
 use crate::chat::room_name::RoomName;
 use crate::chat::text::sanitize;
 use crate::room::rate::{RateLimiter, Verdict};
@@ -43,8 +42,13 @@ pub(super) async fn run(
     me.log_command(deps, &typed_in, &sanitize(line), logged);
     if let Some(text) = outcome {
         let line = ChatLine::server(text).shared();
-        if me.outbox.try_send(Delivery::Line(line.clone())).is_ok() {
-            deps.log.transcript(&me.transcript, &line);
+        if me
+            .reach
+            .outbox
+            .try_send(Delivery::Line(line.clone()))
+            .is_ok()
+        {
+            deps.log.transcript(&me.reach.transcript, &line);
         }
     }
 }
@@ -64,14 +68,19 @@ async fn reply_to(me: &mut Presence, deps: &SessionDeps, command: Command) -> Op
             move_to(me, deps, lobby).await
         }
         Command::Rooms => Some(strip_server(deps.rooms.rooms_line().await)),
-        Command::Register => Some(match Nickname::parse(&me.nickname) {
-            Ok(nick) => deps.names.register(&nick, me.key.as_deref()).await,
-            Err(e) => e.to_string(),
-        }),
+        Command::Register => Some(
+            deps.names
+                .register(&me.who.nick, me.who.key.as_deref())
+                .await,
+        ),
         Command::Unregister { nickname } => {
-            let name = nickname.unwrap_or_else(|| me.nickname.clone());
-            let admin = deps.rooms.is_server_admin(me.key.as_deref());
-            Some(deps.names.unregister(&name, me.key.as_deref(), admin).await)
+            let name = nickname.unwrap_or_else(|| me.who.nick.to_string());
+            let admin = deps.rooms.is_server_admin(me.who.key.as_deref());
+            Some(
+                deps.names
+                    .unregister(&name, me.who.key.as_deref(), admin)
+                    .await,
+            )
         }
         Command::Whois { nickname } => Some(match deps.names.whois(&nickname).await {
             Ok(text) | Err(text) => text,
@@ -90,7 +99,7 @@ async fn move_to(me: &mut Presence, deps: &SessionDeps, room: RoomName) -> Optio
         Ok((handle, _, room)) => {
             let old = std::mem::replace(&mut me.room, room);
             me.handle = handle;
-            deps.rooms.leave(&old, me.id).await;
+            deps.rooms.leave(&old, me.who.id).await;
             None
         }
         Err(refused) => Some(refused.to_string()),

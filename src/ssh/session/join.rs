@@ -7,6 +7,7 @@ use crate::chat::line::ChatLine;
 use crate::chat::room_name::RoomName;
 use crate::chat::text::sanitize;
 use crate::metrics::Refusal;
+use crate::participant::Identity;
 use crate::room::{new_participant_id, EnterError, JoinError, JoinRequest, Outbox};
 use crate::ssh::SessionEvent;
 use crate::term::editor::EditorAction;
@@ -72,16 +73,19 @@ pub(super) async fn join(
             transcript: transcript.clone(),
             creator: false,
         };
+        let reach = request.reach();
         match deps.rooms.enter(room, request).await {
             Ok((handle, joined, room)) => {
-                return Ok(Presence {
+                let who = Identity {
                     id,
-                    nickname: joined.nickname,
+                    nick: joined.nickname,
                     key: setup.key.clone(),
                     addr: setup.addr,
-                    outbox,
-                    kill: setup.kill.clone(),
-                    transcript,
+                    node: deps.rooms.node().to_string(),
+                };
+                return Ok(Presence {
+                    who,
+                    reach,
                     room,
                     handle,
                 });

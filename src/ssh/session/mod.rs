@@ -118,13 +118,13 @@ async fn shell(mut setup: SessionSetup, room: Option<RoomName>) {
     };
     setup.joined.cancel();
     let _counted = Held::on(&session.deps.metrics.participants);
-    tracing::debug!(nickname = %me.nickname, "joined");
+    tracing::debug!(nickname = %me.who.nick, "joined");
     let open = session.start(&mut me).await;
     if open {
         session.run(&mut me, &mut setup).await;
     }
     Box::pin(me.leave_chat(&session.deps)).await;
-    tracing::debug!(nickname = %me.nickname, "left");
+    tracing::debug!(nickname = %me.who.nick, "left");
     let end = session.screen.end();
     session.channel.write(end).await;
     // A bot's lines (no pty) that were not all taken: it must not look like success.
@@ -157,7 +157,7 @@ impl Session {
     /// room has already queued and the prompt: one write. False if the session is over.
     async fn start(&mut self, me: &mut Presence) -> bool {
         let mut start = self.screen.start().to_string();
-        let prompt_row = self.screen.set_prompt(&prompt(&me.nickname));
+        let prompt_row = self.screen.set_prompt(&prompt(me.who.nick.as_str()));
         let mut closing = false;
         match self.deliveries.try_recv() {
             Ok(first) => {
@@ -204,7 +204,7 @@ impl Session {
                     moved = true;
                 }
                 Some(slot) = room.input_slot(), if idle && !next_beyond && !self.typed.is_empty() => {
-                    self.in_room = self.typed.pop_front().map(|line| slot.send(me.id, line));
+                    self.in_room = self.typed.pop_front().map(|line| slot.send(me.who.id, line));
                 }
                 taken = async { self.in_room.as_mut().expect("guarded").await }, if !idle => {
                     self.in_room = None;
@@ -262,8 +262,8 @@ impl Session {
             match delivery {
                 Delivery::Line(_) | Delivery::Lines(_) => {}
                 Delivery::Renamed(nick) => {
-                    self.screen.set_prompt(&prompt(nick));
-                    me.nickname.clone_from(nick);
+                    self.screen.set_prompt(&prompt(nick.as_str()));
+                    me.who.nick.clone_from(nick);
                 }
                 Delivery::Close => closing = true,
             }

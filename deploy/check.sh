@@ -69,7 +69,8 @@ else
   fail "logrotate -d deploy/logrotate"
 fi
 
-# 5. gcp.sh --dry-run prints the three gcloud commands and ships the current files.
+# 5. gcp.sh --dry-run prints the three gcloud commands and ships the current files; the
+#    source it ships loads as a cargo workspace (what the VM builds from), offline.
 if deploy/gcp.sh --dry-run --project example-project --source-range 203.0.113.0/24 \
   >"$tmp/out" 2>&1; then
   meta=$(sed -n 's/^# dry run: the metadata files are kept in \(.*\) for inspection$/\1/p' "$tmp/out")
@@ -77,7 +78,9 @@ if deploy/gcp.sh --dry-run --project example-project --source-range 203.0.113.0/
     && grep -q '^gcloud compute instances create ssh-chatroom .*--machine-type e2-micro .*--image-family debian-12 --image-project debian-cloud' "$tmp/out" \
     && [ -n "$meta" ] && cmp -s "$meta/startup-script" deploy/gcp-startup.sh \
     && cmp -s "$meta/ssh-chatroom-unit" deploy/ssh-chatroom.service \
-    && base64 -d "$meta/ssh-chatroom-source" | tar -tJ | grep -x Cargo.lock >/dev/null; then
+    && mkdir "$tmp/shipped" \
+    && base64 -d "$meta/ssh-chatroom-source" | tar -xJ -C "$tmp/shipped" \
+    && (cd "$tmp/shipped" && cargo metadata --format-version 1 --offline --locked --no-deps >/dev/null); then
     pass "deploy/gcp.sh --dry-run"
   else
     fail "deploy/gcp.sh --dry-run"

@@ -121,10 +121,17 @@ if [ -n "$binary_url" ]; then
   printf '%s' "$binary_url" >"$meta/ssh-chatroom-binary-url"
   metadata+=",ssh-chatroom-binary-url=$meta/ssh-chatroom-binary-url"
 else
-  # What the build needs: tests, docs and deploy/ stay out. One metadata value may hold
-  # 256 KB: xz, not gzip (a fifth smaller).
+  # What the build needs: tests, docs, scripts and deploy/ stay out, and of the other
+  # workspace members (bench, testkit) only what cargo reads to load the workspace (their
+  # manifests and entry files). One metadata value may hold 256 KB: xz, not gzip (a fifth
+  # smaller).
+  members=()
+  while read -r file; do members+=(":(exclude)$file"); done < <(
+    git -C "$repo" ls-files bench/src testkit/src \
+      | grep -vx -e bench/src/main.rs -e testkit/src/lib.rs
+  )
   git -C "$repo" archive --format=tar HEAD -- . ':(exclude)tests' ':(exclude)deploy' \
-    ':(exclude)*.md' ':(exclude)bench/tests' \
+    ':(exclude)*.md' ':(exclude)bench/tests' ':(exclude)scripts' "${members[@]}" \
     | xz -9e | base64 -w0 >"$meta/ssh-chatroom-source"
   size=$(wc -c <"$meta/ssh-chatroom-source")
   [ "$size" -le 256000 ] || die "source archive is $size bytes, over the metadata limit; use --binary-url"

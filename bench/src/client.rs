@@ -3,13 +3,13 @@
 //! testkit) turns the pty byte stream into visible lines.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::Context;
 use russh::client;
-use russh::keys::{PrivateKey, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
-use russh::{ChannelId, ChannelWriteHalf};
-pub use testkit::LineBuf;
+use russh::keys::{PrivateKey, PrivateKeyWithHashAlg};
+use russh::ChannelWriteHalf;
+pub use testkit::{Client, LineBuf, Output};
 
 /// The key exchange a client asks for first.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -36,67 +36,6 @@ pub fn ssh_config(kex: Kex) -> Arc<client::Config> {
         preferred,
         ..Default::default()
     })
-}
-
-/// Where a session's output goes. It is called from inside the russh client task as
-/// each packet is read, so a delivery costs the load generator no extra task hop.
-pub trait Output: Send + 'static {
-    /// Bytes the server wrote to the session channel.
-    fn data(&mut self, data: &[u8]);
-    /// The server sent EOF or closed the channel or the connection.
-    fn closed(&mut self);
-}
-
-/// Shared so that the benchmark's driver can read what the session task collected.
-impl<T: Output> Output for Arc<Mutex<T>> {
-    fn data(&mut self, data: &[u8]) {
-        self.lock().expect("no panics while locked").data(data);
-    }
-    fn closed(&mut self) {
-        self.lock().expect("no panics while locked").closed();
-    }
-}
-
-/// The client handler of a session: trusts any host key and passes output on.
-pub struct Client<O>(O);
-
-impl<O: Output> client::Handler for Client<O> {
-    type Error = russh::Error;
-
-    async fn check_server_key(
-        &mut self,
-        _key: &PublicKeyOrCertificate,
-    ) -> Result<bool, Self::Error> {
-        Ok(true)
-    }
-
-    async fn data(
-        &mut self,
-        _channel: ChannelId,
-        data: &[u8],
-        _session: &mut client::Session,
-    ) -> Result<(), Self::Error> {
-        self.0.data(data);
-        Ok(())
-    }
-
-    async fn channel_eof(
-        &mut self,
-        _channel: ChannelId,
-        _session: &mut client::Session,
-    ) -> Result<(), Self::Error> {
-        self.0.closed();
-        Ok(())
-    }
-
-    async fn channel_close(
-        &mut self,
-        _channel: ChannelId,
-        _session: &mut client::Session,
-    ) -> Result<(), Self::Error> {
-        self.0.closed();
-        Ok(())
-    }
 }
 
 /// One participant's connection: keep `handle` alive as long as the session should be.

@@ -1,6 +1,7 @@
 //! Harness pieces shared by ssh-chatroom's end-to-end tests and its load generator.
 //!
 //! - [`accept`]: a russh client handler that trusts any host key.
+//! - [`client`]: one that also hands a session's output to an [`Output`].
 //! - [`chaos`]: a soak of the cluster under faults (real nodes, NATS and SSH clients)
 //!   and its four checks, shared by `tests/cluster_chaos.rs` and `bench chaos`.
 //! - [`escapes`]: removing colour codes and other CSI sequences from terminal output.
@@ -15,6 +16,7 @@
 
 pub mod accept;
 pub mod chaos;
+pub mod client;
 pub mod escapes;
 pub mod freeze;
 pub mod haproxy;
@@ -24,6 +26,7 @@ pub mod partition;
 pub mod stalled;
 
 pub use accept::AcceptAll;
+pub use client::{Client, Output};
 pub use escapes::{strip_colours, strip_escapes};
 pub use freeze::Freezable;
 pub use haproxy::{HaProxy, SendProxy};

@@ -1,19 +1,19 @@
-//! One SSH session of a soak user: the russh client handler that splits the pty stream
-//! into lines and records each into the roster as its packet is read (the welcome, the
-//! numbered lines, `[Server]:` lines, the end), and the opening of such a session into
-//! the user's room.
+//! One SSH session of a soak user: the [`Output`] that splits the pty stream into lines
+//! and records each into the roster as its packet is read (the welcome, the numbered
+//! lines, `[Server]:` lines, the end), and the opening of such a session into the
+//! user's room.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use russh::client;
-use russh::keys::{PrivateKey, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
-use russh::{ChannelId, ChannelWriteHalf};
+use russh::keys::{PrivateKey, PrivateKeyWithHashAlg};
+use russh::ChannelWriteHalf;
 use tokio::sync::oneshot;
 
 use super::roster::{parse_line, Roster};
-use crate::{strip_escapes, LineBuf};
+use crate::{strip_escapes, Client, LineBuf, Output};
 
 /// How long the connection, and then the welcome, may take.
 const OPEN_WITHIN: Duration = Duration::from_secs(10);
@@ -27,7 +27,7 @@ enum Phase {
     Joined,
 }
 
-/// The handler of one session: records what it shows into `roster`.
+/// The output of one session: records what it shows into `roster`.
 pub struct Recorder {
     roster: Arc<Roster>,
     user: usize,
@@ -39,13 +39,6 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    fn data(&mut self, data: &[u8]) {
-        let now = Instant::now();
-        let mut lines = std::mem::take(&mut self.lines);
-        lines.push(data, |line| self.line(&strip_escapes(line), now));
-        self.lines = lines;
-    }
-
     fn line(&mut self, line: &str, now: Instant) {
         let (roster, user, s) = (&self.roster, self.user, self.session);
         match self.phase {
@@ -101,60 +94,27 @@ impl Recorder {
     }
 }
 
-impl client::Handler for Recorder {
-    type Error = russh::Error;
-
-    async fn check_server_key(
-        &mut self,
-        _key: &PublicKeyOrCertificate,
-    ) -> Result<bool, Self::Error> {
-        Ok(true)
+impl Output for Recorder {
+    fn data(&mut self, data: &[u8]) {
+        let now = Instant::now();
+        let mut lines = std::mem::take(&mut self.lines);
+        lines.push(data, |line| self.line(&strip_escapes(line), now));
+        self.lines = lines;
     }
 
-    async fn data(
-        &mut self,
-        _channel: ChannelId,
-        data: &[u8],
-        _session: &mut client::Session,
-    ) -> Result<(), Self::Error> {
-        self.data(data);
-        Ok(())
-    }
-
-    async fn channel_eof(
-        &mut self,
-        _channel: ChannelId,
-        _session: &mut client::Session,
-    ) -> Result<(), Self::Error> {
+    fn closed(&mut self) {
         self.end();
-        Ok(())
     }
 
-    async fn channel_close(
-        &mut self,
-        _channel: ChannelId,
-        _session: &mut client::Session,
-    ) -> Result<(), Self::Error> {
+    /// A killed node: the connection breaks without a close.
+    fn disconnected(&mut self) {
         self.end();
-        Ok(())
-    }
-
-    async fn disconnected(
-        &mut self,
-        reason: client::DisconnectReason<Self::Error>,
-    ) -> Result<(), Self::Error> {
-        // A killed node: the connection breaks without a close.
-        self.end();
-        match reason {
-            client::DisconnectReason::ReceivedDisconnect(_) => Ok(()),
-            client::DisconnectReason::Error(e) => Err(e),
-        }
     }
 }
 
 /// An open session in the room: keep `handle` for as long as it should last.
 pub struct Live {
-    pub handle: client::Handle<Recorder>,
+    pub handle: client::Handle<Client<Recorder>>,
     pub writer: Arc<ChannelWriteHalf<client::Msg>>,
     /// Its index among the user's sessions.
     pub session: usize,
@@ -189,7 +149,7 @@ pub async fn open(
             nodelay: true,
             ..Default::default()
         });
-        let mut handle = client::connect(config, addr, recorder)
+        let mut handle = client::connect(config, addr, Client(recorder))
             .await
             .map_err(|e| format!("connecting to {addr}: {e}"))?;
         let name = &roster.users[user].name;

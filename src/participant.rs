@@ -4,7 +4,10 @@
 //! [`crate::delivery::Reach`]. It imports only the pure `chat` rules, so the rooms, the
 //! names and the cluster can all name participants.
 
-use std::net::SocketAddr;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+
+use serde::{Deserialize, Serialize};
 
 use crate::chat::nickname::Nickname;
 
@@ -28,4 +31,41 @@ pub struct Identity {
     pub addr: Option<SocketAddr>,
     /// The server holding their connection (empty for a lone server).
     pub node: String,
+}
+
+impl Identity {
+    /// The person behind the session, as moderation knows them.
+    pub fn person(&self) -> Option<Person> {
+        Person::of(self.key.as_deref(), self.addr)
+    }
+}
+
+/// A person as moderation and personal settings know them (SPEC §11): their key's
+/// fingerprint, or their address when they signed in without a key. A rename or a
+/// reconnect does not change it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Person {
+    Key(String),
+    Addr(IpAddr),
+}
+
+impl Person {
+    /// The person signed in with `key` from `addr`: the key if there is one.
+    pub fn of(key: Option<&str>, addr: Option<SocketAddr>) -> Option<Person> {
+        match (key, addr) {
+            (Some(key), _) => Some(Person::Key(key.to_string())),
+            (None, Some(addr)) => Some(Person::Addr(addr.ip())),
+            (None, None) => None,
+        }
+    }
+}
+
+impl fmt::Display for Person {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Person::Key(key) => write!(f, "{key}"),
+            Person::Addr(ip) => write!(f, "{ip}"),
+        }
+    }
 }

@@ -271,6 +271,8 @@ fn room_template(config: &Config) -> anyhow::Result<RoomConfig> {
         batch_notices_above: config.batch_notices_above,
         creator_is_admin: false,
         kick_ban: Duration::from_secs(config.kick_ban),
+        max_co_admins: config.max_co_admins,
+        default_room: config.default_room()?.to_string(),
     })
 }
 

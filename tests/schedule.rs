@@ -34,6 +34,8 @@ async fn ticker_fires_on_the_minute_with_a_paused_clock() {
         message_burst: 5,
         motd: Vec::new(),
         batch_notices_above: 0,
+        max_co_admins: 5,
+        default_room: "#lobby".into(),
         creator_is_admin: false,
         kick_ban: std::time::Duration::ZERO,
     };
@@ -55,6 +57,7 @@ async fn ticker_fires_on_the_minute_with_a_paused_clock() {
             kill: CancellationToken::new(),
             transcript: "Charlie".into(),
             creator: false,
+            code: None,
         })
         .await
         .unwrap();

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use super::moderation::{self, Moderation};
 use super::text::sanitize;
 
 /// A wall-clock time of day, `HH:MM` on a 24-hour clock.
@@ -54,9 +55,10 @@ pub enum Command {
     Users,
     Help,
     Quit,
-    /// Move to room `room` (created if missing).
+    /// Move to room `room` (created if missing), with its code if it is locked.
     Join {
         room: String,
+        code: Option<String>,
     },
     /// Back to the default room.
     Leave,
@@ -68,6 +70,8 @@ pub enum Command {
     Whois {
         nickname: String,
     },
+    /// A moderation command (SPEC §11).
+    Moderate(Moderation),
 }
 
 impl Command {
@@ -82,7 +86,7 @@ impl Command {
                 | Command::Register
                 | Command::Unregister { .. }
                 | Command::Whois { .. }
-        )
+        ) || matches!(self, Command::Moderate(m) if m.is_server_wide())
     }
 }
 
@@ -102,8 +106,10 @@ pub enum ParseError {
     InvalidTime(String),
     InvalidNumber(String),
     Unknown(String),
-    /// `/join` with more than one word: room names have no spaces.
+    /// `/join` with more than two words: room names have no spaces.
     RoomWithSpaces(String),
+    /// An argument that is wrong in the way the text says.
+    Invalid(String),
 }
 
 impl fmt::Display for ParseError {
@@ -121,6 +127,7 @@ impl fmt::Display for ParseError {
             ParseError::Unknown(name) => {
                 write!(f, "Unknown command \"{name}\". Type /help for the list.")
             }
+            ParseError::Invalid(text) => write!(f, "{text}"),
             ParseError::RoomWithSpaces(words) => write!(
                 f,
                 "Room names have no spaces: try /join {}",
@@ -141,7 +148,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("/schedule", "list your scheduled messages"),
     ("/unschedule <N>", "cancel scheduled message N"),
     ("/user", "list who is in the room"),
-    ("/join <room>", "move to a room (made if it does not exist)"),
+    (
+        "/join <room> [code]",
+        "move to a room (made if it does not exist)",
+    ),
     ("/leave", "go back to the lobby"),
     ("/rooms", "list the rooms"),
     ("/register", "register your nickname to your SSH key"),
@@ -153,10 +163,6 @@ pub const HELP: &[(&str, &str)] = &[
         "/whois <nickname>",
         "where someone is and whether their name is theirs",
     ),
-    (
-        "/kick <nickname>",
-        "remove someone from the room (admin only)",
-    ),
     ("/help", "show this list"),
     ("/quit", "leave the chat (Ctrl-D works too)"),
 ];
@@ -166,7 +172,7 @@ const USAGE_WHISPER: &str = "/whisper <nickname> <message>";
 const USAGE_SCHEDULE: &str = "/schedule HH:MM <message>";
 const USAGE_UNSCHEDULE: &str = "/unschedule <N>";
 const USAGE_KICK: &str = "/kick <nickname>";
-const USAGE_JOIN: &str = "/join <room>";
+const USAGE_JOIN: &str = "/join <room> [code]";
 const USAGE_WHOIS: &str = "/whois <nickname>";
 const USAGE_UNREGISTER: &str = "/unregister [nickname]";
 
@@ -215,12 +221,20 @@ pub fn parse_input(line: &str) -> Result<Input, ParseError> {
         "user" | "users" | "who" => Command::Users,
         "help" | "?" => Command::Help,
         "quit" | "exit" => Command::Quit,
-        "join" if !split_word(args).1.is_empty() => {
-            let shown = sanitize(args).chars().take(64).collect();
-            return Err(ParseError::RoomWithSpaces(shown));
-        }
-        "join" => Command::Join {
-            room: single_word(args, USAGE_JOIN)?,
+        "join" => match args.split_whitespace().collect::<Vec<_>>()[..] {
+            [] => return Err(ParseError::Usage(USAGE_JOIN)),
+            [room] => Command::Join {
+                room: room.to_string(),
+                code: None,
+            },
+            [room, code] => Command::Join {
+                room: room.to_string(),
+                code: Some(code.to_string()),
+            },
+            _ => {
+                let shown = sanitize(args).chars().take(64).collect();
+                return Err(ParseError::RoomWithSpaces(shown));
+            }
         },
         "leave" => Command::Leave,
         "rooms" => Command::Rooms,
@@ -234,7 +248,10 @@ pub fn parse_input(line: &str) -> Result<Input, ParseError> {
         "whois" => Command::Whois {
             nickname: single_word(args, USAGE_WHOIS)?,
         },
-        _ => return Err(ParseError::Unknown(format!("/{name}"))),
+        lower => match moderation::parse(lower, args) {
+            Some(parsed) => Command::Moderate(parsed?),
+            None => return Err(ParseError::Unknown(format!("/{name}"))),
+        },
     };
     Ok(Input::Command(command))
 }
@@ -334,7 +351,15 @@ mod tests {
         assert_eq!(
             cmd("/join #rust"),
             Command::Join {
-                room: "#rust".into()
+                room: "#rust".into(),
+                code: None
+            }
+        );
+        assert_eq!(
+            cmd("/join rust s3cret"),
+            Command::Join {
+                room: "rust".into(),
+                code: Some("s3cret".into())
             }
         );
         assert_eq!(cmd("/leave"), Command::Leave);
@@ -356,11 +381,11 @@ mod tests {
         assert!(cmd("/join x").is_beyond_the_room() && !cmd("/user").is_beyond_the_room());
         assert_eq!(
             parse_input("/join").unwrap_err().to_string(),
-            "Usage: /join <room>"
+            "Usage: /join <room> [code]"
         );
         assert_eq!(
-            parse_input("/join my room").unwrap_err().to_string(),
-            "Room names have no spaces: try /join my-room"
+            parse_input("/join my big room").unwrap_err().to_string(),
+            "Room names have no spaces: try /join my-big-room"
         );
     }
 

@@ -41,6 +41,15 @@ impl ChatLine {
         }
     }
 
+    /// `[Notice] {text}`: a room's pinned notice.
+    pub fn notice(text: &str) -> Self {
+        ChatLine {
+            kind: LineKind::Server,
+            text: format!("[Notice] {text}"),
+            coloured: OnceLock::new(),
+        }
+    }
+
     /// `{nick} >> {message}`
     pub fn chat(nick: &str, message: &str) -> Self {
         ChatLine {

@@ -4,6 +4,7 @@
 pub mod command;
 pub mod duration;
 pub mod line;
+pub mod moderation;
 pub mod nickname;
 pub mod room_name;
 pub mod text;

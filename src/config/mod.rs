@@ -62,6 +62,15 @@ pub struct Config {
     #[arg(long, default_value_t = 600, env = "SSH_CHATROOM_KICK_BAN")]
     pub kick_ban: u64,
 
+    /// Most co-admins a room's admin may name with /op.
+    #[arg(long, default_value_t = 5, env = "SSH_CHATROOM_MAX_CO_ADMINS")]
+    pub max_co_admins: usize,
+
+    /// Most bans kept at once (server bans and lasting kick-bans); past it /ban says the
+    /// list is full.
+    #[arg(long, default_value_t = 10_000, env = "SSH_CHATROOM_MAX_BANS")]
+    pub max_bans: usize,
+
     /// Most nicknames one key may register (0 = no limit).
     #[arg(long, default_value_t = 3, env = "SSH_CHATROOM_MAX_NAMES_PER_KEY")]
     pub max_names_per_key: usize,
@@ -300,6 +309,11 @@ impl Config {
     /// Where registered nicknames are kept.
     pub fn names_file(&self) -> PathBuf {
         self.data_dir.join("names.json")
+    }
+
+    /// Where server bans and lasting kick-bans are kept.
+    pub fn bans_file(&self) -> PathBuf {
+        self.data_dir.join("bans.json")
     }
 
     /// Whether `user` is a generic login that gets the nickname prompt.

@@ -20,8 +20,12 @@ pub enum Refusal {
     PerIpCap,
     /// The room is at `--capacity`.
     RoomFull,
-    /// Kicked from the room not long ago.
+    /// Kicked from the room not long ago, or banned from the server.
     Banned,
+    /// A locked room entered without its code, or with a wrong one.
+    Locked,
+    /// A line from someone muted in the room.
+    Muted,
     /// The nickname was taken, invalid, generic or registered to another key.
     NameRefused,
     /// A new room over `--max-rooms`.
@@ -39,10 +43,12 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    const ALL: [Refusal; 10] = [
+    const ALL: [Refusal; 12] = [
         Refusal::PerIpCap,
         Refusal::RoomFull,
         Refusal::Banned,
+        Refusal::Locked,
+        Refusal::Muted,
         Refusal::NameRefused,
         Refusal::TooManyRooms,
         Refusal::ShuttingDown,
@@ -58,6 +64,8 @@ impl Refusal {
             Refusal::PerIpCap => "per_ip_cap",
             Refusal::RoomFull => "room_full",
             Refusal::Banned => "banned",
+            Refusal::Locked => "locked",
+            Refusal::Muted => "muted",
             Refusal::NameRefused => "name_refused",
             Refusal::TooManyRooms => "too_many_rooms",
             Refusal::ShuttingDown => "shutting_down",

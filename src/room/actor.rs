@@ -133,6 +133,7 @@ impl Room {
         m.schedule_firings.inc_by(stats.scheduled);
         m.refused_by(Refusal::RateLimited, stats.rate_limited);
         m.refused_by(Refusal::TooLong, stats.too_long);
+        m.refused_by(Refusal::Muted, stats.muted);
         m.cut_by(Cut::Flooding, stats.flooders);
         self.summary.add(stats);
     }
@@ -178,8 +179,7 @@ impl Room {
         entrant: Entrant,
         local: Option<LocalMember>,
     ) -> Result<Joined, JoinError> {
-        let (key, addr) = (entrant.who.key.as_deref(), entrant.who.addr);
-        self.apply(|state| state.admit(key, addr))?;
+        self.apply(|state| state.admit(&entrant))?;
         self.link.admit(local);
         let joined = Joined {
             id: entrant.who.id,

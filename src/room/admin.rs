@@ -35,9 +35,11 @@ impl RoomState {
         if self.members.iter().any(|p| p.admin) {
             return;
         }
-        let Some(heir) = self.members.first_mut() else {
+        let Some(at) = self.heir() else {
             return;
         };
+        self.promoted(at);
+        let heir = &mut self.members[at];
         heir.admin = true;
         let name = heir.who.nick.to_string();
         self.log("ADMIN", &name);

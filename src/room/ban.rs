@@ -7,7 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use chrono::{DateTime, Utc};
 
 use super::state::{Member, RoomState};
-use super::JoinError;
+use super::{Entrant, JoinError};
 
 /// Someone who was kicked.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -23,7 +23,8 @@ impl RoomState {
     ///
     /// # Errors
     /// [`JoinError::Full`] or [`JoinError::Banned`].
-    pub fn admit(&mut self, key: Option<&str>, addr: Option<SocketAddr>) -> Result<(), JoinError> {
+    pub fn admit(&mut self, entrant: &Entrant) -> Result<(), JoinError> {
+        let (key, addr) = (entrant.who.key.as_deref(), entrant.who.addr);
         let (count, capacity) = self.occupancy();
         let who = addr.map(|a| a.to_string()).unwrap_or_default();
         if count >= capacity {
@@ -35,7 +36,38 @@ impl RoomState {
             let room = self.config.name.clone();
             return Err(JoinError::Banned { room, until });
         }
-        Ok(())
+        self.check_code(entrant)
+    }
+
+    /// A locked room lets in those who give its code, its co-admins and the server's
+    /// admins (those inside already stay).
+    fn check_code(&mut self, entrant: &Entrant) -> Result<(), JoinError> {
+        let room = self.config.name.clone();
+        let bare = room.trim_start_matches('#').to_string();
+        let Some(code) = self.rules.code.as_deref() else {
+            if entrant.creator && entrant.code.is_some() {
+                let words = [bare.as_str(), entrant.code.as_deref().unwrap_or_default()];
+                return Err(JoinError::NoSuchRoom(words.join("-")));
+            }
+            return Ok(());
+        };
+        let keys = &self.config.admin_keys;
+        let server_admin = entrant.who.key.as_ref().is_some_and(|k| keys.contains(k));
+        if server_admin || self.rules.is_co_admin(entrant.who.person().as_ref()) {
+            return Ok(());
+        }
+        let who = entrant.who.addr.map(|a| a.to_string()).unwrap_or_default();
+        match entrant.code.as_deref() {
+            Some(given) if given == code => Ok(()),
+            Some(_) => {
+                self.log("REFUSED", format!("{who} wrong code"));
+                Err(JoinError::WrongCode { room })
+            }
+            None => {
+                self.log("REFUSED", format!("{who} no code"));
+                Err(JoinError::NeedsCode { room, bare })
+            }
+        }
     }
 
     /// Bans `p` from this room for the configured time.

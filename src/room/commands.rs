@@ -9,8 +9,10 @@ use super::rate::Verdict;
 use super::schedule::{next_occurrence, ScheduledMessage};
 use super::state::{NameService, RoomState};
 use super::{Delivery, ParticipantId};
-use crate::chat::command::{parse_input, ClockTime, Command, Input, HELP};
+use crate::chat::command::{parse_input, ClockTime, Command, Input};
 use crate::chat::line::ChatLine;
+use crate::chat::moderation::without_code;
+use crate::chat::moderation::Role;
 use crate::chat::text::sanitize;
 
 impl RoomState {
@@ -42,10 +44,12 @@ impl RoomState {
             Ok(Input::Message(text)) => self.chat(id, &nick, &text),
             Ok(Input::Command(command)) => {
                 let outcome = self.command(id, command, names);
+                let line = without_code(&line);
                 self.log("COMMAND", format!("{nick}: {line} => {outcome}"));
             }
             Err(e) => {
                 let logged = self.refuse(id, e.to_string());
+                let line = without_code(&line);
                 self.log("COMMAND", format!("{nick}: {line} => {logged}"));
             }
         }
@@ -87,13 +91,13 @@ impl RoomState {
         self.pass_admin_on(&gone);
     }
 
-    fn reply(&mut self, id: ParticipantId, line: ChatLine) {
+    pub(super) fn reply(&mut self, id: ParticipantId, line: ChatLine) {
         self.send_line(id, &line.shared());
     }
 
     /// Replies with an error and returns it, for the command log; the line counts as
     /// refused.
-    fn refuse(&mut self, id: ParticipantId, text: String) -> String {
+    pub(super) fn refuse(&mut self, id: ParticipantId, text: String) -> String {
         self.refused = true;
         let line = ChatLine::server(text);
         let logged = line.text.clone();
@@ -102,7 +106,7 @@ impl RoomState {
     }
 
     /// The refusal of a text over `--max-message-bytes`, counted.
-    fn too_long(&mut self, text: &str) -> Option<String> {
+    pub(super) fn too_long(&mut self, text: &str) -> Option<String> {
         let max = self.config.max_message_bytes;
         let over = max > 0 && text.len() > max;
         self.stats.too_long += u64::from(over);
@@ -110,6 +114,12 @@ impl RoomState {
     }
 
     fn chat(&mut self, id: ParticipantId, nick: &str, text: &str) {
+        if let Some(refusal) = self.muted_line(id) {
+            self.stats.muted += 1;
+            self.log("REFUSED", format!("{nick}: muted"));
+            self.refuse(id, refusal);
+            return;
+        }
         if let Some(error) = self.too_long(text) {
             self.log(
                 "REFUSED",
@@ -138,13 +148,8 @@ impl RoomState {
                 self.reply(id, line);
                 logged
             }
-            Command::Help => {
-                self.reply(id, ChatLine::server("Commands:"));
-                for (syntax, what) in HELP {
-                    self.reply(id, ChatLine::server(format!("  {syntax:<30} {what}")));
-                }
-                "help shown".into()
-            }
+            Command::Help => self.help(id),
+            Command::Moderate(m) => self.moderate(id, m),
             Command::Quit => {
                 self.leave_and_close(id);
                 "left".into()
@@ -240,7 +245,8 @@ impl RoomState {
     }
 
     fn kick(&mut self, id: ParticipantId, name: &str) -> String {
-        if !self.find(id).is_some_and(|p| p.admin) {
+        let role = self.role_of(id);
+        if role < Role::CoAdmin {
             return self.refuse(id, "Only an admin can use /kick.".into());
         }
         let Some(target) = self.find_by_name(name) else {
@@ -248,6 +254,10 @@ impl RoomState {
         };
         if target.who.id == id {
             return self.refuse(id, "You cannot kick yourself.".into());
+        }
+        if !Self::may_act_on(role, self.role(target)) {
+            let refusal = format!("You cannot kick {}.", target.who.nick);
+            return self.refuse(id, refusal);
         }
         let target_id = target.who.id;
         let target_key = target.who.key.clone();

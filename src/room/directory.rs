@@ -101,6 +101,7 @@ impl RoomDirectory {
         let entrant = Entrant {
             who,
             creator: false,
+            code: request.code,
         };
         let entered = self.placement.enter(room, entrant, reach.clone()).await;
         match &entered {

@@ -40,6 +40,7 @@ fn request(nick: &str) -> JoinRequest {
         kill: CancellationToken::new(),
         transcript: Arc::from(nick),
         creator: false,
+        code: None,
     }
 }
 

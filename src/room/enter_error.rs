@@ -24,7 +24,14 @@ impl EnterError {
         match self {
             EnterError::Full { .. } | EnterError::Join(JoinError::Full { .. }) => Refusal::RoomFull,
             EnterError::Join(JoinError::Nickname(_)) => Refusal::NameRefused,
-            EnterError::Join(JoinError::Banned { .. }) => Refusal::Banned,
+            EnterError::Join(JoinError::Banned { .. } | JoinError::ServerBanned(_)) => {
+                Refusal::Banned
+            }
+            EnterError::Join(
+                JoinError::NeedsCode { .. }
+                | JoinError::WrongCode { .. }
+                | JoinError::NoSuchRoom(_),
+            ) => Refusal::Locked,
             EnterError::Join(JoinError::Closed) => Refusal::ShuttingDown,
             EnterError::Join(JoinError::Unreachable) => Refusal::Unreachable,
             EnterError::TooManyRooms(_) => Refusal::TooManyRooms,

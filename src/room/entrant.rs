@@ -28,6 +28,8 @@ pub struct JoinRequest {
     pub transcript: std::sync::Arc<str>,
     /// They are creating the room (and so become its admin).
     pub creator: bool,
+    /// The code they give for a locked room.
+    pub code: Option<String>,
 }
 
 impl JoinRequest {
@@ -46,6 +48,7 @@ impl JoinRequest {
         Ok(Entrant {
             who,
             creator: self.creator,
+            code: self.code.clone(),
         })
     }
 
@@ -66,6 +69,8 @@ pub struct Entrant {
     pub who: Identity,
     /// They made the room (and so become its admin).
     pub creator: bool,
+    /// The code they give for a locked room.
+    pub code: Option<String>,
 }
 
 /// An [`Entrant`] as nodes send it: one flat object (the shape of wire version 1).
@@ -77,6 +82,9 @@ struct EntrantOnWire {
     addr: Option<SocketAddr>,
     creator: bool,
     node: String,
+    /// Added in wire version 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    code: Option<String>,
 }
 
 impl From<EntrantOnWire> for Entrant {
@@ -91,6 +99,7 @@ impl From<EntrantOnWire> for Entrant {
         Entrant {
             who,
             creator: w.creator,
+            code: w.code,
         }
     }
 }
@@ -111,6 +120,7 @@ impl From<Entrant> for EntrantOnWire {
             addr,
             creator: e.creator,
             node,
+            code: e.code,
         }
     }
 }
@@ -139,7 +149,11 @@ mod tests {
             addr: Some("10.0.0.1:22".parse().unwrap()),
             node: "n1".into(),
         };
-        let entrant = Entrant { who, creator: true };
+        let entrant = Entrant {
+            who,
+            creator: true,
+            code: None,
+        };
         let version1 = Version1 {
             id: u128::MAX - 1,
             nick: "alice".into(),

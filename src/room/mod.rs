@@ -20,11 +20,15 @@ mod handle;
 mod link;
 mod maker;
 mod members;
+mod moderation;
+#[cfg(test)]
+mod moderation_tests;
 mod notices;
 mod placement;
 pub mod rate;
 mod resolve;
 mod rooms_here;
+mod rules;
 pub mod schedule;
 mod snapshot;
 mod state;
@@ -75,6 +79,16 @@ pub enum JoinError {
     Nickname(NicknameError),
     #[error("You were kicked from {room}; you may come back after {until}.")]
     Banned { room: String, until: String },
+    #[error("{room} needs a code: /join {bare} CODE")]
+    NeedsCode { room: String, bare: String },
+    #[error("Wrong code for {room}.")]
+    WrongCode { room: String },
+    /// A code given for a room that does not exist: most likely a name with a space.
+    #[error("Room names have no spaces: try /join {0}")]
+    NoSuchRoom(String),
+    /// Banned from the whole server: the line says until when and why.
+    #[error("{0}")]
+    ServerBanned(String),
     #[error("The server is shutting down.")]
     Closed,
     #[error("{}", crate::chat::nickname::UNREACHABLE)]

@@ -11,6 +11,7 @@ use super::ban::Ban;
 use super::event::{Now, RoomEvent};
 use super::notices::Notice;
 use super::rate::RateLimiter;
+use super::rules::RoomRules;
 use super::schedule::{ScheduleBook, ScheduledMessage};
 use super::state::{Member, RoomConfig, RoomState};
 use super::{Identity, ParticipantId};
@@ -43,6 +44,9 @@ pub struct RoomSnapshot {
     /// without a key can still list and cancel theirs after a takeover.
     #[serde(default)]
     pub authors: Vec<(u64, ParticipantId)>,
+    /// Co-admins, mutes, the notice and the code.
+    #[serde(default)]
+    pub rules: RoomRules,
 }
 
 impl RoomState {
@@ -66,6 +70,7 @@ impl RoomState {
             members,
             history: self.history.iter().cloned().collect(),
             bans: self.bans.clone(),
+            rules: self.rules.clone(),
             schedules: self.schedules.items().to_vec(),
             authors: self
                 .schedules
@@ -89,6 +94,7 @@ impl RoomState {
         let mut state = RoomState::new(config, schedules, now);
         state.history = VecDeque::from(saved.history);
         state.bans = saved.bans;
+        state.rules = saved.rules;
         for m in saved.members {
             let Ok(nick) = Nickname::parse(&m.nick) else {
                 continue;

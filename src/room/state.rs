@@ -10,6 +10,7 @@ use super::ban::Ban;
 use super::event::{Now, RoomEvent};
 use super::notices::{Notice, PendingNotices};
 use super::rate::RateLimiter;
+use super::rules::RoomRules;
 use super::schedule::ScheduleBook;
 use super::{Delivery, Entrant, Identity, ParticipantId};
 use crate::chat::line::{ChatLine, SharedLine};
@@ -43,6 +44,10 @@ pub struct RoomConfig {
     /// In a room of more than this many, join and leave notices are gathered and sent
     /// once a second (0 = always one line each, at once).
     pub batch_notices_above: usize,
+    /// Most co-admins the room's admin may name.
+    pub max_co_admins: usize,
+    /// The room everyone lands in (as shown): it cannot be locked.
+    pub default_room: String,
 }
 
 /// Where the room finds people by name, server-wide: renames are claimed there and
@@ -81,6 +86,8 @@ pub struct RoomStats {
     pub flooders: u64,
     /// Scheduled messages sent.
     pub scheduled: u64,
+    /// Lines refused because their typist is muted.
+    pub muted: u64,
 }
 
 impl RoomStats {
@@ -92,6 +99,7 @@ impl RoomStats {
         self.too_long += other.too_long;
         self.flooders += other.flooders;
         self.scheduled += other.scheduled;
+        self.muted += other.muted;
     }
 }
 
@@ -101,6 +109,8 @@ pub struct RoomState {
     pub(super) members: Vec<Member>,
     /// Who was kicked and may not come back yet.
     pub(super) bans: Vec<Ban>,
+    /// Co-admins, mutes, the notice and the code.
+    pub(super) rules: RoomRules,
     pub(super) history: VecDeque<SharedLine>,
     pub(super) schedules: ScheduleBook,
     pub(super) stats: RoomStats,
@@ -123,6 +133,7 @@ impl RoomState {
             config,
             members: Vec::new(),
             bans: Vec::new(),
+            rules: RoomRules::default(),
             history: VecDeque::new(),
             schedules,
             stats: RoomStats::default(),

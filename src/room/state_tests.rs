@@ -10,7 +10,7 @@ use super::ParticipantId;
 use super::{Entrant, Identity};
 use crate::chat::nickname::{Nickname, NicknameError};
 
-fn config() -> RoomConfig {
+pub(super) fn config() -> RoomConfig {
     RoomConfig {
         name: "#rust".into(),
         capacity: 3,
@@ -25,17 +25,19 @@ fn config() -> RoomConfig {
         creator_is_admin: true,
         kick_ban: Duration::from_secs(600),
         batch_notices_above: 0,
+        max_co_admins: 5,
+        default_room: "#lobby".into(),
     }
 }
 
-fn start() -> Now {
+pub(super) fn start() -> Now {
     Now {
         wall: "2026-11-24T15:00:00Z".parse().unwrap(),
         instant: tokio::time::Instant::now(),
     }
 }
 
-fn newcomer(id: ParticipantId, name: &str, creator: bool) -> Entrant {
+pub(super) fn newcomer(id: ParticipantId, name: &str, creator: bool) -> Entrant {
     let who = Identity {
         id,
         nick: Nickname::parse(name).unwrap(),
@@ -43,11 +45,15 @@ fn newcomer(id: ParticipantId, name: &str, creator: bool) -> Entrant {
         addr: None,
         node: String::new(),
     };
-    Entrant { who, creator }
+    Entrant {
+        who,
+        creator,
+        code: None,
+    }
 }
 
 /// `newcomer` without a key, connected to `node`.
-fn on(id: ParticipantId, name: &str, node: &str) -> Entrant {
+pub(super) fn on(id: ParticipantId, name: &str, node: &str) -> Entrant {
     let mut entrant = newcomer(id, name, false);
     entrant.who.node = node.to_string();
     entrant.who.key = None;
@@ -56,7 +62,11 @@ fn on(id: ParticipantId, name: &str, node: &str) -> Entrant {
 
 /// The text of every line an event hands to participant `id` (everyone in the room is
 /// `everyone`).
-fn lines_for(events: &[RoomEvent], id: ParticipantId, everyone: &[ParticipantId]) -> Vec<String> {
+pub(super) fn lines_for(
+    events: &[RoomEvent],
+    id: ParticipantId,
+    everyone: &[ParticipantId],
+) -> Vec<String> {
     let mut out = Vec::new();
     for event in events {
         match event {
@@ -75,7 +85,7 @@ fn lines_for(events: &[RoomEvent], id: ParticipantId, everyone: &[ParticipantId]
     out
 }
 
-fn logs(events: &[RoomEvent]) -> Vec<String> {
+pub(super) fn logs(events: &[RoomEvent]) -> Vec<String> {
     events
         .iter()
         .filter_map(|e| match e {
@@ -122,7 +132,7 @@ fn a_full_room_and_a_kicked_key_are_refused_with_no_event_for_anyone_inside() {
         room.join(newcomer(id, name, id == 1));
     }
     room.take_events();
-    let full = room.admit(None, None).unwrap_err();
+    let full = room.admit(&on(9, "zed", "")).unwrap_err();
     assert_eq!(
         full.to_string(),
         "The chat room is full (3/3). Please try again later."
@@ -140,7 +150,7 @@ fn a_full_room_and_a_kicked_key_are_refused_with_no_event_for_anyone_inside() {
         lines_for(&events, 3, &[1, 3]),
         ["[Server]: bob has been kicked from the chat."]
     );
-    let banned = room.admit(Some("SHA256:bob"), None).unwrap_err();
+    let banned = room.admit(&newcomer(9, "bob", false)).unwrap_err();
     assert_eq!(
         banned.to_string(),
         "You were kicked from #rust; you may come back after 15:10."
@@ -150,7 +160,7 @@ fn a_full_room_and_a_kicked_key_are_refused_with_no_event_for_anyone_inside() {
         wall: "2026-11-24T15:10:01Z".parse().unwrap(),
         instant: start().instant + Duration::from_secs(601),
     };
-    assert!(room.at(later).admit(Some("SHA256:bob"), None).is_ok());
+    assert!(room.at(later).admit(&newcomer(9, "bob", false)).is_ok());
 }
 
 #[test]
@@ -208,7 +218,7 @@ fn a_stalled_reader_is_cut_and_announced_and_a_whisper_leaves_the_room() {
 /// The name store as the room's logic sees it: who is online elsewhere; renames are
 /// granted when the name is valid.
 #[derive(Default)]
-struct Online(Vec<(ParticipantId, &'static str)>);
+pub(super) struct Online(Vec<(ParticipantId, &'static str)>);
 
 impl NameService for Online {
     fn rename(&self, _old: &Nickname, raw: &str) -> Result<Nickname, NicknameError> {

@@ -28,6 +28,8 @@ pub(super) fn config(capacity: usize) -> RoomConfig {
         message_burst: 5,
         motd: Vec::new(),
         batch_notices_above: 0,
+        max_co_admins: 5,
+        default_room: "#lobby".into(),
         creator_is_admin: false,
         kick_ban: std::time::Duration::from_secs(600),
     }
@@ -78,6 +80,7 @@ fn join_with(room: &mut Room, name: &str, outbox: usize) -> Result<Member, JoinE
         kill: kill.clone(),
         transcript: Arc::from(name),
         creator: false,
+        code: None,
     };
     let entrant = request.entrant("").map_err(JoinError::Nickname)?;
     let local = LocalMember::new(request.id, request.reach());

@@ -24,6 +24,9 @@ impl RoomState {
             ))
             .shared(),
         );
+        if let Some(notice) = &self.rules.notice {
+            lines.push(ChatLine::notice(notice).shared());
+        }
         lines.push(self.users_line().shared());
         if me.admin {
             lines.push(ChatLine::server("You are the admin of this room.").shared());

@@ -145,6 +145,7 @@ impl ConnectionHandler {
             joined: self.joined.clone(),
             refusal: self.refusal.clone(),
             denied: self.denied,
+            code: None,
         })
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::chat::command::{parse_input, Command, Input};
 use crate::chat::line::ChatLine;
+use crate::chat::moderation::without_code;
 use crate::chat::room_name::RoomName;
 use crate::chat::text::sanitize;
 use crate::room::rate::{RateLimiter, Verdict};
@@ -39,7 +40,7 @@ pub(super) async fn run(
         }
     };
     let logged = outcome.as_deref().unwrap_or("done");
-    me.log_command(deps, &typed_in, &sanitize(line), logged);
+    me.log_command(deps, &typed_in, &without_code(&sanitize(line)), logged);
     if let Some(text) = outcome {
         let line = ChatLine::server(text).shared();
         if me
@@ -56,8 +57,8 @@ pub(super) async fn run(
 /// The reply to `command`, if there is one (a move answers with the new room's welcome).
 async fn reply_to(me: &mut Presence, deps: &SessionDeps, command: Command) -> Option<String> {
     match command {
-        Command::Join { room } => match RoomName::parse(&room) {
-            Ok(room) => move_to(me, deps, room).await,
+        Command::Join { room, code } => match RoomName::parse(&room) {
+            Ok(room) => move_to(me, deps, room, code).await,
             Err(e) => Some(e.to_string()),
         },
         Command::Leave => {
@@ -65,7 +66,7 @@ async fn reply_to(me: &mut Presence, deps: &SessionDeps, command: Command) -> Op
             if me.room.key() == lobby.key() {
                 return Some(format!("You are in {lobby}; /quit leaves the chat."));
             }
-            move_to(me, deps, lobby).await
+            move_to(me, deps, lobby, None).await
         }
         Command::Rooms => Some(strip_server(deps.rooms.rooms_line().await)),
         Command::Register => Some(
@@ -91,11 +92,18 @@ async fn reply_to(me: &mut Presence, deps: &SessionDeps, command: Command) -> Op
 
 /// Moves `me` to `room`: they enter it first (so a full room leaves them where they
 /// were), then leave their old one.
-async fn move_to(me: &mut Presence, deps: &SessionDeps, room: RoomName) -> Option<String> {
+async fn move_to(
+    me: &mut Presence,
+    deps: &SessionDeps,
+    room: RoomName,
+    code: Option<String>,
+) -> Option<String> {
     if room.key() == me.room.key() {
         return Some(format!("You are already in {}.", me.room));
     }
-    match deps.rooms.enter(&room, me.request()).await {
+    let mut request = me.request();
+    request.code = code;
+    match deps.rooms.enter(&room, request).await {
         Ok((handle, _, room)) => {
             let old = std::mem::replace(&mut me.room, room);
             me.handle = handle;

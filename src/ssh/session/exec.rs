@@ -28,6 +28,14 @@ pub async fn run_exec(mut setup: SessionSetup, command: String) {
             Ok(room) => return run_shell(setup, Some(room)).await,
             Err(_) => unknown(&command),
         },
+        // A locked room and its code.
+        [room, code] => match RoomName::parse(room) {
+            Ok(room) => {
+                setup.code = Some((*code).to_string());
+                return run_shell(setup, Some(room)).await;
+            }
+            Err(_) => unknown(&command),
+        },
         _ => unknown(&command),
     };
     setup.joined.cancel();

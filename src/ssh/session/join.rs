@@ -72,6 +72,7 @@ pub(super) async fn join(
             kill: setup.kill.clone(),
             transcript: transcript.clone(),
             creator: false,
+            code: setup.code.clone(),
         };
         let reach = request.reach();
         match deps.rooms.enter(room, request).await {

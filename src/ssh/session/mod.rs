@@ -54,6 +54,8 @@ pub struct SessionSetup {
     pub refusal: Option<String>,
     /// The refusal holds for everything, the exec commands too (not on the allowlist).
     pub denied: bool,
+    /// The code given with a locked room's name (`ssh host "rust CODE"`).
+    pub code: Option<String>,
 }
 
 impl SessionSetup {

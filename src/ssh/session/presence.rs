@@ -28,6 +28,7 @@ impl Presence {
             kill: self.reach.kill.clone(),
             transcript: self.reach.transcript.clone(),
             creator: false,
+            code: None,
         }
     }
 

@@ -19,6 +19,7 @@
 
 pub mod admission;
 pub mod allowlist;
+pub mod bans;
 pub mod chat;
 pub mod check;
 pub mod cluster;

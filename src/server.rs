@@ -2,7 +2,6 @@
 //! settings, runs each connection with `russh::server::run_stream`, and shuts down
 //! gracefully.
 
-use crate::allowlist::Allowlist;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +13,9 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::admission::Admission;
-use crate::cluster::{Cluster, ClusterNames, ClusterRooms};
+use crate::allowlist::Allowlist;
+use crate::bans::{BanList, FileBans};
+use crate::cluster::{Cluster, ClusterBans, ClusterNames, ClusterRooms};
 use crate::config::Config;
 use crate::connection;
 use crate::delivery::Connections;
@@ -150,6 +151,17 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
             NameRegistry::load(Some(config.names_file()), config.max_names_per_key)?,
         ),
     };
+    let bans = match &cluster {
+        Some((cluster, _, _)) => {
+            let list = BanList::new(ClusterBans::open(cluster), Vec::new(), config.max_bans, tz);
+            ClusterBans::open(cluster).follow(list.clone()).await?;
+            list
+        }
+        None => {
+            let (store, kept) = FileBans::load(config.bans_file())?;
+            BanList::new(store, kept, config.max_bans, tz)
+        }
+    };
     let template = room_template(&config)?;
     let connections = Connections::default();
     let maker = RoomMaker {
@@ -161,6 +173,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
         schedules,
         connections: connections.clone(),
         metrics: metrics.clone(),
+        bans: bans.clone(),
     };
     log.event("START", format!("listening on {}", config.listen));
     let max_rooms = config.max_rooms.max(1);
@@ -174,6 +187,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
         }
         None => RoomDirectory::start(maker, max_rooms, default_room),
     };
+    tokio::spawn(enforce_bans(bans.clone(), Arc::downgrade(&rooms)));
     let ssh = Arc::new(ssh_config(host_key));
     let listener = TcpListener::bind(config.listen)
         .await
@@ -211,6 +225,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
         metrics,
         clock,
         allowlist,
+        bans,
     });
     // The health check says 503 from the start of the shutdown until the server is done.
     let serving = accept_loop(listener, deps, ssh, shutdown.clone());
@@ -252,6 +267,21 @@ fn count_nats_connection(
                 return;
             }
         }
+    }
+}
+
+/// Puts whoever a new server ban is on out of every room run here, for as long as the
+/// server runs.
+async fn enforce_bans(bans: BanList, rooms: std::sync::Weak<RoomDirectory>) {
+    let mut added = bans.added();
+    loop {
+        let ban = match added.recv().await {
+            Ok(ban) => ban,
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        };
+        let Some(rooms) = rooms.upgrade() else { return };
+        rooms.enforce(ban).await;
     }
 }
 

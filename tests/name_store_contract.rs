@@ -18,6 +18,7 @@ fn claim(id: u128, room: &str) -> Claim {
         room: room.into(),
         key: None,
         node: String::new(),
+        addr: None,
     }
 }
 

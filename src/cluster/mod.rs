@@ -6,6 +6,7 @@
 //! Only `server.rs` imports it; a lone server never touches it.
 
 mod admins;
+mod bans;
 mod bucket;
 mod follow;
 mod link;
@@ -31,6 +32,7 @@ use async_nats::jetstream::{self, kv};
 use async_nats::ConnectErrorKind::{Dns, Io, TimedOut};
 use tokio::sync::watch;
 
+pub use bans::ClusterBans;
 pub use bucket::Mirror;
 pub use names::ClusterNames;
 pub use remote::RemoteRoom;
@@ -76,6 +78,8 @@ pub struct Cluster {
     pub nodes: kv::Store,
     /// What the whole cluster shares: the host key's fingerprint.
     pub settings: kv::Store,
+    /// Server bans and lasting kick-bans: ban id → [`crate::bans::Ban`].
+    pub bans: kv::Store,
     connected: watch::Receiver<bool>,
     /// Counts the times this node may have missed messages (it reconnected to NATS, or
     /// a subscription overflowed): each is a reason to look for gaps.
@@ -152,7 +156,7 @@ impl Cluster {
         };
         let forever = Duration::ZERO;
         let day = Duration::from_secs(24 * 3600);
-        let (online, registered, leases, snapshots, fired, nodes, settings) = tokio::try_join!(
+        let (online, registered, leases, snapshots, fired, nodes, settings, bans) = tokio::try_join!(
             bucket(ONLINE, None, forever),
             bucket("chat_registered", None, forever),
             bucket(LEASES, Some(LEASE), forever),
@@ -160,6 +164,7 @@ impl Cluster {
             bucket("chat_fired", None, 2 * day),
             bucket(NODES, Some(LEASE), forever),
             bucket("chat_cluster", None, forever),
+            bucket("chat_bans", None, forever),
         )?;
         Ok(Cluster {
             online,
@@ -169,6 +174,7 @@ impl Cluster {
             fired,
             nodes,
             settings,
+            bans,
             client,
             js,
             node,

@@ -16,11 +16,13 @@ use super::placement::{self, OwnedRooms};
 use super::remote::{server_line, RemoteRoom};
 use super::wire::{Lease, Presence, RoomKey, RoomReply, RoomRequest};
 use super::{key_of, Cluster, ClusterNames, Mirror, NodeClaim};
+use crate::bans::Ban;
 use crate::chat::room_name::RoomName;
 use crate::delivery::Reach;
 use crate::room::directory::RoomMaker;
 use crate::room::{
-    EnterError, Entered, Entrant, JoinError, LocalMember, ParticipantId, RoomHandle, RoomPlacement,
+    EnterError, Entered, Entrant, JoinError, Listed, LocalMember, ParticipantId, RoomCommand,
+    RoomHandle, RoomPlacement,
 };
 
 /// What a node's rooms share.
@@ -231,16 +233,30 @@ impl RoomPlacement for ClusterRooms {
     }
 
     /// Every room of the cluster: (participants, name as shown).
-    fn rooms(&self) -> Vec<(usize, String)> {
+    fn rooms(&self) -> Vec<Listed> {
         let leases = self.shared.leases.values::<Lease>();
         leases
             .into_iter()
-            .map(|(_, l)| (l.members, l.room))
+            .map(|(_, l)| Listed {
+                participants: l.members,
+                name: l.room,
+                locked: l.locked,
+            })
             .collect()
     }
 
     fn set_admin_keys(&self, keys: HashSet<String>) -> BoxFuture<'_, ()> {
         Box::pin(self.publish_admins(keys))
+    }
+
+    fn enforce(&self, ban: Ban, told: String) -> BoxFuture<'_, ()> {
+        // Every node hears of the ban; each puts people out of the rooms it runs.
+        Box::pin(async move {
+            for actor in self.shared.owned.actors() {
+                let (ban, told) = (ban.clone(), told.clone());
+                let _ = actor.send(RoomCommand::Enforce { ban, told }).await;
+            }
+        })
     }
 
     fn shutdown(&self) -> BoxFuture<'_, ()> {

@@ -13,8 +13,9 @@ use crate::room::{Delivery, Entrant, JoinError, Joined, ParticipantId, RoomEvent
 
 /// The version of what travels between nodes (this module and the buckets' values).
 /// Nodes of two versions never share a cluster: a node is refused at start while a
-/// node of another version is live (version 0: before versions were written).
-pub const WIRE_VERSION: u32 = 1;
+/// node of another version is live (version 0: before versions were written; 2 added
+/// moderation: codes, bans, rules in the snapshot, addresses in claims).
+pub const WIRE_VERSION: u32 = 2;
 
 /// A room as the cluster keys it, worked out once from its name: its look-alike key
 /// (this node's tables of rooms), that key in hex (the buckets' keys, the subjects).
@@ -172,9 +173,10 @@ impl WireEvent {
             RoomEvent::Close { to } => WireEvent::Close { to: *to },
             RoomEvent::Cut { to } => WireEvent::Cut { to: *to },
             RoomEvent::Gone { id } => WireEvent::Gone { id: *id },
-            RoomEvent::Whisper { .. } | RoomEvent::Log { .. } | RoomEvent::SaveSchedules => {
-                return None
-            }
+            RoomEvent::Whisper { .. }
+            | RoomEvent::Log { .. }
+            | RoomEvent::SaveSchedules
+            | RoomEvent::KickBanned(_) => return None,
         })
     }
 
@@ -218,6 +220,9 @@ pub struct Lease {
     pub room: String,
     pub members: usize,
     pub capacity: usize,
+    /// It needs a code to enter (added in wire version 2).
+    #[serde(default)]
+    pub locked: bool,
 }
 
 /// A node's presence.

@@ -30,6 +30,9 @@ pub struct Claim {
     pub key: Option<String>,
     /// The server holding their connection (empty for a lone server).
     pub node: String,
+    /// Where they connected from (for a ban by name); added in wire version 2.
+    #[serde(default)]
+    pub addr: Option<std::net::SocketAddr>,
 }
 
 /// The shared store could not be reached (a cluster's NATS outage).
@@ -153,6 +156,12 @@ impl NameRegistry {
     pub async fn find(&self, raw: &str) -> Option<Claim> {
         let nick = Nickname::parse(raw).ok()?;
         self.online(nick.key()).await.ok().flatten()
+    }
+
+    /// The registration of the name `raw` (ignoring case and look-alikes), if any.
+    pub async fn registration_of(&self, raw: &str) -> Option<Registration> {
+        let nick = Nickname::parse(raw).ok()?;
+        self.registration(nick.key()).await.ok().flatten()
     }
 
     /// For a generic login with `key`: the first name registered to it that nobody is

@@ -4,15 +4,17 @@
 //! `task.rs`). It never awaits a participant.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use super::event::Now;
+use super::event::{Now, RoomEvent};
 use super::link::RoomLink;
 use super::members::{LocalMember, LocalMembers, Sinks};
 use super::resolve::Resolved;
 use super::schedule::{ScheduleBook, ScheduledMessage};
 use super::state::{RoomConfig, RoomState, RoomStats};
 use super::{Clock, Entrant, JoinError, Joined, ParticipantId};
+use crate::bans::{Ban, BanList};
 use crate::chat::line::ChatLine;
 use crate::delivery::Connections;
 use crate::log::LogSink;
@@ -35,6 +37,10 @@ pub struct Room {
     pub(super) metrics: Arc<Metrics>,
     /// The state's counts since the last summary.
     summary: RoomStats,
+    /// Where kick-bans are kept beyond the room's life.
+    bans: BanList,
+    /// Whether the room needs a code, for `/rooms` (set after every command).
+    locked: Arc<AtomicBool>,
 }
 
 impl Room {
@@ -62,7 +68,20 @@ impl Room {
             held: Vec::new(),
             metrics: Metrics::detached(),
             summary: RoomStats::default(),
+            bans: BanList::default(),
+            locked: Arc::default(),
         }
+    }
+
+    /// Keeps its kick-bans in `bans` too, so they hold after the room has ended.
+    pub fn banning(mut self, bans: BanList) -> Room {
+        self.bans = bans;
+        self
+    }
+
+    /// Whether the room needs a code, as it is after each command.
+    pub fn locked(&self) -> Arc<AtomicBool> {
+        self.locked.clone()
     }
 
     /// Counts into the server's `metrics` (a room made outside a server counts into
@@ -103,9 +122,18 @@ impl Room {
     /// Carries out the state's events, and what dropping any reader they found stalled
     /// causes in turn.
     fn settle(&mut self) {
+        self.locked.store(self.state.is_locked(), Ordering::Relaxed);
         loop {
             self.count();
-            let events = self.state.take_events();
+            let mut events = self.state.take_events();
+            events.retain(|event| match event {
+                RoomEvent::KickBanned(ban) => {
+                    let (bans, ban, now) = (self.bans.clone(), ban.clone(), self.clock.now());
+                    tokio::spawn(async move { bans.add(ban, now).await });
+                    false
+                }
+                _ => true,
+            });
             if events.is_empty() {
                 return;
             }
@@ -232,6 +260,11 @@ impl Room {
         for m in std::mem::take(&mut self.held) {
             self.state.add_schedule(m);
         }
+    }
+
+    /// A server ban came into force: whoever it is on is put out, told `told`.
+    pub fn enforce(&mut self, ban: &Ban, told: &str) {
+        self.apply(|state| state.put_out(ban, told));
     }
 
     /// Replaces the server admins' keys.

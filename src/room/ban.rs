@@ -6,8 +6,12 @@ use std::net::{IpAddr, SocketAddr};
 
 use chrono::{DateTime, Utc};
 
+use super::event::RoomEvent;
 use super::state::{Member, RoomState};
-use super::{Entrant, JoinError};
+use super::{Entrant, JoinError, ParticipantId};
+use crate::chat::line::ChatLine;
+use crate::chat::room_name::RoomName;
+use crate::participant::Person;
 
 /// Someone who was kicked.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -89,10 +93,45 @@ impl RoomState {
         // Expired bans go first, so kicking in a loop cannot grow the list.
         self.bans.retain(|b| b.until > now);
         self.bans.push(Ban {
-            key,
+            key: key.clone(),
             ip,
             until: now + length,
         });
+        let room = RoomName::parse(&self.config.name).map(|r| r.key().to_string());
+        self.emit(RoomEvent::KickBanned(crate::bans::Ban {
+            name: Some(p.who.nick.to_string()),
+            key,
+            ip,
+            room: room.ok(),
+            until: Some(now + length),
+            reason: "kicked".into(),
+            by: String::new(),
+        }));
+    }
+
+    /// Puts out everyone `ban` is on, telling them `told`; the room hears that they
+    /// were banned.
+    pub fn put_out(&mut self, ban: &crate::bans::Ban, told: &str) {
+        let people = ban.people();
+        let hit: Vec<ParticipantId> = self
+            .members
+            .iter()
+            .filter(|m| {
+                let key = m.who.key.clone().map(Person::Key);
+                let ip = m.who.addr.map(|a| Person::Addr(a.ip()));
+                [key, ip].into_iter().flatten().any(|p| people.contains(&p))
+            })
+            .map(|m| m.who.id)
+            .collect();
+        for id in hit {
+            let Some(gone) = self.expel(id, ChatLine::server(told)) else {
+                continue;
+            };
+            self.log("BANNED", format!("{} ({})", gone.who.nick, ban.label()));
+            let line = ChatLine::server(format!("{} has been banned.", gone.who.nick));
+            self.broadcast(&line.shared());
+            self.pass_admin_on(&gone);
+        }
     }
 
     /// When a ban on `key` or `addr` ends, as `HH:MM` in the room's time zone (rounded up

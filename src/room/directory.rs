@@ -72,6 +72,10 @@ impl RoomDirectory {
         room: &RoomName,
         request: JoinRequest,
     ) -> Result<Entered, EnterError> {
+        if let Some(refused) = self.banned(room, &request) {
+            self.maker.metrics.refused(Refusal::Banned);
+            return Err(refused);
+        }
         let names = &self.maker.names;
         let claim = Claim {
             id: request.id,
@@ -79,6 +83,7 @@ impl RoomDirectory {
             room: room.to_string(),
             key: request.key.clone(),
             node: self.node().to_string(),
+            addr: request.addr,
         };
         let (nick, fresh) = match names.claim(&request.nickname, claim).await {
             Ok(claimed) => claimed,
@@ -122,6 +127,42 @@ impl RoomDirectory {
         entered
     }
 
+    /// Why `request` may not enter `room`: a server ban, or a kick-ban from the room
+    /// that outlived it. Logged.
+    fn banned(&self, room: &RoomName, request: &JoinRequest) -> Option<EnterError> {
+        let ip = request.addr.map(|a| a.ip());
+        let now = self.maker.clock.now();
+        let bans = &self.maker.bans;
+        let ban = bans.check(Some(room.key()), request.key.as_deref(), ip, now)?;
+        let who = request.addr.map(|a| a.to_string()).unwrap_or_default();
+        self.maker
+            .log
+            .event("REFUSED", format!("{room} {who} banned ({})", ban.label()));
+        let refused = match (&ban.room, ban.until) {
+            (Some(_), Some(until)) => {
+                let up = until + chrono::Duration::seconds(59);
+                let tz = self.maker.template.tz;
+                JoinError::Banned {
+                    room: room.to_string(),
+                    until: up.with_timezone(&tz).format("%H:%M").to_string(),
+                }
+            }
+            _ => JoinError::ServerBanned(bans.refusal(&ban)),
+        };
+        Some(EnterError::Join(refused))
+    }
+
+    /// A server ban came into force: every room puts out whoever it is on.
+    pub async fn enforce(&self, ban: crate::bans::Ban) {
+        let told = self.maker.bans.refusal(&ban);
+        self.placement.enforce(ban, told).await;
+    }
+
+    /// The server's bans.
+    pub fn bans(&self) -> &crate::bans::BanList {
+        &self.maker.bans
+    }
+
     /// This server's name in the cluster (empty for a lone server).
     pub fn node(&self) -> &str {
         self.placement.node()
@@ -148,12 +189,19 @@ impl RoomDirectory {
     /// then by name; past [`ROOMS_LISTED`] the rest are counted.
     pub async fn rooms_line(&self) -> ChatLine {
         let mut list = self.placement.rooms();
-        list.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        list.sort_by(|a, b| {
+            let fuller = b.participants.cmp(&a.participants);
+            fuller.then_with(|| a.name.cmp(&b.name))
+        });
         let capacity = self.maker.template.capacity;
         let shown: Vec<String> = list
             .iter()
             .take(ROOMS_LISTED)
-            .map(|(n, name)| format!("{name} ({n}/{capacity})"))
+            .map(|room| {
+                let (name, n) = (&room.name, room.participants);
+                let locked = if room.locked { ", locked" } else { "" };
+                format!("{name} ({n}/{capacity}{locked})")
+            })
             .collect();
         let more = match list.len().saturating_sub(ROOMS_LISTED) {
             0 => String::new(),

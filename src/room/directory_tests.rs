@@ -26,6 +26,7 @@ fn maker() -> RoomMaker {
         schedules: ScheduleStore::default(),
         connections: Default::default(),
         metrics: Metrics::detached(),
+        bans: Default::default(),
     }
 }
 
@@ -51,7 +52,7 @@ async fn a_room_whose_actor_does_not_answer_delays_no_join_to_another_room() {
     // #slow's actor takes the join and never answers.
     let (stuck, _never_read) = mpsc::channel(16);
     let slow = RoomName::parse("#slow").unwrap();
-    here.add_room(&slow, LocalRoom(stuck));
+    here.add_room(&slow, LocalRoom(stuck, Default::default()));
     let directory = RoomDirectory::new(maker(), lobby, here);
     let waiting = {
         let (directory, slow) = (directory.clone(), slow.clone());

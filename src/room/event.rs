@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 
 use super::{Delivery, ParticipantId};
+use crate::bans::Ban;
 use crate::chat::line::SharedLine;
 
 /// The time a command happens at: the wall clock (schedules, bans) and the monotonic
@@ -47,4 +48,7 @@ pub enum RoomEvent {
     Log { kind: &'static str, text: String },
     /// The pending scheduled messages changed and are to be saved.
     SaveSchedules,
+    /// Someone was kicked: the ban is kept server-wide too, so it holds after the room
+    /// has ended.
+    KickBanned(Ban),
 }

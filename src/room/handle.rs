@@ -6,6 +6,7 @@
 //! nothing.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
@@ -36,14 +37,19 @@ pub trait RoomBus: Send + Sync + 'static {
 /// The queue of a room's actor in this process. The actor stops when every queue
 /// handle is gone.
 #[derive(Clone)]
-pub struct LocalRoom(pub(super) mpsc::Sender<RoomCommand>);
+pub struct LocalRoom(
+    pub(super) mpsc::Sender<RoomCommand>,
+    /// Whether the room needs a code, as its actor last said.
+    pub(super) Arc<AtomicBool>,
+);
 
 impl LocalRoom {
     /// Spawns the actor that owns `room`.
     pub fn spawn(room: Room) -> LocalRoom {
         let (tx, rx) = mpsc::channel(1024);
+        let locked = room.locked();
         tokio::spawn(super::task::run(room, rx));
-        LocalRoom(tx)
+        LocalRoom(tx, locked)
     }
 
     /// The actor's answer; `None` if it has stopped.
@@ -51,6 +57,11 @@ impl LocalRoom {
         let (respond_to, rx) = oneshot::channel();
         self.0.send(make(respond_to)).await.ok()?;
         rx.await.ok()
+    }
+
+    /// Whether the room needs a code to enter (for `/rooms`).
+    pub fn is_locked(&self) -> bool {
+        self.1.load(Ordering::Relaxed)
     }
 
     /// How many are in the room, and how many fit.
@@ -98,6 +109,12 @@ impl LocalRoom {
     /// room has no admins to change.
     pub async fn set_admin_keys(&self, keys: HashSet<String>) {
         let _ = self.0.send(RoomCommand::SetAdminKeys { keys }).await;
+    }
+
+    /// A server ban came into force: whoever it is on is put out (a stopped room has
+    /// nobody in it).
+    pub async fn enforce(&self, ban: crate::bans::Ban, told: String) {
+        let _ = self.0.send(RoomCommand::Enforce { ban, told }).await;
     }
 
     /// Tells everyone the server is stopping, closes their sessions, saves the schedule

@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock};
 
 use super::schedule::{ScheduleBook, ScheduleStore};
 use super::{Clock, LocalRoom, Room, RoomConfig, RoomState};
+use crate::bans::BanList;
 use crate::chat::room_name::RoomName;
 use crate::delivery::Connections;
 use crate::log::LogSink;
@@ -29,6 +30,8 @@ pub struct RoomMaker {
     /// Server admins' key fingerprints, admins in every room: those of the template
     /// at first, then as SIGHUP re-reads them.
     pub server_admins: Arc<RwLock<HashSet<String>>>,
+    /// The server's bans, where rooms keep their kick-bans beyond their own life.
+    pub bans: BanList,
 }
 
 impl RoomMaker {
@@ -87,5 +90,6 @@ impl RoomMaker {
         )
         .counted(self.metrics.clone())
         .reaching(self.connections.clone())
+        .banning(self.bans.clone())
     }
 }

@@ -122,6 +122,8 @@ impl LocalMembers {
                     sinks.log.event(kind, format!("{} {text}", sinks.room));
                 }
                 RoomEvent::SaveSchedules => save = true,
+                // Kept by the room's actor before its events reach its members.
+                RoomEvent::KickBanned(_) => {}
             }
         }
         if tally.delivered > 0 {

@@ -54,7 +54,7 @@ pub use event::{Now, RoomEvent};
 pub use handle::{InputSlot, LocalRoom, RoomBus, RoomHandle};
 pub use link::RoomLink;
 pub use members::{LocalMember, LocalMembers, Refused, Sinks};
-pub use placement::{Entered, RoomPlacement};
+pub use placement::{Entered, Listed, RoomPlacement};
 pub use rooms_here::RoomsHere;
 pub use snapshot::RoomSnapshot;
 pub use state::{Member, NameService, RoomConfig, RoomState};
@@ -143,6 +143,11 @@ pub enum RoomCommand {
     },
     SetAdminKeys {
         keys: HashSet<String>,
+    },
+    /// A server ban came into force: whoever it is on is put out, told `told`.
+    Enforce {
+        ban: crate::bans::Ban,
+        told: String,
     },
     Pending {
         respond_to: oneshot::Sender<usize>,

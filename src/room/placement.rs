@@ -9,8 +9,19 @@ use std::collections::HashSet;
 use futures_util::future::BoxFuture;
 
 use super::{EnterError, Entrant, Joined, ParticipantId, RoomHandle};
+use crate::bans::Ban;
 use crate::chat::room_name::RoomName;
 use crate::delivery::Reach;
+
+/// A room as `/rooms` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    pub participants: usize,
+    /// As shown (`#rust`).
+    pub name: String,
+    /// It needs a code to enter.
+    pub locked: bool,
+}
 
 /// A room entered: its handle, the join, and its name as the room spells it.
 pub type Entered = (RoomHandle, Joined, RoomName);
@@ -40,8 +51,12 @@ pub trait RoomPlacement: Send + Sync + 'static {
     /// The handle of `room`, if it exists.
     fn handle(&self, room: &RoomName) -> Option<RoomHandle>;
 
-    /// Every room: (participants, name as shown).
-    fn rooms(&self) -> Vec<(usize, String)>;
+    /// Every room, as `/rooms` lists it.
+    fn rooms(&self) -> Vec<Listed>;
+
+    /// A server ban came into force: every room running here puts out whoever it is on,
+    /// telling them `told`.
+    fn enforce(&self, ban: Ban, told: String) -> BoxFuture<'_, ()>;
 
     /// New server admin keys (SIGHUP), for every room running now.
     fn set_admin_keys(&self, keys: HashSet<String>) -> BoxFuture<'_, ()>;

@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 
-use super::placement::{Entered, RoomPlacement};
+use super::placement::{Entered, Listed, RoomPlacement};
 use super::{EnterError, Entrant, LocalRoom, ParticipantId, RoomHandle, RoomMaker};
+use crate::bans::Ban;
 use crate::chat::room_name::RoomName;
 use crate::delivery::Reach;
 
@@ -203,11 +204,15 @@ impl RoomPlacement for RoomsHere {
         self.locked().get(room.key()).map(|e| e.room.clone().into())
     }
 
-    fn rooms(&self) -> Vec<(usize, String)> {
+    fn rooms(&self) -> Vec<Listed> {
         let rooms = self.locked();
         rooms
             .values()
-            .map(|e| (e.members, e.name.to_string()))
+            .map(|e| Listed {
+                participants: e.members,
+                name: e.name.to_string(),
+                locked: e.room.is_locked(),
+            })
             .collect()
     }
 
@@ -215,6 +220,14 @@ impl RoomPlacement for RoomsHere {
         Box::pin(async move {
             for local in self.actors() {
                 local.set_admin_keys(keys.clone()).await;
+            }
+        })
+    }
+
+    fn enforce(&self, ban: Ban, told: String) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            for local in self.actors() {
+                local.enforce(ban.clone(), told.clone()).await;
             }
         })
     }

@@ -163,6 +163,10 @@ async fn handle(room: &mut Room, command: RoomCommand) {
             let _ = respond_to.send(room.names());
         }
         RoomCommand::SetAdminKeys { keys } => room.set_admin_keys(keys),
+        RoomCommand::Enforce { ban, told } => {
+            room.enforce(&ban, &told);
+            room.flush().await;
+        }
         RoomCommand::Pending { respond_to } => {
             let pending = room.state.schedules().items().len() + room.held.len();
             let _ = respond_to.send(pending);

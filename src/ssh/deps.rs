@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use crate::allowlist::Allowlist;
+use crate::bans::BanList;
 use crate::config::Config;
 use crate::delivery::Connections;
 use crate::log::LogSink;
@@ -25,4 +26,6 @@ pub struct SessionDeps {
     pub clock: Clock,
     /// Who may come in, when the server is private.
     pub allowlist: Allowlist,
+    /// Who may not come in at all.
+    pub bans: BanList,
 }

@@ -104,13 +104,31 @@ impl ConnectionHandler {
         }
     }
 
-    /// Signed in as `key` (`None`: without one): on a private server, anyone not on its
-    /// allowlist and not a server admin is refused whatever they ask, and logged once.
+    /// Signed in as `key` (`None`: without one): someone banned, or on a private server
+    /// anyone not on its allowlist, is refused whatever they ask (never a server admin),
+    /// and logged once.
     fn signed_in(&mut self, user: &str, key: Option<String>) {
         self.user = user.to_string();
         self.key = key;
         let key = self.key.as_deref();
-        if self.deps.allowlist.admits(key) || self.deps.rooms.is_server_admin(key) {
+        if self.deps.rooms.is_server_admin(key) {
+            return;
+        }
+        let ip = self.peer.map(|a| a.ip());
+        if let Some(ban) = self.deps.bans.check(None, key, ip, self.deps.clock.now()) {
+            self.denied = true;
+            self.refusal = Some(self.deps.bans.refusal(&ban));
+            let who = self.peer.map(|a| a.to_string()).unwrap_or_default();
+            let text = format!(
+                "{who} key={} banned ({})",
+                key.unwrap_or("none"),
+                ban.label()
+            );
+            self.deps.log.event("REFUSED", text);
+            self.deps.metrics.refused(crate::metrics::Refusal::Banned);
+            return;
+        }
+        if self.deps.allowlist.admits(key) {
             return;
         }
         self.denied = true;

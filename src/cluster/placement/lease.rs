@@ -4,6 +4,7 @@
 //! another node holds the lease (on a stop, [`crate::cluster::stop`] hands every room on).
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,7 +31,7 @@ pub(super) async fn renew(
     shared: Arc<Shared>,
     room: RoomKey,
     actor: mpsc::Sender<RoomCommand>,
-    mut revision: u64,
+    (mut revision, locked): (u64, Arc<AtomicBool>),
     changed: Arc<Notify>,
     (stop, released): (CancellationToken, CancellationToken),
 ) {
@@ -63,7 +64,8 @@ pub(super) async fn renew(
         } else if since.elapsed() >= END_AFTER {
             return end_room(&shared, &room, &actor).await;
         }
-        let lease = lease_of(&shared, &room.name().to_string(), members);
+        let locked = locked.load(Ordering::Relaxed);
+        let lease = lease_of(&shared, &room.name().to_string(), members, locked);
         let renewed = shared.cluster.renew(LEASES, key, lease.clone(), revision);
         match renewed.await {
             Ok(r) => revision = r,

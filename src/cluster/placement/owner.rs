@@ -79,7 +79,7 @@ pub(in crate::cluster) async fn make_if_missing(
         return Err(EnterError::TooManyRooms(max_rooms));
     }
     let made_by_join = room.key() != shared.default_room.key();
-    let lease = lease_of(shared, &room.name().to_string(), 0);
+    let lease = lease_of(shared, &room.name().to_string(), 0, false);
     match shared
         .cluster
         .create_with_ttl(&shared.cluster.leases, key, lease)
@@ -100,12 +100,13 @@ pub(in crate::cluster) async fn make_if_missing(
     }
 }
 
-pub(super) fn lease_of(shared: &Shared, room: &str, members: usize) -> Bytes {
+pub(super) fn lease_of(shared: &Shared, room: &str, members: usize, locked: bool) -> Bytes {
     let lease = Lease {
         node: shared.cluster.node.to_string(),
         room: room.to_string(),
         members,
         capacity: shared.maker.template.capacity,
+        locked,
     };
     serde_json::to_vec(&lease).unwrap_or_default().into()
 }
@@ -132,7 +133,8 @@ pub(in crate::cluster) async fn take_over(shared: &Arc<Shared>, room_key: &str) 
     let Ok(name) = RoomName::parse(&saved.name) else {
         return false;
     };
-    let lease = lease_of(shared, &saved.name, saved.members.len());
+    let locked = saved.rules.code.is_some();
+    let lease = lease_of(shared, &saved.name, saved.members.len(), locked);
     let created = shared
         .cluster
         .create_with_ttl(&shared.cluster.leases, &key, lease);
@@ -191,6 +193,7 @@ async fn run(
         }
     }
     let (actor, rx) = mpsc::channel(1024);
+    let locked = room.locked();
     tokio::spawn(run_actor(room, rx));
     let changed = Arc::new(Notify::new());
     let (serving, served) = (stop.child_token(), CancellationToken::new());
@@ -206,7 +209,7 @@ async fn run(
         shared.clone(),
         key.clone(),
         actor.clone(),
-        revision,
+        (revision, locked),
         changed.clone(),
         (stop.clone(), released.clone()),
     ));

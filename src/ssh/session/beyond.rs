@@ -1,5 +1,6 @@
 //! The commands a session runs itself because they reach beyond its room (SPEC §8, §9):
-//! `/join`, `/leave`, `/rooms`, `/register`, `/unregister`, `/whois`.
+//! `/join`, `/leave`, `/rooms`, `/register`, `/unregister`, `/whois`, and the server
+//! admins' `/ban`, `/unban`, `/bans`.
 
 use crate::chat::command::{parse_input, Command, Input};
 use crate::chat::line::ChatLine;
@@ -86,6 +87,7 @@ async fn reply_to(me: &mut Presence, deps: &SessionDeps, command: Command) -> Op
         Command::Whois { nickname } => Some(match deps.names.whois(&nickname).await {
             Ok(text) | Err(text) => text,
         }),
+        Command::Moderate(m) => Some(super::server_bans::run(me, deps, m).await),
         _ => None,
     }
 }

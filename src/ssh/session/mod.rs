@@ -7,6 +7,7 @@ mod channel;
 mod exec;
 mod join;
 mod presence;
+mod server_bans;
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;

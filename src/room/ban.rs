@@ -11,7 +11,6 @@ use super::state::{Member, RoomState};
 use super::{Entrant, JoinError, ParticipantId};
 use crate::chat::line::ChatLine;
 use crate::chat::room_name::RoomName;
-use crate::participant::Person;
 
 /// Someone who was kicked.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -109,17 +108,16 @@ impl RoomState {
         }));
     }
 
-    /// Puts out everyone `ban` is on, telling them `told`; the room hears that they
-    /// were banned.
+    /// Puts out whoever `ban` is on, telling them `told`: those with its key, or for a
+    /// ban without one, those from its address (others who share the address stay, and
+    /// are refused only when they come again). The room hears that they were banned.
     pub fn put_out(&mut self, ban: &crate::bans::Ban, told: &str) {
-        let people = ban.people();
         let hit: Vec<ParticipantId> = self
             .members
             .iter()
-            .filter(|m| {
-                let key = m.who.key.clone().map(Person::Key);
-                let ip = m.who.addr.map(|a| Person::Addr(a.ip()));
-                [key, ip].into_iter().flatten().any(|p| people.contains(&p))
+            .filter(|m| match &ban.key {
+                Some(key) => m.who.key.as_ref() == Some(key),
+                None => ban.ip.is_some() && m.who.addr.map(|a| a.ip()) == ban.ip,
             })
             .map(|m| m.who.id)
             .collect();

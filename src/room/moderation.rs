@@ -279,7 +279,7 @@ impl RoomState {
         self.rules.code = Some(code);
         let reply = format!("{room} now needs a code to enter.");
         self.reply(id, ChatLine::server(&reply));
-        Ok(Some(("LOCK", room)))
+        Ok(Some(("LOCK", "a code set".into())))
     }
 
     fn unlock(&mut self, id: ParticipantId) -> Done {
@@ -289,7 +289,7 @@ impl RoomState {
         }
         let reply = format!("{room} is open to everyone again.");
         self.reply(id, ChatLine::server(&reply));
-        Ok(Some(("UNLOCK", room)))
+        Ok(Some(("UNLOCK", "the code removed".into())))
     }
 
     /// Whether the room needs a code to enter.

@@ -15,7 +15,7 @@ use crate::room::schedule::ScheduleStore;
 ///
 /// # Errors
 /// The first setting that would stop the server from starting: an unreadable host key,
-/// admins file, schedule or names file, or a bad default room name.
+/// admins file, schedule, names or bans file, or a bad default room name.
 pub fn report(config: &Config) -> anyhow::Result<String> {
     let mut out = String::from("# effective settings (flag > SSH_CHATROOM_* > file > default)\n");
     out.push_str(&toml::to_string(config).context("rendering the settings")?);
@@ -48,6 +48,8 @@ pub fn report(config: &Config) -> anyhow::Result<String> {
         schedules.rooms().len()
     )?;
     NameRegistry::load(Some(config.names_file()), config.max_names_per_key)?;
+    let (_, bans) = crate::bans::FileBans::load(config.bans_file())?;
+    writeln!(out, "# bans kept: {}", bans.len())?;
     writeln!(out, "# configuration OK")?;
     Ok(out)
 }

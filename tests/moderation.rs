@@ -103,7 +103,7 @@ async fn co_admins_mute_and_pin_a_notice_and_a_mute_follows_the_key() {
     let help = dave.expect("/quit").await;
     assert!(!help.contains("/mute") && !help.contains("/lock"), "{help}");
     alice.send(b"/help\r").await;
-    let help = alice.expect("/unlock").await;
+    let help = alice.expect("/quit").await;
     assert!(
         help.contains("/op <nickname>") && !help.contains("/bans"),
         "{help}"

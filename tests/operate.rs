@@ -187,10 +187,19 @@ fn the_example_config_lists_valid_defaults() {
 /// file; it is never emptied (SPEC §9: registrations survive).
 #[test]
 fn a_damaged_names_file_is_reported_and_kept() {
+    a_damaged_data_file_stops_the_start("names.json", "[{\"name\": \"alice\", \"name_key\": \"al");
+}
+
+#[test]
+fn a_damaged_bans_file_is_reported_and_kept() {
+    a_damaged_data_file_stops_the_start("bans.json", "[{\"name\": \"bob\", \"key\": \"SHA2");
+}
+
+/// `check` and the start both refuse a torn `data/FILE` and leave it as it was.
+fn a_damaged_data_file_stops_the_start(file: &str, torn: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let names = dir.path().join("data/names.json");
+    let names = dir.path().join("data").join(file);
     std::fs::create_dir_all(names.parent().unwrap()).unwrap();
-    let torn = "[{\"name\": \"alice\", \"name_key\": \"al";
     std::fs::write(&names, torn).unwrap();
     for args in [
         vec!["check".to_string()],
@@ -204,7 +213,7 @@ fn a_damaged_names_file_is_reported_and_kept() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{args:?} went ahead");
         assert!(
-            err.contains("names.json is damaged") && err.contains("fix or remove it"),
+            err.contains(&format!("{file} is damaged")) && err.contains("fix or remove it"),
             "{args:?}: {err}"
         );
         assert_eq!(

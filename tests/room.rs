@@ -149,7 +149,7 @@ async fn admins_file_in_authorized_keys_format() {
 async fn user_help_quit_and_unknown_commands() {
     let server = TestServer::start().await;
     let mut alice = TestClient::joined(server.port(), "Alice").await;
-    let bob = TestClient::joined(server.port(), "Bob").await;
+    let mut bob = TestClient::joined(server.port(), "Bob").await;
     alice.send_line("/user").await;
     alice.expect("[Server]: Users (2/10): Alice, Bob\r\n").await;
     alice.send_line("/help").await;
@@ -164,6 +164,13 @@ async fn user_help_quit_and_unknown_commands() {
     ] {
         assert!(help.contains(command), "{command} missing from {help:?}");
     }
+    // Bob is no admin: his list leaves out what he may not use
+    bob.send_line("/help").await;
+    let help = bob.expect("/quit").await;
+    assert!(
+        help.contains("/whisper") && !help.contains("/kick"),
+        "{help:?}"
+    );
     alice.send_line("/anything-else").await;
     alice
         .expect("[Server]: Unknown command \"/anything-else\". Type /help for the list.")

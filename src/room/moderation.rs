@@ -224,6 +224,10 @@ impl RoomState {
 
     /// The refusal of a chat line from `id` if they are muted here.
     pub(super) fn muted_line(&mut self, id: ParticipantId) -> Option<String> {
+        // A chat line's cost stays what it was in a room where nobody is muted.
+        if self.rules.mutes.is_empty() {
+            return None;
+        }
         let person = self.find(id)?.who.person();
         let until = self.rules.muted(person.as_ref(), self.now.wall)?;
         let room = &self.config.name;
@@ -319,13 +323,19 @@ impl RoomState {
     pub(super) fn help(&mut self, id: ParticipantId) -> String {
         let role = self.role_of(id);
         self.reply(id, ChatLine::server("Commands:"));
-        let general = HELP.iter().map(|(syntax, what)| (*syntax, *what));
+        // Theirs go before `/help` and `/quit`, which end the list.
+        let (general, last) = HELP.split_at(HELP.len().saturating_sub(2));
         let theirs = moderation::HELP
             .iter()
             .filter(|(least, _, _)| role >= *least)
             .map(|(_, syntax, what)| (*syntax, *what));
+        let entries = general
+            .iter()
+            .copied()
+            .chain(theirs)
+            .chain(last.iter().copied());
         let mut shown = 0;
-        for (syntax, what) in general.chain(theirs) {
+        for (syntax, what) in entries {
             self.reply(id, ChatLine::server(format!("  {syntax:<30} {what}")));
             shown += 1;
         }

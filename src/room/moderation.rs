@@ -110,7 +110,7 @@ impl RoomState {
                 lasting,
                 reason,
             } => self.mute(id, &nickname, lasting.unwrap_or(MUTE_DEFAULT), &reason),
-            Moderation::Unmute { nickname } => self.unmute(&nickname),
+            Moderation::Unmute { nickname } => self.unmute(id, &nickname),
             Moderation::Notice(change) => return self.notice(id, change, &by),
             Moderation::Lock { code } => self.lock(id, code),
             Moderation::Unlock => self.unlock(id),
@@ -162,16 +162,28 @@ impl RoomState {
     }
 
     fn deop(&mut self, name: &str) -> Done {
-        let person = self.member_target(name).and_then(|t| t.person);
-        let Some(at) = RoomRules::find(&self.rules.co_admins, person.as_ref(), name) else {
-            return Err(format!("{name} is not a co-admin."));
-        };
-        let gone = self.rules.co_admins.remove(at);
-        let nick = self
-            .member_target(name)
-            .map_or(gone.nick, |target| target.nick);
-        self.announce_all(format!("{nick} is no longer a co-admin."));
-        Ok(Some(("DEOP", nick)))
+        match self.unmark(|rules| &mut rules.co_admins, name) {
+            Some(nick) => {
+                self.announce_all(format!("{nick} is no longer a co-admin."));
+                Ok(Some(("DEOP", nick)))
+            }
+            None => Err(format!("{name} is not a co-admin.")),
+        }
+    }
+
+    /// Takes `name` off one of the room's lists (`list` picks it): the person now called
+    /// so, or whoever was marked under that name. Returns their nickname now.
+    fn unmark(
+        &mut self,
+        list: fn(&mut RoomRules) -> &mut Vec<Marked>,
+        name: &str,
+    ) -> Option<String> {
+        let here = self.member_target(name);
+        let person = here.as_ref().and_then(|t| t.person.clone());
+        let marked = list(&mut self.rules);
+        let at = RoomRules::find(marked, person.as_ref(), name)?;
+        let gone = marked.remove(at);
+        Some(here.map_or(gone.nick, |target| target.nick))
     }
 
     fn mute(&mut self, id: ParticipantId, name: &str, lasting: Lasting, reason: &str) -> Done {
@@ -207,19 +219,18 @@ impl RoomState {
         )))
     }
 
-    fn unmute(&mut self, name: &str) -> Done {
-        let now = self.now.wall;
-        let person = self.member_target(name).and_then(|t| t.person);
-        self.rules.muted(None, now);
-        let Some(at) = RoomRules::find(&self.rules.mutes, person.as_ref(), name) else {
-            return Err(format!("{name} is not muted."));
-        };
-        let gone = self.rules.mutes.remove(at);
-        let nick = self
-            .member_target(name)
-            .map_or(gone.nick, |target| target.nick);
-        self.announce_all(format!("{nick} is no longer muted."));
-        Ok(Some(("UNMUTE", nick)))
+    fn unmute(&mut self, id: ParticipantId, name: &str) -> Done {
+        if self.member_target(name).is_some() {
+            self.acted_on(id, name, "unmute")?;
+        }
+        self.rules.muted(None, self.now.wall);
+        match self.unmark(|rules| &mut rules.mutes, name) {
+            Some(nick) => {
+                self.announce_all(format!("{nick} is no longer muted."));
+                Ok(Some(("UNMUTE", nick)))
+            }
+            None => Err(format!("{name} is not muted.")),
+        }
     }
 
     /// The refusal of a chat line from `id` if they are muted here.

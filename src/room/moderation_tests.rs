@@ -164,6 +164,15 @@ fn unmute_and_a_mute_for_days_and_for_ever() {
         says(&mut room, 1, "/unmute bob", 1),
         ["[Server]: bob is not muted."]
     );
+    // a muted co-admin cannot lift their own mute
+    says(&mut room, 1, "/op bob", 1);
+    says(&mut room, 1, "/mute bob", 1);
+    assert_eq!(
+        says(&mut room, 2, "/unmute bob", 2),
+        ["[Server]: You cannot unmute yourself."]
+    );
+    says(&mut room, 1, "/deop bob", 1);
+    says(&mut room, 1, "/unmute bob", 1);
     assert_eq!(
         says(&mut room, 1, "/mute bob forever", 3),
         ["[Server]: bob has been muted."]

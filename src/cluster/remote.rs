@@ -11,10 +11,11 @@ use futures_util::future::BoxFuture;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
+use super::retry::{self, Again};
 use super::rooms::Shared;
 use super::sequence::Resent;
 use super::wire::{Lease, RoomKey, RoomReply, RoomRequest};
-use super::{retry, REQUEST_TIMEOUT};
+use super::REQUEST_TIMEOUT;
 use crate::chat::line::ChatLine;
 use crate::metrics::Refusal;
 use crate::room::{Delivery, Entrant, JoinError, Joined, ParticipantId, RoomBus};
@@ -42,9 +43,6 @@ pub struct RemoteRoom {
 /// The room could not be reached.
 #[derive(Debug)]
 pub struct Unreachable;
-
-/// Nobody runs the room now, or it is moving: to be asked again.
-struct Again;
 
 impl RemoteRoom {
     pub(super) fn new(shared: Arc<Shared>, room: RoomKey) -> RemoteRoom {
@@ -81,7 +79,7 @@ impl RemoteRoom {
     }
 
     /// One try of [`RemoteRoom::ask`]: the room's answer, or that it cannot be reached
-    /// (both final), or [`Again`]: nobody runs it, or it is moving.
+    /// (both final), or [`Again`] while nobody runs it, or it is moving.
     async fn ask_once(
         &self,
         request: &RoomRequest,

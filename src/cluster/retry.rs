@@ -147,6 +147,10 @@ where
     }
 }
 
+/// A try that did not succeed yet, to be made again (for an attempt whose other
+/// outcomes, success or refusal, are both final).
+pub(super) struct Again;
+
 /// A fixed pause between tries, for [`until`].
 pub(super) fn every(pause: Duration) -> impl Fn(u32) -> Duration {
     move |_| pause

@@ -285,8 +285,12 @@ async fn enforce_bans(bans: BanList, rooms: std::sync::Weak<RoomDirectory>) {
     }
 }
 
-/// The settings every room shares.
-fn room_template(config: &Config) -> anyhow::Result<RoomConfig> {
+/// The settings every room of a server made from `config` starts from (a room's name
+/// and `creator_is_admin` are set per room).
+///
+/// # Errors
+/// The admins file or the message of the day cannot be read.
+pub fn room_template(config: &Config) -> anyhow::Result<RoomConfig> {
     Ok(RoomConfig {
         name: String::new(),
         capacity: config.capacity,

@@ -31,7 +31,7 @@ struct TwoNodes {
 /// `relay_the_room` is set, else in front of n2 (the member's node).
 async fn two_nodes(relay_the_room: bool) -> TwoNodes {
     let dir = tempfile::tempdir().unwrap();
-    let nats = NatsServer::start(dir.path());
+    let nats = NatsServer::start(dir.path()).await;
     let addr = nats.url().trim_start_matches("nats://").parse().unwrap();
     let relay = Partition::start(addr).await;
     let (url1, url2) = if relay_the_room {

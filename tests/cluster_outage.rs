@@ -51,7 +51,7 @@ async fn a_nats_outage_refuses_lines_and_recovers_by_itself() {
     let outage = ssh_chatroom::cluster::LEASE + Duration::from_secs(1);
     tokio::time::sleep(outage.saturating_sub(typed.elapsed())).await;
 
-    cluster.nats.restart();
+    cluster.nats.restart().await;
     let restarted = Instant::now();
     alice.expect(BACK).await;
     bob.expect(BACK).await;

@@ -57,7 +57,7 @@ async fn until_any(client: &TestClient, needles: &[&str]) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn of_a_hundred_claims_of_one_name_on_three_connections_one_wins() {
     let dir = tempfile::tempdir().unwrap();
-    let nats = testkit::NatsServer::start(dir.path());
+    let nats = testkit::NatsServer::start(dir.path()).await;
     let mut registries = Vec::new();
     for i in 0..3 {
         let mut config = common::test_config(dir.path());
@@ -97,7 +97,7 @@ async fn a_message_due_while_its_room_moves_is_sent_once() {
         .unwrap();
     let (clock, hands) = Clock::manual(start);
     let dir = tempfile::tempdir().unwrap();
-    let nats = testkit::NatsServer::start(dir.path());
+    let nats = testkit::NatsServer::start(dir.path()).await;
     let n1 = cluster::node_on(&nats, "n1", clock.clone()).await;
     let n2 = cluster::node_on(&nats, "n2", clock.clone()).await;
     // #ops runs on n1, where alice made it; bob, on n2, schedules a message in it

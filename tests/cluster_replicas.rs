@@ -18,20 +18,12 @@ const BIN: &str = env!("CARGO_BIN_EXE_ssh-chatroom");
 /// Node `name` of the cluster at `url` with `--cluster-replicas 3`, its files in `dir`,
 /// started now (its port read later).
 fn start_node(url: &str, name: &str, dir: &Path, host_key: &Path) -> tokio::process::Child {
-    let d = dir.display();
     tokio::process::Command::new(BIN)
+        .args(testkit::server_flags(dir))
         .arg(format!("--cluster={url}"))
         .arg(format!("--node-name={name}"))
         .arg("--cluster-replicas=3")
-        .arg(format!("--log-dir={d}/logs"))
-        .arg(format!("--data-dir={d}/data"))
         .arg(format!("--host-key={}", host_key.display()))
-        .arg(format!("--admins-file={d}/keys/admins"))
-        .args([
-            "--timezone=UTC",
-            "--max-conns-per-ip=0",
-            "--listen=127.0.0.1:0",
-        ])
         .env(
             "RUST_LOG",
             std::env::var("NODE_LOG").unwrap_or("warn".into()),
@@ -53,7 +45,7 @@ async fn listening_port(child: &mut tokio::process::Child) -> u16 {
 async fn three_nodes_started_together_on_a_fresh_nats_cluster_all_come_up() {
     let test = async {
         let dir = tempfile::tempdir().unwrap();
-        let nats = NatsCluster::start(dir.path());
+        let nats = NatsCluster::start(dir.path()).await;
         // The nodes share a host key (the deploy recipe copies the first node's).
         let host_key = dir.path().join("ssh_host_ed25519_key");
         common::user_key()

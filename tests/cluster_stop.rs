@@ -35,7 +35,7 @@ async fn stopped(child: &mut tokio::process::Child) {
 #[tokio::test]
 async fn a_stopped_nodes_people_leave_at_once_and_its_rooms_carry_on() {
     let dir = tempfile::tempdir().unwrap();
-    let nats = NatsServer::start(dir.path());
+    let nats = NatsServer::start(dir.path()).await;
     let n1_dir = dir.path().join("n1");
     let (mut n1, port1) = cluster::spawn_node(&nats, "n1", &n1_dir).await;
     let n2 = cluster::node(&nats, "n2", &|_| {}).await;
@@ -97,7 +97,7 @@ async fn a_stopped_nodes_people_leave_at_once_and_its_rooms_carry_on() {
 #[tokio::test]
 async fn a_stopped_node_logs_shutdown() {
     let dir = tempfile::tempdir().unwrap();
-    let nats = NatsServer::start(dir.path());
+    let nats = NatsServer::start(dir.path()).await;
     let n1_dir = dir.path().join("n1");
     let (mut n1, port1) = cluster::spawn_node(&nats, "n1", &n1_dir).await;
     let _alice = TestClient::joined(port1, "alice").await;
@@ -113,7 +113,7 @@ async fn a_stopped_node_logs_shutdown() {
 #[tokio::test]
 async fn a_node_restarted_at_once_under_its_name_leaves_no_ghosts() {
     let dir = tempfile::tempdir().unwrap();
-    let nats = NatsServer::start(dir.path());
+    let nats = NatsServer::start(dir.path()).await;
     let n1_dir = dir.path().join("n1");
     let (mut n1, port1) = cluster::spawn_node(&nats, "n1", &n1_dir).await;
     let n2 = cluster::node(&nats, "n2", &|_| {}).await;
@@ -146,7 +146,7 @@ async fn a_node_restarted_at_once_under_its_name_leaves_no_ghosts() {
 #[tokio::test]
 async fn a_node_killed_and_restarted_at_once_leaves_no_ghosts() {
     let dir = tempfile::tempdir().unwrap();
-    let nats = NatsServer::start(dir.path());
+    let nats = NatsServer::start(dir.path()).await;
     let n1_dir = dir.path().join("n1");
     let (mut n1, port1) = cluster::spawn_node(&nats, "n1", &n1_dir).await;
     let n2 = cluster::node(&nats, "n2", &|_| {}).await;

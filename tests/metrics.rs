@@ -155,7 +155,7 @@ async fn raw_scrape(addr: SocketAddr) -> bool {
 #[tokio::test]
 async fn a_cluster_node_counts_its_leases_and_takeovers() {
     let dir = tempfile::tempdir().unwrap();
-    let nats = testkit::NatsServer::start(dir.path());
+    let nats = testkit::NatsServer::start(dir.path()).await;
     // #lobby is made on n1 (the real binary, so it can be killed) by its first member.
     let (mut n1, port1) = cluster::spawn_node(&nats, "n1", &dir.path().join("n1")).await;
     let n2 = cluster::node(&nats, "n2", &with_metrics).await;
@@ -190,7 +190,7 @@ async fn a_cluster_node_counts_its_leases_and_takeovers() {
 #[tokio::test]
 async fn the_log_has_no_colour_codes_and_the_banner_names_node_and_cluster() {
     let dir = tempfile::tempdir().unwrap();
-    let nats = testkit::NatsServer::start(dir.path());
+    let nats = testkit::NatsServer::start(dir.path()).await;
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ssh-chatroom"))
         .args(cluster::node_args(&nats, "banner-node", dir.path()))
         .arg("--metrics=127.0.0.1:0")

@@ -20,7 +20,7 @@ mod scrape;
 #[tokio::test]
 async fn healthz_follows_the_nats_connection_and_the_log_says_it_once() {
     let dir = tempfile::tempdir().unwrap();
-    let mut nats = testkit::NatsServer::start(dir.path());
+    let mut nats = testkit::NatsServer::start(dir.path()).await;
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ssh-chatroom"))
         .args(cluster::node_args(&nats, "n1", dir.path()))
         .arg("--metrics=127.0.0.1:0")
@@ -48,7 +48,7 @@ async fn healthz_follows_the_nats_connection_and_the_log_says_it_once() {
     // An outage of a few seconds: the client retries every 100 ms meanwhile, and each
     // failed try used to be logged.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    nats.restart();
+    nats.restart().await;
     wait_for_health(addr, 200, up).await;
     wait_for(addr, |s| {
         s.value("ssh_chatroom_nats_connected", None) == 1.0

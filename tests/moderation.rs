@@ -109,7 +109,10 @@ async fn co_admins_mute_and_pin_a_notice_and_a_mute_follows_the_key() {
         "{help}"
     );
 
-    let log = std::fs::read_to_string(server.path("logs/server.txt")).unwrap();
+    // written in order by the log's own thread: once the last is there, all are
+    let path = server.path("logs/server.txt");
+    common::wait_for_log_line(&path, "UNMUTE #rust caro by bob").await;
+    let log = std::fs::read_to_string(&path).unwrap();
     for line in [
         "OP #rust bob by alice",
         "MUTE #rust carol for 2 hours by bob",
@@ -173,12 +176,11 @@ async fn a_locked_room_takes_its_code_by_join_and_by_exec_and_never_shows_it() {
     alice
         .expect("[Server]: #rust is open to everyone again.")
         .await;
-    let log = std::fs::read_to_string(server.path("logs/server.txt")).unwrap();
+    // the log is written by its own thread: the last line first, then all of it
+    let path = server.path("logs/server.txt");
+    common::wait_for_log_line(&path, "UNLOCK #rust the code removed by alice").await;
+    let log = std::fs::read_to_string(&path).unwrap();
     assert!(log.contains("LOCK #rust a code set by alice"), "{log}");
-    assert!(
-        log.contains("UNLOCK #rust the code removed by alice"),
-        "{log}"
-    );
     assert!(log.contains("/join rust (code hidden)"), "{log}");
     assert!(!log.contains("s3cret") && !log.contains("guess"), "{log}");
     for transcript in std::fs::read_dir(server.path("logs/users")).unwrap() {
@@ -311,7 +313,9 @@ async fn a_server_ban_holds_by_key_and_address_until_lifted_and_survives_a_resta
     root.expect("[Server]: bob is no longer banned.").await;
     let (text, status) = run(port, &bob_key, &["-T", "-b", "127.0.0.2"], "bob", "rooms").await;
     assert_eq!(status, Some(0), "{text}");
-    let log = std::fs::read_to_string(server.path("logs/server.txt")).unwrap();
+    let path = server.path("logs/server.txt");
+    common::wait_for_log_line(&path, "UNBAN bob (SHA256:").await;
+    let log = std::fs::read_to_string(&path).unwrap();
     assert!(log.contains("BAN bob (SHA256:"), "{log}");
     assert!(log.contains("by root: spam bot"), "{log}");
     assert!(log.contains("UNBAN bob (SHA256:"), "{log}");

@@ -108,7 +108,7 @@ async fn the_in_process_side_keeps_the_contract() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_nats_side_keeps_the_contract() {
     let dir = tempfile::tempdir().unwrap();
-    let nats = testkit::NatsServer::start(dir.path());
+    let nats = testkit::NatsServer::start(dir.path()).await;
     let mut config = common::test_config(dir.path());
     config.cluster = vec![nats.url()];
     config.node_name = Some("n1".into());

@@ -13,15 +13,7 @@ use tokio::process::{Child, Command};
 const BIN: &str = env!("CARGO_BIN_EXE_ssh-chatroom");
 
 fn base_args(dir: &Path) -> Vec<String> {
-    let d = dir.display();
-    vec![
-        format!("--log-dir={d}/logs"),
-        format!("--data-dir={d}/data"),
-        format!("--host-key={d}/keys/host"),
-        format!("--admins-file={d}/keys/admins"),
-        "--timezone=UTC".into(),
-        "--max-conns-per-ip=0".into(),
-    ]
+    testkit::server_flags(dir)
 }
 
 /// Starts the binary on a free port; returns the child and the port it printed.

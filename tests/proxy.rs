@@ -36,11 +36,8 @@ async fn node_with(configure: impl FnOnce(&mut Config)) -> TestServer {
 }
 
 async fn haproxy(dir: &Path, nodes: &[&TestServer], send: SendProxy) -> HaProxy {
-    let dir = dir.to_path_buf();
     let ports: Vec<u16> = nodes.iter().map(|n| n.port()).collect();
-    tokio::task::spawn_blocking(move || HaProxy::start(&dir, &ports, send))
-        .await
-        .unwrap()
+    HaProxy::start(dir, &ports, send).await
 }
 
 /// A TCP connection to 127.0.0.1:`port` from 127.0.0.`source`.

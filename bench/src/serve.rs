@@ -40,19 +40,11 @@ impl Server {
         ));
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let config = Config {
-            listen: "127.0.0.1:0".parse().expect("valid literal address"),
             capacity,
-            log_dir: dir.join("logs"),
-            data_dir: dir.join("data"),
-            host_key: dir.join("keys/ssh_host_ed25519_key"),
-            admins_file: dir.join("keys/admins"),
-            timezone: Some(chrono_tz::UTC),
-            message_rate: 0.0,
-            max_conns_per_ip: 0,
             max_handshakes: 0,
             no_user_logs: true,
             max_rooms: 100_000,
-            ..Config::default()
+            ..Config::from_flags(testkit::server_flags(&dir))?
         };
         let running = start(config, Clock::System).await?;
         Ok(Server {

@@ -145,18 +145,10 @@ impl Servers {
                     rand::random::<u32>()
                 ));
                 let config = Config {
-                    listen: "127.0.0.1:0".parse().expect("valid literal address"),
                     capacity: 64,
-                    log_dir: dir.join("logs"),
-                    data_dir: dir.join("data"),
-                    host_key: dir.join("keys/ssh_host_ed25519_key"),
-                    admins_file: dir.join("keys/admins"),
-                    timezone: Some(chrono_tz::UTC),
-                    message_rate: 0.0,
-                    max_conns_per_ip: 0,
                     max_handshakes: 0,
                     no_user_logs: true,
-                    ..Config::default()
+                    ..Config::from_flags(testkit::server_flags(&dir)).expect("the flags parse")
                 };
                 let server = runtime
                     .block_on(start(config, Clock::System))

@@ -13,11 +13,11 @@ use futures_util::future::BoxFuture;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::lock;
 use super::rooms::Shared;
 use super::sequence::Sent;
 use super::whisper::Outgoing;
 use super::wire::{Batch, RoomKey, Whisper, WireEvent};
+use super::{lock, retry, LEASE};
 use crate::room::schedule::{ScheduleBook, ScheduledMessage};
 use crate::room::{LocalMember, Refused, RoomEvent, RoomLink, RoomSnapshot, RoomState, Sinks};
 
@@ -27,6 +27,8 @@ type Versioned = (u64, bool, Option<RoomSnapshot>);
 /// Snapshots of a busy room are stored at most this often, unless one must be stored at
 /// once: a node's death costs at most this much of a room's history.
 const SNAPSHOT_EVERY: Duration = Duration::from_millis(250);
+/// Pause before a snapshot NATS did not take is stored again.
+const STORE_AGAIN_AFTER: Duration = Duration::from_millis(500);
 
 /// Writes the room's latest snapshot whenever it changes (a burst of changes is one
 /// write: only the latest is kept), and reports the version written in `kept`.
@@ -52,17 +54,24 @@ async fn keep_snapshots(
         let Ok(bytes) = serde_json::to_vec(&snapshot) else {
             return;
         };
-        while let Err(error) = shared
-            .cluster
-            .snapshots
-            .put(room.bucket(), bytes.clone().into())
-            .await
-        {
-            tracing::debug!(%error, room = %room.name(), "keeping the snapshot failed; trying again");
-            tokio::select! {
-                () = tokio::time::sleep(Duration::from_millis(500)) => {}
-                () = stop.cancelled() => return,
+        // Tried again for a lease; then said, and tried again from the top (the room
+        // still has a state to keep), until the room stops here.
+        let snapshots = &shared.cluster.snapshots;
+        let store = || async {
+            let stored = snapshots.put(room.bucket(), bytes.clone().into()).await;
+            if let Err(error) = &stored {
+                tracing::debug!(%error, room = %room.name(), "keeping the snapshot failed");
             }
+            stored
+        };
+        let within = tokio::time::Instant::now() + LEASE;
+        let stored = tokio::select! {
+            stored = retry::until(within, retry::every(STORE_AGAIN_AFTER), store) => stored,
+            () = stop.cancelled() => return,
+        };
+        if let Err(error) = stored {
+            tracing::warn!(%error, room = %room.name(), "the room's snapshot could not be kept for a lease; trying on");
+            continue;
         }
         written = version;
         kept.send_replace(version);

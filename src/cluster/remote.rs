@@ -11,6 +11,7 @@ use futures_util::future::BoxFuture;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
+use super::retry::{self, Again};
 use super::rooms::Shared;
 use super::sequence::Resent;
 use super::wire::{Lease, RoomKey, RoomReply, RoomRequest};
@@ -24,6 +25,8 @@ pub const NOT_SENT: &str =
     "Your line was not sent: the chat servers cannot reach each other right now. Please try again in a moment.";
 /// How long a departure keeps being retried while its room moves between nodes.
 const LEAVE_FOR: Duration = Duration::from_secs(10);
+/// Pause before a departure the room could not be told is told again.
+const TELL_AGAIN_AFTER: Duration = Duration::from_millis(500);
 /// Pause between tries while nobody runs the room.
 const RETRY_EVERY: Duration = Duration::from_millis(100);
 /// How often a request waiting for its answer looks whether the room left its node.
@@ -60,36 +63,52 @@ impl RemoteRoom {
     ) -> Result<RoomReply, Unreachable> {
         let give_up = Instant::now() + patience;
         // Made when first needed: a room on this node is asked without it.
-        let mut payload: Option<bytes::Bytes> = None;
-        loop {
-            if !self.shared.cluster.is_connected() {
-                return Err(Unreachable);
+        let payload = std::sync::OnceLock::new();
+        let once = || async {
+            let answer = self.ask_once(request, &payload).await;
+            if answer.is_err() && Instant::now() < give_up {
+                // Nobody runs the room, or it is moving: take it if it is free.
+                self.shared.ensure_running(&self.room).await;
             }
-            // The room runs on this node: straight to its actor.
-            if let Some(reply) = self.shared.ask_here(self.room.key(), request).await {
-                return Ok(reply);
+            answer
+        };
+        match retry::until(give_up, retry::every(RETRY_EVERY), once).await {
+            Ok(answer) => answer,
+            Err(Again) => Err(Unreachable),
+        }
+    }
+
+    /// One try of [`RemoteRoom::ask`]: the room's answer, or that it cannot be reached
+    /// (both final), or [`Again`] while nobody runs it, or it is moving.
+    async fn ask_once(
+        &self,
+        request: &RoomRequest,
+        payload: &std::sync::OnceLock<Option<bytes::Bytes>>,
+    ) -> Result<Result<RoomReply, Unreachable>, Again> {
+        if !self.shared.cluster.is_connected() {
+            return Ok(Err(Unreachable));
+        }
+        // The room runs on this node: straight to its actor.
+        if let Some(reply) = self.shared.ask_here(self.room.key(), request).await {
+            return Ok(Ok(reply));
+        }
+        let encoded = payload.get_or_init(|| serde_json::to_vec(request).ok().map(Into::into));
+        let Some(encoded) = encoded.clone() else {
+            return Ok(Err(Unreachable));
+        };
+        match self.request(encoded).await {
+            Ok(Some(reply)) => match serde_json::from_slice(&reply.payload) {
+                Ok(RoomReply::Moved) => Err(Again),
+                Ok(reply) => Ok(Ok(reply)),
+                Err(_) => Ok(Err(Unreachable)),
+            },
+            // The room left the node asked before it took the request.
+            Ok(None) => Err(Again),
+            Err(e) if e.kind() == RequestErrorKind::NoResponders => Err(Again),
+            Err(error) => {
+                tracing::debug!(%error, room = %self.room.name(), "a room request failed");
+                Ok(Err(Unreachable))
             }
-            let asked = self.request(encoded(&mut payload, request)?).await;
-            match asked {
-                Ok(Some(reply)) => match serde_json::from_slice(&reply.payload) {
-                    Ok(RoomReply::Moved) => {}
-                    Ok(reply) => return Ok(reply),
-                    Err(_) => return Err(Unreachable),
-                },
-                // The room left the node asked before it took the request.
-                Ok(None) => {}
-                Err(e) if e.kind() == RequestErrorKind::NoResponders => {}
-                Err(error) => {
-                    tracing::debug!(%error, room = %self.room.name(), "a room request failed");
-                    return Err(Unreachable);
-                }
-            }
-            // Nobody runs the room, or it is moving: take it if it is free, ask again.
-            if Instant::now() >= give_up {
-                return Err(Unreachable);
-            }
-            self.shared.ensure_running(&self.room).await;
-            tokio::time::sleep(RETRY_EVERY).await;
         }
     }
 
@@ -185,9 +204,8 @@ impl RemoteRoom {
         let room = self.clone();
         tokio::spawn(async move {
             let give_up = Instant::now() + LEAVE_FOR;
-            while room.ask(&request, LEAVE_FOR).await.is_err() && Instant::now() < give_up {
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
+            let told = || room.ask(&request, LEAVE_FOR);
+            let _ = retry::until(give_up, retry::every(TELL_AGAIN_AFTER), told).await;
         });
     }
 
@@ -241,16 +259,6 @@ impl RoomBus for RemoteRoom {
 }
 
 /// `request` as JSON, encoded once into `cache`.
-fn encoded(
-    cache: &mut Option<bytes::Bytes>,
-    request: &RoomRequest,
-) -> Result<bytes::Bytes, Unreachable> {
-    if cache.is_none() {
-        *cache = Some(serde_json::to_vec(request).map_err(|_| Unreachable)?.into());
-    }
-    Ok(cache.clone().unwrap_or_default())
-}
-
 /// A line for one participant of this node, outside any room's order.
 pub(super) fn server_line(text: &str) -> Delivery {
     Delivery::Line(ChatLine::server(text).shared())

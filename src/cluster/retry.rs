@@ -1,7 +1,9 @@
-//! The start's requests to NATS, each tried again until a deadline: reaching NATS at
-//! all, and making or opening the JetStream buckets (on a fresh three-server NATS
-//! cluster, nodes started together ask for the same buckets at once, and the first
-//! requests time out).
+//! Trying again until a deadline, the one way every retry of the cluster is written
+//! ([`until`]): the start's requests to NATS (reaching NATS at all, making or opening
+//! the JetStream buckets: on a fresh three-server NATS cluster, nodes started together
+//! ask for the same buckets at once, and the first requests time out), and at run time
+//! a room asked while it moves, a departure told to a room, a whisper handed to its
+//! target's node, a room's snapshot stored.
 
 use std::future::Future;
 use std::time::Duration;
@@ -98,22 +100,60 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {
+    // Each try waits for its answer at most until the deadline.
+    let answered = || {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let asked = tokio::time::timeout(left, attempt());
+        async move {
+            let why = match asked.await {
+                Ok(Ok(value)) => return Ok(value),
+                Ok(Err(error)) => error.to_string(),
+                Err(_) => "no answer".to_string(),
+            };
+            tracing::debug!(%why, what, "NATS did not answer yet");
+            Err(why)
+        }
+    };
+    until(deadline, pause, answered).await.map_err(give_up)
+}
+
+/// Runs `attempt` until it succeeds or `deadline` passes, pausing `pause(n)` after try
+/// `n` (from 0); a try that would start after the deadline is not made. One try is
+/// always made, however late.
+///
+/// # Errors
+/// The last try's failure, once the deadline has passed.
+pub(super) async fn until<T, E, F, Fut>(
+    deadline: Instant,
+    mut pause: impl FnMut(u32) -> Duration,
+    mut attempt: F,
+) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
     let mut tries = 0;
     loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let why = match tokio::time::timeout(left, attempt()).await {
-            Ok(Ok(value)) => return Ok(value),
-            Ok(Err(error)) => error.to_string(),
-            Err(_) => "no answer".to_string(),
+        let error = match attempt().await {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
         };
         let pause = pause(tries);
         tries += 1;
         if Instant::now() + pause >= deadline {
-            return Err(give_up(why));
+            return Err(error);
         }
-        tracing::debug!(%why, what, "NATS did not answer yet; trying again");
         tokio::time::sleep(pause).await;
     }
+}
+
+/// A try that did not succeed yet, to be made again (for an attempt whose other
+/// outcomes, success or refusal, are both final).
+pub(super) struct Again;
+
+/// A fixed pause between tries, for [`until`].
+pub(super) fn every(pause: Duration) -> impl Fn(u32) -> Duration {
+    move |_| pause
 }
 
 /// The JetStream context for the start's setup requests: as `js`, with a longer wait

@@ -69,6 +69,13 @@ impl Shared {
         }
     }
 
+    /// How many rooms the cluster has: those leased, and the default room, which always
+    /// exists (as on a lone server), leased or not yet.
+    pub fn rooms_counted(&self) -> usize {
+        let default = RoomKey::of(&self.default_room);
+        self.leases.len() + usize::from(!self.leases.contains(default.bucket()))
+    }
+
     /// Makes sure someone runs `room`: a room with a snapshot and no lease is taken
     /// over (its node died, or the whole cluster restarted).
     pub async fn ensure_running(self: &Arc<Self>, room: &RoomKey) {
@@ -232,17 +239,27 @@ impl RoomPlacement for ClusterRooms {
         Some(RoomHandle::elsewhere(Arc::new(remote)))
     }
 
-    /// Every room of the cluster: (participants, name as shown).
+    /// Every room of the cluster; the default room always, as on a lone server (until
+    /// someone enters it, nobody runs it yet).
     fn rooms(&self) -> Vec<Listed> {
         let leases = self.shared.leases.values::<Lease>();
-        leases
+        let mut rooms: Vec<Listed> = leases
             .into_iter()
             .map(|(_, l)| Listed {
                 participants: l.members,
                 name: l.room,
                 locked: l.locked,
             })
-            .collect()
+            .collect();
+        let default = &self.shared.default_room;
+        if !self.shared.leases.contains(RoomKey::of(default).bucket()) {
+            rooms.push(Listed {
+                participants: 0,
+                name: default.to_string(),
+                locked: false,
+            });
+        }
+        rooms
     }
 
     fn set_admin_keys(&self, keys: HashSet<String>) -> BoxFuture<'_, ()> {

@@ -16,7 +16,7 @@ use bytes::Bytes;
 use tokio::time::Instant;
 
 use super::nodes::GRACE;
-use super::retry::within;
+use super::retry::{self, within, Again};
 use super::wire::{Presence, WIRE_VERSION};
 use super::{key_of, Cluster, LEASE, RENEW_EVERY};
 use crate::config::Config;
@@ -219,8 +219,6 @@ pub struct NodeClaim {
 /// The node name is live in the cluster, or NATS did not answer.
 async fn claim_node(cluster: &Cluster, urls: &str) -> anyhow::Result<NodeClaim> {
     let node = &cluster.node;
-    let key = key_of(node);
-    let store = &cluster.nodes;
     let value: Bytes = serde_json::to_vec(&Presence::now())
         .context("encoding the presence")?
         .into();
@@ -228,8 +226,53 @@ async fn claim_node(cluster: &Cluster, urls: &str) -> anyhow::Result<NodeClaim> 
     // second.
     let give_up = Instant::now() + LEASE + RENEW_EVERY;
     let deadline = give_up + START_WITHIN;
-    let mut seen: Option<u64> = None;
-    loop {
+    let claim = Claim {
+        cluster,
+        urls,
+        value,
+        times: (give_up, deadline),
+        seen: std::sync::Mutex::new(None),
+    };
+    let once = || async {
+        match claim.once().await {
+            Ok(Some(claimed)) => Ok(Ok(claimed)),
+            Ok(None) => Err(Again),
+            Err(refused) => Ok(Err(refused)),
+        }
+    };
+    match retry::until(deadline, retry::every(CLAIM_AGAIN_AFTER), once).await {
+        Ok(claimed) => claimed,
+        Err(Again) => bail!("node {node} is already running in the cluster (its presence did not go): stop it, or give this node another --node-name"),
+    }
+}
+
+/// Pause before the node's presence is looked at again.
+const CLAIM_AGAIN_AFTER: Duration = Duration::from_millis(200);
+
+/// One node's claim of its name, tried until it is made or refused.
+struct Claim<'a> {
+    cluster: &'a Cluster,
+    urls: &'a str,
+    value: Bytes,
+    /// When a presence nobody renews is taken for stale, and when to give up.
+    times: (Instant, Instant),
+    /// The revision of the presence seen last (held by someone else).
+    seen: std::sync::Mutex<Option<u64>>,
+}
+
+impl Claim<'_> {
+    /// One try: the claim made, or `None` while the presence is another's (to look
+    /// again).
+    ///
+    /// # Errors
+    /// Another live process keeps the presence, or NATS did not answer.
+    async fn once(&self) -> anyhow::Result<Option<NodeClaim>> {
+        let (cluster, urls) = (self.cluster, self.urls);
+        let (give_up, deadline) = self.times;
+        let node = &cluster.node;
+        let key = key_of(node);
+        let store = &cluster.nodes;
+        let value = &self.value;
         let created = within(deadline, urls, "joining as a node", || async {
             match cluster.create_with_ttl(store, &key, value.clone()).await {
                 Ok(revision) => Ok(Some(revision)),
@@ -238,6 +281,7 @@ async fn claim_node(cluster: &Cluster, urls: &str) -> anyhow::Result<NodeClaim> 
             }
         })
         .await?;
+        let seen = *super::lock(&self.seen);
         if let Some(revision) = created {
             if seen.is_some() {
                 // The others drop the previous run's people a grace after its lapse:
@@ -245,42 +289,40 @@ async fn claim_node(cluster: &Cluster, urls: &str) -> anyhow::Result<NodeClaim> 
                 tracing::info!(node = %node, "letting the others drop node {node}'s previous run");
                 tokio::time::sleep(GRACE + Duration::from_millis(500)).await;
             }
-            return Ok(NodeClaim { revision, value });
+            let value = value.clone();
+            return Ok(Some(NodeClaim { revision, value }));
         }
         let entry = within(deadline, urls, "reading the node's presence", || {
             store.entry(&key)
         })
         .await?;
-        if let Some(entry) = entry.filter(|e| e.operation == Operation::Put) {
-            let stopping =
-                serde_json::from_slice::<Presence>(&entry.value).is_ok_and(|p| p.stopping);
-            match seen {
-                None => tracing::info!(
-                    node = %node,
-                    "node {node} has a presence: waiting to see whether it is renewed (another process) or lapses (a previous run)"
-                ),
-                Some(before) if before != entry.revision && !stopping => bail!(
-                    "node {node} is already running in the cluster (another process keeps its presence alive): stop it, or give this node another --node-name"
-                ),
-                Some(_) => {}
-            }
-            seen = Some(entry.revision);
-            if Instant::now() >= deadline {
-                bail!("node {node} is already running in the cluster (its presence did not go): stop it, or give this node another --node-name");
-            }
-            if Instant::now() >= give_up {
-                // Nobody renewed it for longer than a lease, yet it is there: a key made
-                // without an expiry (by a run killed before its first renewal, with
-                // a version that lost the TTL). Removed as a lapse would have: the
-                // others drop that run's people, and this run waits for it below.
-                tracing::warn!(node = %node, "node {node}'s previous run left a presence that does not lapse; removing it");
-                let removed = store.delete_expect_revision(&key, Some(entry.revision));
-                if let Err(error) = removed.await {
-                    tracing::debug!(%error, "removing a stale presence");
-                }
+        let Some(entry) = entry.filter(|e| e.operation == Operation::Put) else {
+            return Ok(None);
+        };
+        let stopping = serde_json::from_slice::<Presence>(&entry.value).is_ok_and(|p| p.stopping);
+        match seen {
+            None => tracing::info!(
+                node = %node,
+                "node {node} has a presence: waiting to see whether it is renewed (another process) or lapses (a previous run)"
+            ),
+            Some(before) if before != entry.revision && !stopping => bail!(
+                "node {node} is already running in the cluster (another process keeps its presence alive): stop it, or give this node another --node-name"
+            ),
+            Some(_) => {}
+        }
+        *super::lock(&self.seen) = Some(entry.revision);
+        if Instant::now() >= give_up {
+            // Nobody renewed it for longer than a lease, yet it is there: a key made
+            // without an expiry (by a run killed before its first renewal, with a
+            // version that lost the TTL). Removed as a lapse would have: the others drop
+            // that run's people, and this run waits for it.
+            tracing::warn!(node = %node, "node {node}'s previous run left a presence that does not lapse; removing it");
+            let removed = store.delete_expect_revision(&key, Some(entry.revision));
+            if let Err(error) = removed.await {
+                tracing::debug!(%error, "removing a stale presence");
             }
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        Ok(None)
     }
 }
 

@@ -11,9 +11,9 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::key_of;
 use super::rooms::Shared;
 use super::wire::{whispers_to, Whisper};
+use super::{key_of, retry};
 use crate::chat::line::ChatLine;
 use crate::chat::nickname::Nickname;
 use crate::names::Claim;
@@ -88,19 +88,19 @@ async fn send_in_order(shared: Arc<Shared>, mut queue: mpsc::Receiver<Queued>) {
 /// Whether `whisper` reached its target's node (or the target has gone meanwhile),
 /// trying until `give_up`.
 async fn deliver(shared: &Shared, whisper: &Whisper, nick: &str, give_up: Instant) -> bool {
-    loop {
+    let handed = || async {
         let Some(node) = holder(shared, nick, whisper.to) else {
             // Gone meanwhile: as on a lone server, a whisper to nobody is dropped.
-            return true;
+            return Ok(());
         };
-        if try_once(shared, &node, whisper).await {
-            return true;
+        match try_once(shared, &node, whisper).await {
+            true => Ok(()),
+            false => Err(()),
         }
-        if Instant::now() + AGAIN_AFTER >= give_up {
-            return false;
-        }
-        tokio::time::sleep(AGAIN_AFTER).await;
-    }
+    };
+    retry::until(give_up, retry::every(AGAIN_AFTER), handed)
+        .await
+        .is_ok()
 }
 
 /// One try: delivered here, or acknowledged by `node`.

@@ -231,17 +231,30 @@ impl Cli {
 impl Default for Config {
     /// The embedded defaults alone: no flags, and no `SSH_CHATROOM_*` variable read.
     fn default() -> Self {
-        let parser = Cli::parser().mut_args(|arg| arg.env(clap::builder::Resettable::Reset));
-        let matches = parser
-            .try_get_matches_from(["ssh-chatroom"])
-            .expect("the defaults parse");
-        <Cli as clap::FromArgMatches>::from_arg_matches(&matches)
-            .expect("the defaults fit the settings")
-            .config
+        Config::from_flags(std::iter::empty::<String>()).expect("the defaults parse")
     }
 }
 
 impl Config {
+    /// `flags` (`--capacity=3`, ...; the last of a repeated flag wins) over the embedded
+    /// defaults, with no `SSH_CHATROOM_*` variable read and no `--config` file merged:
+    /// the same settings a test gives the real binary as its arguments.
+    ///
+    /// # Errors
+    /// A flag is unknown or its value does not parse.
+    pub fn from_flags<I, T>(flags: I) -> Result<Config, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let parser = Cli::parser().mut_args(|arg| arg.env(clap::builder::Resettable::Reset));
+        let args = std::iter::once(std::ffi::OsString::from("ssh-chatroom"))
+            .chain(flags.into_iter().map(Into::into));
+        let matches = parser.try_get_matches_from(args)?;
+        let cli = <Cli as clap::FromArgMatches>::from_arg_matches(&matches)?;
+        Ok(cli.config)
+    }
+
     /// This server's name in the cluster: `--node-name`, else the host name and a random
     /// suffix (so a restarted node is a new node).
     pub fn node(&self) -> String {

@@ -3,12 +3,15 @@
 //! own folder, on a free loopback port (a port taken meanwhile by someone else is
 //! retried on another), and killed when dropped. Found as `$HAPROXY`, else `haproxy`
 //! on `PATH`, else `/usr/sbin/haproxy`. A missing haproxy is a failure, never a skip:
-//! `.ci/run` installs it.
+//! `.ci/run` installs it. Starting waits on the caller's tokio runtime, never by
+//! blocking one of its threads.
 
-use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 /// Which PROXY protocol version HAProxy sends to the servers.
 #[derive(Debug, Clone, Copy)]
@@ -33,7 +36,7 @@ impl HaProxy {
     ///
     /// # Panics
     /// No haproxy is installed, or it does not listen within 10 s.
-    pub fn start(dir: &Path, backends: &[u16], send: SendProxy) -> HaProxy {
+    pub async fn start(dir: &Path, backends: &[u16], send: SendProxy) -> HaProxy {
         let binary = find_binary();
         for _ in 0..10 {
             let port = free_port();
@@ -52,7 +55,7 @@ impl HaProxy {
                 .spawn()
                 .unwrap_or_else(|e| panic!("starting {}: {e}", binary.display()));
             let mut proxy = HaProxy { child, port, log };
-            if proxy.wait_listening() {
+            if proxy.wait_listening().await {
                 return proxy;
             }
             // It exited: most likely the port was taken between our probe and its bind.
@@ -71,13 +74,13 @@ impl HaProxy {
     }
 
     /// Whether it listens (true) or exited first (false).
-    fn wait_listening(&mut self) -> bool {
+    async fn wait_listening(&mut self) -> bool {
         let until = Instant::now() + Duration::from_secs(10);
         loop {
             if let Ok(Some(_)) = self.child.try_wait() {
                 return false;
             }
-            if listening(self.port) {
+            if listening(self.port).await {
                 return true;
             }
             assert!(
@@ -86,7 +89,7 @@ impl HaProxy {
                 self.port,
                 self.output()
             );
-            std::thread::sleep(Duration::from_millis(10));
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 }
@@ -125,12 +128,12 @@ fn free_port() -> u16 {
 
 /// Whether something accepts on 127.0.0.1:`port` (the connection goes through to a
 /// backend and is closed at once: a header and nothing more).
-fn listening(port: u16) -> bool {
-    TcpStream::connect_timeout(
-        &(Ipv4Addr::LOCALHOST, port).into(),
-        Duration::from_millis(200),
+async fn listening(port: u16) -> bool {
+    let connect = tokio::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port));
+    matches!(
+        tokio::time::timeout(Duration::from_millis(200), connect).await,
+        Ok(Ok(_))
     )
-    .is_ok()
 }
 
 /// The `haproxy` binary to run.

@@ -11,6 +11,7 @@
 //! - [`nats`]: a real `nats-server` with JetStream, or three as one NATS cluster, for the
 //!   cluster tests.
 //! - [`partition`]: a relay between a node and NATS that can cut or swallow traffic.
+//! - [`settings`]: a test server's settings (port 0, files in one folder), as flags.
 //! - [`stalled`]: a participant that joins and then never reads again.
 //! - [`user_key`]: a fresh key for a test user.
 
@@ -23,6 +24,7 @@ pub mod haproxy;
 pub mod lines;
 pub mod nats;
 pub mod partition;
+pub mod settings;
 pub mod stalled;
 
 pub use accept::AcceptAll;
@@ -33,6 +35,7 @@ pub use haproxy::{HaProxy, SendProxy};
 pub use lines::LineBuf;
 pub use nats::{NatsCluster, NatsServer};
 pub use partition::Partition;
+pub use settings::server_flags;
 pub use stalled::{join_stalled, Stalled};
 
 /// A fresh Ed25519 key, as each test user or benchmark session has its own.

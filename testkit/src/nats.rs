@@ -3,11 +3,14 @@
 //! and started again on the same port and folder (a NATS outage); or three of them as one
 //! NATS cluster with JetStream ([`NatsCluster`]). Found as `$NATS_SERVER`, else the first
 //! `nats-server` on `PATH` that is a real executable (not a pyenv shim script). A
-//! missing server is a failure, never a skip: `.ci/run` installs it.
+//! missing server is a failure, never a skip: `.ci/run` installs it. Starting waits on
+//! the caller's tokio runtime (`tokio::time`), never by blocking one of its threads.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 /// A running (or stopped) NATS server.
 pub struct NatsServer {
@@ -27,19 +30,19 @@ impl NatsServer {
     ///
     /// # Panics
     /// No `nats-server` is installed, or it does not start within 10 s.
-    pub fn start(dir: &Path) -> NatsServer {
-        NatsServer::start_as(dir, true)
+    pub async fn start(dir: &Path) -> NatsServer {
+        NatsServer::start_as(dir, true).await
     }
 
     /// Starts a server without JetStream (`-js` left out), which a cluster refuses.
     ///
     /// # Panics
     /// As [`NatsServer::start`].
-    pub fn start_without_jetstream(dir: &Path) -> NatsServer {
-        NatsServer::start_as(dir, false)
+    pub async fn start_without_jetstream(dir: &Path) -> NatsServer {
+        NatsServer::start_as(dir, false).await
     }
 
-    fn start_as(dir: &Path, jetstream: bool) -> NatsServer {
+    async fn start_as(dir: &Path, jetstream: bool) -> NatsServer {
         let binary = find_binary();
         let mut server = NatsServer {
             binary,
@@ -50,7 +53,7 @@ impl NatsServer {
             monitor: None,
             child: None,
         };
-        server.port = server.spawn(None);
+        server.port = server.spawn(None).await;
         server
     }
 
@@ -77,14 +80,17 @@ impl NatsServer {
         }
     }
 
-    /// Starts it again on the same port and folder.
-    pub fn restart(&mut self) {
+    /// Starts it again on the same port and folder; returns once it listens.
+    ///
+    /// # Panics
+    /// It does not listen again within 10 s.
+    pub async fn restart(&mut self) {
         self.kill();
         let port = self.port;
-        self.spawn(Some(port));
+        self.spawn(Some(port)).await;
     }
 
-    fn spawn(&mut self, port: Option<u16>) -> u16 {
+    async fn spawn(&mut self, port: Option<u16>) -> u16 {
         let store = self.dir.join("jetstream");
         let ports = self.dir.join("ports");
         let _ = std::fs::remove_dir_all(&ports);
@@ -106,10 +112,10 @@ impl NatsServer {
             .spawn()
             .unwrap_or_else(|e| panic!("starting {}: {e}", self.binary.display()));
         self.child = Some(child);
-        let text = read_ports_file(&ports);
+        let text = read_ports_file(&ports).await;
         let port = port_in(&text, "nats://127.0.0.1:").expect("a client port");
         self.monitor = port_in(&text, "http://127.0.0.1:");
-        wait_for_port(port);
+        wait_for_port(port).await;
         port
     }
 }
@@ -145,7 +151,7 @@ fn is_executable_binary(path: &Path) -> bool {
 }
 
 /// The text of the ports file nats-server writes in `ports` once it listens.
-fn read_ports_file(ports: &Path) -> String {
+async fn read_ports_file(ports: &Path) -> String {
     let until = Instant::now() + Duration::from_secs(10);
     while Instant::now() < until {
         let file = std::fs::read_dir(ports)
@@ -158,7 +164,7 @@ fn read_ports_file(ports: &Path) -> String {
                 return text;
             }
         }
-        std::thread::sleep(Duration::from_millis(5));
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
     panic!("nats-server did not write its ports file within 10 s");
 }
@@ -172,14 +178,17 @@ fn port_in(text: &str, prefix: &str) -> Option<u16> {
         .and_then(|p| p.parse().ok())
 }
 
-fn wait_for_port(port: u16) {
+async fn wait_for_port(port: u16) {
     let until = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
         assert!(
             Instant::now() < until,
             "nats-server did not listen on {port} within 10 s"
         );
-        std::thread::sleep(Duration::from_millis(5));
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
 
@@ -196,7 +205,7 @@ impl NatsCluster {
     /// # Panics
     /// No `nats-server` is installed, or the cluster has no JetStream meta leader
     /// within 20 s.
-    pub fn start(dir: &Path) -> NatsCluster {
+    pub async fn start(dir: &Path) -> NatsCluster {
         let binary = find_binary();
         // Route ports must be known before any server starts (each names the others).
         let free: Vec<std::net::TcpListener> = (0..3)
@@ -212,39 +221,38 @@ impl NatsCluster {
             .map(|p| format!("nats-route://127.0.0.1:{p}"))
             .collect::<Vec<_>>()
             .join(",");
-        let servers = (0..3)
-            .map(|i| {
-                let dir = dir.join(format!("nats-{}", i + 1));
-                let extra = vec![
-                    "--server_name".to_string(),
-                    format!("nats-{}", i + 1),
-                    "--cluster_name".to_string(),
-                    "chat-test".to_string(),
-                    "--cluster".to_string(),
-                    format!("nats://127.0.0.1:{}", route_ports[i]),
-                    "--routes".to_string(),
-                    routes.clone(),
-                    "-m".to_string(),
-                    "-1".to_string(),
-                ];
-                let mut server = NatsServer {
-                    binary: binary.clone(),
-                    dir,
-                    port: 0,
-                    jetstream: true,
-                    extra,
-                    monitor: None,
-                    child: None,
-                };
-                server.port = server.spawn(None);
-                // On a restart, the same monitoring port.
-                let monitor = server.monitor.expect("a monitoring port");
-                server.extra[9] = monitor.to_string();
-                server
-            })
-            .collect();
+        let mut servers = Vec::new();
+        for (i, route_port) in route_ports.iter().enumerate() {
+            let dir = dir.join(format!("nats-{}", i + 1));
+            let extra = vec![
+                "--server_name".to_string(),
+                format!("nats-{}", i + 1),
+                "--cluster_name".to_string(),
+                "chat-test".to_string(),
+                "--cluster".to_string(),
+                format!("nats://127.0.0.1:{route_port}"),
+                "--routes".to_string(),
+                routes.clone(),
+                "-m".to_string(),
+                "-1".to_string(),
+            ];
+            let mut server = NatsServer {
+                binary: binary.clone(),
+                dir,
+                port: 0,
+                jetstream: true,
+                extra,
+                monitor: None,
+                child: None,
+            };
+            server.port = server.spawn(None).await;
+            // On a restart, the same monitoring port.
+            let monitor = server.monitor.expect("a monitoring port");
+            server.extra[9] = monitor.to_string();
+            servers.push(server);
+        }
         let cluster = NatsCluster { servers };
-        cluster.wait_for_meta_leader(Duration::from_secs(20));
+        cluster.wait_for_meta_leader(Duration::from_secs(20)).await;
         cluster
     }
 
@@ -257,14 +265,17 @@ impl NatsCluster {
     ///
     /// # Panics
     /// Not within `within`.
-    pub fn wait_for_meta_leader(&self, within: Duration) {
+    pub async fn wait_for_meta_leader(&self, within: Duration) {
         let until = Instant::now() + within;
         loop {
-            let led = self.servers.iter().all(|s| {
-                s.monitor
-                    .and_then(|port| http_get(port, "/jsz"))
-                    .is_some_and(|body| names_a_leader(&body))
-            });
+            let mut led = true;
+            for server in &self.servers {
+                let body = match server.monitor {
+                    Some(port) => http_get(port, "/jsz").await,
+                    None => None,
+                };
+                led &= body.is_some_and(|body| names_a_leader(&body));
+            }
             if led {
                 return;
             }
@@ -272,7 +283,7 @@ impl NatsCluster {
                 Instant::now() < until,
                 "the NATS cluster elected no JetStream meta leader within {within:?}"
             );
-            std::thread::sleep(Duration::from_millis(50));
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 }
@@ -285,17 +296,23 @@ fn names_a_leader(jsz: &str) -> bool {
     })
 }
 
-/// The body of `GET path` from the monitoring port `port`, if it answered 200.
-fn http_get(port: u16, path: &str) -> Option<String> {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    let request = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
-    stream.write_all(request.as_bytes()).ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
+/// The body of `GET path` from the monitoring port `port`, if it answered 200 within
+/// 2 s.
+async fn http_get(port: u16, path: &str) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .ok()?;
+        let request = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.ok()?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.ok()?;
+        Some(response)
+    };
+    let response = tokio::time::timeout(Duration::from_secs(2), exchange)
+        .await
+        .ok()??;
     let (head, body) = response.split_once("\r\n\r\n")?;
-    head.starts_with("HTTP/1.1 200")
-        .then(|| body.to_string())
-        .or_else(|| head.starts_with("HTTP/1.0 200").then(|| body.to_string()))
+    (head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200")).then(|| body.to_string())
 }

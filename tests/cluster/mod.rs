@@ -4,11 +4,25 @@
 #![allow(dead_code)]
 
 use std::path::Path;
+use std::time::Duration;
 
+use ssh_chatroom::cluster::{LEASE, RENEW_EVERY};
 use ssh_chatroom::room::Clock;
 use testkit::NatsServer;
 
 use crate::common::TestServer;
+
+/// How soon SPEC §10 wants a dead node's people seen leaving and its rooms taken over.
+pub const SPEC_TAKEOVER: Duration = Duration::from_secs(5);
+
+/// How long after a killed node's last renewal the others have dropped it: its presence
+/// lapses a lease after it, and its members are dropped at the second of two checks a
+/// renewal apart. SPEC's bound holds only if this is within it.
+pub fn node_gone_within() -> Duration {
+    let bound = LEASE + RENEW_EVERY * 2;
+    assert!(bound <= SPEC_TAKEOVER, "the lease outlasts SPEC's bound");
+    bound
+}
 
 /// A NATS server and the nodes of one cluster.
 pub struct Cluster {
@@ -21,7 +35,7 @@ impl Cluster {
     /// NATS and `n` nodes named `n1`, `n2`, ... (settings changed by `configure`).
     pub async fn start(n: usize, configure: impl Fn(&mut ssh_chatroom::config::Config)) -> Cluster {
         let dir = tempfile::tempdir().unwrap();
-        let nats = NatsServer::start(dir.path());
+        let nats = NatsServer::start(dir.path()).await;
         let mut nodes = Vec::new();
         for i in 1..=n {
             nodes.push(node(&nats, &format!("n{i}"), &configure).await);
@@ -88,25 +102,19 @@ pub fn shared_host_key(nats: &NatsServer) -> std::path::PathBuf {
 
 /// The `--cluster` arguments of a node run as the real binary.
 pub fn node_args(nats: &NatsServer, name: &str, dir: &Path) -> Vec<String> {
-    let d = dir.display();
-    vec![
+    let mut args = testkit::server_flags(dir);
+    args.extend([
         format!("--cluster={}", nats.url()),
         format!("--node-name={name}"),
-        format!("--log-dir={d}/logs"),
-        format!("--data-dir={d}/data"),
         format!("--host-key={}", shared_host_key(nats).display()),
-        format!("--admins-file={d}/keys/admins"),
-        "--timezone=UTC".into(),
-        "--max-conns-per-ip=0".into(),
-        "--listen=127.0.0.1:0".into(),
-    ]
+    ]);
+    args
 }
 
 /// A node run as the real binary (so a test can SIGKILL it), and its SSH port.
 pub async fn spawn_node(nats: &NatsServer, name: &str, dir: &Path) -> (tokio::process::Child, u16) {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_ssh-chatroom"))
         .args(node_args(nats, name, dir))
-        .arg("--message-rate=0")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)

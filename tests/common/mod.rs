@@ -90,20 +90,10 @@ impl TestServer {
     }
 }
 
+/// The settings of a test server with its files under `dir` (testkit's flags, the
+/// same the real binary is given).
 pub fn test_config(dir: &Path) -> Config {
-    Config {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        log_dir: dir.join("logs"),
-        data_dir: dir.join("data"),
-        host_key: dir.join("keys/ssh_host_ed25519_key"),
-        admins_file: dir.join("keys/admins"),
-        timezone: Some(chrono_tz::UTC),
-        // Tests type faster than people; the rate-limit tests turn it back on.
-        message_rate: 0.0,
-        // Every test client comes from 127.0.0.1; the limit tests turn it back on.
-        max_conns_per_ip: 0,
-        ..Config::default()
-    }
+    Config::from_flags(testkit::server_flags(dir)).expect("the test flags parse")
 }
 
 /// The port a server run as the real binary (with stdout piped) says it listens on;

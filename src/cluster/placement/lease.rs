@@ -2,24 +2,53 @@
 //! membership changes or NATS comes back), the room ended when it has been empty a
 //! while, members of dead nodes dropped, and the room given up without a word when
 //! another node holds the lease (on a stop, [`crate::cluster::stop`] hands every room on).
+//! Until the lease is surely this node's ([`HeldUntil`]) the room answers nothing: a
+//! node cut off from NATS for longer than a lease may find another running the room.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::kv::CreateErrorKind;
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::owner::lease_of;
 use crate::cluster::rooms::Shared;
 use crate::cluster::wire::{Lease, RoomKey};
-use crate::cluster::{key_of, LEASES, RENEW_EVERY};
+use crate::cluster::{key_of, lock, LEASE, LEASES, RENEW_EVERY};
 use crate::metrics::Held;
 use crate::room::RoomCommand;
+
+/// Until when this node surely holds a room's lease: a lease written at `t` lapses no
+/// earlier than `t + LEASE` (its TTL counts from when NATS stored it, after it was
+/// sent). Past that, after an outage, another node may have taken the room over: this
+/// node's copy answers nothing (the asker hears the room moved, and asks again) until a
+/// renewal has gone through, or the renewal finds the lease another's and steps down.
+#[derive(Clone)]
+pub struct HeldUntil(Arc<Mutex<Instant>>);
+
+impl HeldUntil {
+    /// A lease written (sent) at `written`.
+    pub fn written_at(written: Instant) -> HeldUntil {
+        HeldUntil(Arc::new(Mutex::new(written + LEASE)))
+    }
+
+    /// Renewed by a write sent at `sent`.
+    fn renewed(&self, sent: Instant) {
+        let mut until = lock(&self.0);
+        *until = (*until).max(sent + LEASE);
+    }
+
+    /// Whether the lease is surely still this node's.
+    pub fn holds(&self) -> bool {
+        Instant::now() < *lock(&self.0)
+    }
+}
 
 /// How long a room stays empty with nothing scheduled before it ends.
 const END_AFTER: Duration = Duration::from_secs(2);
@@ -31,7 +60,7 @@ pub(super) async fn renew(
     shared: Arc<Shared>,
     room: RoomKey,
     actor: mpsc::Sender<RoomCommand>,
-    (mut revision, locked): (u64, Arc<AtomicBool>),
+    (mut revision, held, locked): (u64, HeldUntil, Arc<AtomicBool>),
     changed: Arc<Notify>,
     (stop, released): (CancellationToken, CancellationToken),
 ) {
@@ -66,14 +95,23 @@ pub(super) async fn renew(
         }
         let locked = locked.load(Ordering::Relaxed);
         let lease = lease_of(&shared, &room.name().to_string(), members, locked);
+        let sent = Instant::now();
         let renewed = shared.cluster.renew(LEASES, key, lease.clone(), revision);
         match renewed.await {
-            Ok(r) => revision = r,
+            Ok(r) => {
+                revision = r;
+                held.renewed(sent);
+            }
             Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => {
                 // The lease changed under us: a renewal sent during an outage was stored
                 // late (it is still ours), or it lapsed, or another node holds it now.
                 match reclaim(&shared, key, lease).await {
-                    Reclaim::Held(r) => revision = r,
+                    Reclaim::Held(r, written) => {
+                        revision = r;
+                        if let Some(sent) = written {
+                            held.renewed(sent);
+                        }
+                    }
                     Reclaim::Lost => return step_down(&shared, &room, &actor).await,
                     Reclaim::Unknown => {}
                 }
@@ -84,8 +122,9 @@ pub(super) async fn renew(
 }
 
 enum Reclaim {
-    /// This node holds the lease, at this revision.
-    Held(u64),
+    /// This node holds the lease, at this revision; written again now (sent at this
+    /// time), or found as an earlier write stored late (none: when, is not known).
+    Held(u64, Option<Instant>),
     /// Another node holds it.
     Lost,
     /// NATS did not say.
@@ -96,17 +135,18 @@ enum Reclaim {
 /// lapsed.
 async fn reclaim(shared: &Shared, key: &str, lease: Bytes) -> Reclaim {
     let leases = &shared.cluster.leases;
+    let sent = Instant::now();
     match leases.entry(key).await {
         Ok(Some(e)) if e.operation == async_nats::jetstream::kv::Operation::Put => {
             let holder = serde_json::from_slice::<Lease>(&e.value).map(|l| l.node);
             if holder.is_ok_and(|n| *n == *shared.cluster.node) {
-                Reclaim::Held(e.revision)
+                Reclaim::Held(e.revision, None)
             } else {
                 Reclaim::Lost
             }
         }
         Ok(_) => match shared.cluster.create_with_ttl(leases, key, lease).await {
-            Ok(r) => Reclaim::Held(r),
+            Ok(r) => Reclaim::Held(r, Some(sent)),
             Err(e) if e.kind() == CreateErrorKind::AlreadyExists => Reclaim::Lost,
             Err(_) => Reclaim::Unknown,
         },

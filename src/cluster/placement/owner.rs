@@ -11,7 +11,7 @@ use futures_util::StreamExt;
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio_util::sync::CancellationToken;
 
-use super::lease::renew;
+use super::lease::{renew, HeldUntil};
 use crate::chat::room_name::RoomName;
 use crate::cluster::link::Link;
 use crate::cluster::rooms::Shared;
@@ -37,12 +37,18 @@ pub struct Owned {
     pub changed: Arc<Notify>,
     /// The room's batches sent in this run, for a node that missed some.
     pub sent: Arc<Mutex<Sent>>,
+    /// Until when the lease is surely this node's: past it, nothing is answered here.
+    pub held: HeldUntil,
 }
 
 impl Owned {
     /// The actor's answer to `request` from this node, without a round trip through
-    /// NATS; `None` once the actor has stopped.
+    /// NATS; `None` once the actor has stopped, or while this node may no longer hold
+    /// the lease (the asker asks whoever holds it).
     pub async fn answer(&self, request: RoomRequest) -> Option<RoomReply> {
+        if !self.held.holds() {
+            return None;
+        }
         if let Some(resent) = resend(&self.sent, &request) {
             return Some(resent);
         }
@@ -75,11 +81,13 @@ pub(in crate::cluster) async fn make_if_missing(
     if take_over(shared, room.key()).await {
         return Ok(false);
     }
-    if shared.leases.len() >= max_rooms {
+    // The default room always exists: counted before it is first made, never refused.
+    let made_by_join = room.key() != shared.default_room.key();
+    if made_by_join && shared.rooms_counted() >= max_rooms {
         return Err(EnterError::TooManyRooms(max_rooms));
     }
-    let made_by_join = room.key() != shared.default_room.key();
     let lease = lease_of(shared, &room.name().to_string(), 0, false);
+    let sent = tokio::time::Instant::now();
     match shared
         .cluster
         .create_with_ttl(&shared.cluster.leases, key, lease)
@@ -89,7 +97,8 @@ pub(in crate::cluster) async fn make_if_missing(
             let state_room = shared
                 .maker
                 .room(room.name(), made_by_join, Default::default());
-            run(shared, room.clone(), state_room, revision, None).await;
+            let leased = (revision, HeldUntil::written_at(sent));
+            run(shared, room.clone(), state_room, leased, None).await;
             Ok(made_by_join)
         }
         Err(e) if e.kind() == CreateErrorKind::AlreadyExists => Ok(false),
@@ -135,6 +144,7 @@ pub(in crate::cluster) async fn take_over(shared: &Arc<Shared>, room_key: &str) 
     };
     let locked = saved.rules.code.is_some();
     let lease = lease_of(shared, &saved.name, saved.members.len(), locked);
+    let sent = tokio::time::Instant::now();
     let created = shared
         .cluster
         .create_with_ttl(&shared.cluster.leases, &key, lease);
@@ -160,17 +170,19 @@ pub(in crate::cluster) async fn take_over(shared: &Arc<Shared>, room_key: &str) 
         .filter(|n| settled && !shared.nodes.contains(&key_of(n)))
         .collect();
     let room = maker.restored(state);
-    run(shared, RoomKey::of(&name), room, revision, Some(gone)).await;
+    let leased = (revision, HeldUntil::written_at(sent));
+    run(shared, RoomKey::of(&name), room, leased, Some(gone)).await;
     true
 }
 
-/// Starts running `room` on this node, holding its lease at `revision`; `taken_over`
-/// names the nodes found dead when it was rebuilt from a snapshot.
+/// Starts running `room` on this node, holding its lease at `revision` (`held` until
+/// when, surely); `taken_over` names the nodes found dead when it was rebuilt from a
+/// snapshot.
 async fn run(
     shared: &Arc<Shared>,
     key: RoomKey,
     room: Room,
-    revision: u64,
+    (revision, held): (u64, HeldUntil),
     taken_over: Option<Vec<String>>,
 ) {
     let cluster = &shared.cluster;
@@ -201,7 +213,7 @@ async fn run(
     tokio::spawn(serve(
         cluster.client.clone(),
         sub,
-        (actor.clone(), sent.clone()),
+        (actor.clone(), sent.clone(), held.clone()),
         changed.clone(),
         (serving.clone(), served.clone()),
     ));
@@ -209,7 +221,7 @@ async fn run(
         shared.clone(),
         key.clone(),
         actor.clone(),
-        (revision, locked),
+        (revision, held.clone(), locked),
         changed.clone(),
         (stop.clone(), released.clone()),
     ));
@@ -223,6 +235,7 @@ async fn run(
             released,
             changed,
             sent,
+            held,
         },
     );
 }
@@ -239,18 +252,22 @@ fn resend(sent: &Mutex<Sent>, request: &RoomRequest) -> Option<RoomReply> {
 }
 
 /// Answers the room's requests in arrival order until `serving` ends (then cancels
-/// `served`). A request the actor cannot take (it stopped: the room is moving) is
-/// answered [`RoomReply::Moved`], and so are those still queued when serving ends, so
-/// that the asker asks again rather than waiting for nothing.
+/// `served`). A request the actor cannot take (it stopped: the room is moving), or that
+/// comes while the lease may be another's (`held` has passed), is answered
+/// [`RoomReply::Moved`], and so are those still queued when serving ends, so that the
+/// asker asks again rather than waiting for nothing.
 async fn serve(
     client: async_nats::Client,
     mut sub: async_nats::Subscriber,
-    (actor, sent): (mpsc::Sender<RoomCommand>, Arc<Mutex<Sent>>),
+    (actor, sent, held): (mpsc::Sender<RoomCommand>, Arc<Mutex<Sent>>, HeldUntil),
     changed: Arc<Notify>,
     (serving, served): (CancellationToken, CancellationToken),
 ) {
     // The answers to the last lines taken, by token, for a line asked again.
     let mut answered: std::collections::VecDeque<(u64, bytes::Bytes)> = Default::default();
+    let moved: bytes::Bytes = serde_json::to_vec(&RoomReply::Moved)
+        .unwrap_or_default()
+        .into();
     loop {
         let msg = tokio::select! {
             msg = sub.next() => msg,
@@ -263,6 +280,10 @@ async fn serve(
         ) else {
             continue;
         };
+        if !held.holds() {
+            let _ = client.publish(reply_to, moved.clone()).await;
+            continue;
+        }
         if let Some(resent) = resend(&sent, &request) {
             let payload = serde_json::to_vec(&resent).unwrap_or_default();
             let _ = client.publish(reply_to, payload.into()).await;
@@ -293,9 +314,6 @@ async fn serve(
     }
     let _ = sub.unsubscribe().await;
     // What arrived before the unsubscription: not taken here, to be asked again.
-    let moved: bytes::Bytes = serde_json::to_vec(&RoomReply::Moved)
-        .unwrap_or_default()
-        .into();
     while let Ok(Some(msg)) = tokio::time::timeout(DRAIN, sub.next()).await {
         if let Some(reply_to) = msg.reply {
             let _ = client.publish(reply_to, moved.clone()).await;

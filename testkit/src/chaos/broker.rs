@@ -1,14 +1,13 @@
 //! The soak's NATS: one `nats-server`, or three as one NATS cluster; any one of them
-//! SIGKILLed and started again on the same port and folder. Starting and stopping them
-//! blocks, so it runs on tokio's blocking threads.
+//! SIGKILLed and started again on the same port and folder.
 
 use std::path::Path;
 
 use crate::{NatsCluster, NatsServer};
 
-/// One NATS server or three, each taken out while it is being killed or restarted.
+/// One NATS server or three.
 pub struct Broker {
-    servers: Vec<Option<NatsServer>>,
+    servers: Vec<NatsServer>,
 }
 
 impl Broker {
@@ -17,20 +16,16 @@ impl Broker {
     /// # Errors
     /// The servers do not start (no `nats-server`, no JetStream leader within 20 s).
     pub async fn start(dir: &Path, three: bool) -> anyhow::Result<Broker> {
-        let dir = dir.to_path_buf();
-        let servers = tokio::task::spawn_blocking(move || match three {
-            true => NatsCluster::start(&dir).servers,
-            false => vec![NatsServer::start(&dir.join("nats"))],
-        })
-        .await?;
-        Ok(Broker {
-            servers: servers.into_iter().map(Some).collect(),
-        })
+        let servers = match three {
+            true => NatsCluster::start(dir).await.servers,
+            false => vec![NatsServer::start(&dir.join("nats")).await],
+        };
+        Ok(Broker { servers })
     }
 
     /// Every server's `nats://127.0.0.1:PORT`.
     pub fn urls(&self) -> Vec<String> {
-        self.servers.iter().flatten().map(NatsServer::url).collect()
+        self.servers.iter().map(NatsServer::url).collect()
     }
 
     /// How many servers there are.
@@ -46,29 +41,27 @@ impl Broker {
     /// SIGKILLs server `i`.
     ///
     /// # Errors
-    /// Server `i` is being handled elsewhere, or the blocking task failed.
+    /// There is no server `i`.
     pub async fn kill(&mut self, i: usize) -> anyhow::Result<()> {
-        self.blocking(i, NatsServer::kill).await
+        self.server(i)?.kill();
+        Ok(())
     }
 
     /// Starts server `i` again on its port and folder; returns once it listens.
     ///
     /// # Errors
-    /// As [`Broker::kill`]; a server that does not come back panics in its task.
+    /// As [`Broker::kill`].
+    ///
+    /// # Panics
+    /// The server does not listen again within 10 s.
     pub async fn restart(&mut self, i: usize) -> anyhow::Result<()> {
-        self.blocking(i, NatsServer::restart).await
+        self.server(i)?.restart().await;
+        Ok(())
     }
 
-    async fn blocking(&mut self, i: usize, f: fn(&mut NatsServer)) -> anyhow::Result<()> {
-        let mut server = self.servers[i]
-            .take()
-            .ok_or_else(|| anyhow::anyhow!("NATS server {i} is elsewhere"))?;
-        let server = tokio::task::spawn_blocking(move || {
-            f(&mut server);
-            server
-        })
-        .await?;
-        self.servers[i] = Some(server);
-        Ok(())
+    fn server(&mut self, i: usize) -> anyhow::Result<&mut NatsServer> {
+        self.servers
+            .get_mut(i)
+            .ok_or_else(|| anyhow::anyhow!("there is no NATS server {i}"))
     }
 }

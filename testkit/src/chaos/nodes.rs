@@ -72,10 +72,6 @@ impl Nodes {
             format!("--cluster={}", urls.join(",")),
             format!("--host-key={}", host_key.display()),
             format!("--capacity={capacity}"),
-            "--timezone=UTC".into(),
-            "--listen=127.0.0.1:0".into(),
-            "--message-rate=0".into(),
-            "--max-conns-per-ip=0".into(),
             "--max-handshakes=0".into(),
         ];
         if urls.len() > 1 {
@@ -130,13 +126,10 @@ impl Nodes {
             .create(true)
             .append(true)
             .open(dir.join("stderr.txt"))?;
-        let d = dir.display();
         Command::new(&self.binary)
+            .args(crate::server_flags(&dir))
             .args(&self.common)
             .arg(format!("--node-name={}", Nodes::name(i)))
-            .arg(format!("--log-dir={d}/logs"))
-            .arg(format!("--data-dir={d}/data"))
-            .arg(format!("--admins-file={d}/keys/admins"))
             .stdout(Stdio::piped())
             .stderr(stderr)
             .kill_on_drop(true)

@@ -111,7 +111,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
     let (host_key, cluster) = match config.cluster.is_empty() {
         true => (load_or_generate_host_key(&config.host_key)?, None),
         false => {
-            let admitted = crate::cluster::setup::admit(&config).await?;
+            let admitted = Box::pin(crate::cluster::setup::admit(&config)).await?;
             (admitted.host_key, Some((admitted.cluster, admitted.claim)))
         }
     };
@@ -128,7 +128,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
     let cluster = match cluster {
         None => None,
         Some((cluster, claim)) => {
-            let names = ClusterNames::open(&cluster).await?;
+            let names = Box::pin(ClusterNames::open(&cluster)).await?;
             tokio::spawn(count_nats_connection(&cluster, metrics.clone()));
             Some((cluster, claim, names))
         }
@@ -154,7 +154,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
     let bans = match &cluster {
         Some((cluster, _, _)) => {
             let list = BanList::new(ClusterBans::open(cluster), Vec::new(), config.max_bans, tz);
-            ClusterBans::open(cluster).follow(list.clone()).await?;
+            Box::pin(ClusterBans::open(cluster).follow(list.clone())).await?;
             list
         }
         None => {
@@ -181,8 +181,10 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
         Some((cluster, claim, names)) => {
             log.event("CLUSTER", format!("joined as {}", cluster.node));
             let (made_by, room) = (maker.clone(), default_room.clone());
-            let placed =
-                ClusterRooms::start(cluster, claim, names, made_by, room, max_rooms).await?;
+            let placed = Box::pin(ClusterRooms::start(
+                cluster, claim, names, made_by, room, max_rooms,
+            ))
+            .await?;
             RoomDirectory::new(maker, default_room, placed)
         }
         None => RoomDirectory::start(maker, max_rooms, default_room),

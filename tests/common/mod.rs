@@ -45,7 +45,10 @@ impl TestServer {
 
     /// Starts a server on an existing folder (for restart tests).
     pub async fn start_in(dir: tempfile::TempDir, config: Config, clock: Clock) -> TestServer {
-        let running = start(config.clone(), clock).await.expect("server starts");
+        // On the heap: a cluster node's start is a big future for a test thread's stack.
+        let running = Box::pin(start(config.clone(), clock))
+            .await
+            .expect("server starts");
         TestServer {
             dir,
             config,

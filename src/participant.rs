@@ -29,3 +29,21 @@ pub struct Identity {
     /// The server holding their connection (empty for a lone server).
     pub node: String,
 }
+
+impl Identity {
+    /// The person behind the participant, as `/ignore` (SPEC §12) names them: their key's
+    /// fingerprint, or else their address (without the port, so a reconnect is the same
+    /// person), or else, with neither, this participant alone.
+    pub fn person(&self) -> String {
+        person_of(self.key.as_deref(), self.addr, self.id)
+    }
+}
+
+/// See [`Identity::person`].
+pub fn person_of(key: Option<&str>, addr: Option<SocketAddr>, id: ParticipantId) -> String {
+    match (key, addr) {
+        (Some(key), _) => key.to_string(),
+        (None, Some(addr)) => addr.ip().to_string(),
+        (None, None) => format!("#{id:x}"),
+    }
+}

@@ -18,6 +18,8 @@ fn claim(id: u128, room: &str) -> Claim {
         room: room.into(),
         key: None,
         node: String::new(),
+        addr: None,
+        away: None,
     }
 }
 
@@ -46,6 +48,10 @@ async fn contract(store: Arc<dyn NameStore>) {
     store.free("alice", 1).await;
     assert_eq!(store.online("alice").await, Ok(None));
     assert_eq!(store.take("alice", claim(2, "#lobby")).await, Ok(Ok(true)));
+    // Found by id under whatever name it holds (`/reply` after a rename).
+    let by_id = store.online_with_id(2).await.unwrap().expect("found by id");
+    assert_eq!(by_id.id, 2);
+    assert_eq!(store.online_with_id(999).await, Ok(None));
 
     // Twenty claimants at once: exactly one wins.
     let racing: Vec<_> = (100..120u128)

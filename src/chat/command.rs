@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+pub use super::comfort::Comfort;
 use super::text::sanitize;
 
 /// A wall-clock time of day, `HH:MM` on a 24-hour clock.
@@ -68,6 +69,8 @@ pub enum Command {
     Whois {
         nickname: String,
     },
+    /// The personal comforts of SPEC §12 (see [`super::comfort`]).
+    Comfort(Comfort),
 }
 
 impl Command {
@@ -82,7 +85,7 @@ impl Command {
                 | Command::Register
                 | Command::Unregister { .. }
                 | Command::Whois { .. }
-        )
+        ) || matches!(self, Command::Comfort(c) if c.is_beyond_the_room())
     }
 }
 
@@ -157,6 +160,14 @@ pub const HELP: &[(&str, &str)] = &[
         "/kick <nickname>",
         "remove someone from the room (admin only)",
     ),
+    ("/me <action>", "tell the room what you do: * you waves"),
+    ("/reply <message>", "whisper to whoever last whispered to you (/r)"),
+    ("/away [reason]", "say you are away (until you chat or /back)"),
+    ("/back", "say you are back"),
+    ("/ignore [nickname]", "stop seeing someone (alone: who you ignore)"),
+    ("/unignore <nickname>", "see someone again"),
+    ("/bell [mentions|all|off]", "when the terminal bell rings"),
+    ("/timestamp [on|off]", "show HH:MM before each line"),
     ("/help", "show this list"),
     ("/quit", "leave the chat (Ctrl-D works too)"),
 ];
@@ -234,7 +245,10 @@ pub fn parse_input(line: &str) -> Result<Input, ParseError> {
         "whois" => Command::Whois {
             nickname: single_word(args, USAGE_WHOIS)?,
         },
-        _ => return Err(ParseError::Unknown(format!("/{name}"))),
+        other => match super::comfort::parse(other, args)? {
+            Some(comfort) => Command::Comfort(comfort),
+            None => return Err(ParseError::Unknown(format!("/{name}"))),
+        },
     };
     Ok(Input::Command(command))
 }

@@ -13,6 +13,7 @@ mod mirror;
 mod names;
 mod nodes;
 mod placement;
+mod preferences;
 mod remote;
 pub mod report;
 mod retry;
@@ -33,6 +34,7 @@ use tokio::sync::watch;
 
 pub use bucket::Mirror;
 pub use names::ClusterNames;
+pub use preferences::ClusterPreferences;
 pub use remote::RemoteRoom;
 pub use rooms::ClusterRooms;
 pub use setup::{NodeClaim, START_WITHIN};

@@ -91,6 +91,19 @@ impl ClusterNames {
         }
     }
 
+    async fn online_with_id_now(&self, id: ParticipantId) -> Result<Option<Claim>, Unavailable> {
+        let mut keys = self.online.keys().await.map_err(unavailable)?;
+        while let Some(key) = futures_util::StreamExt::next(&mut keys).await {
+            let Ok(key) = key else { continue };
+            if let Some((claim, _)) = self.entry(&key).await? {
+                if claim.id == id {
+                    return Ok(Some(claim));
+                }
+            }
+        }
+        Ok(None)
+    }
+
     /// Frees every name held by participants connected to `node` (it died).
     pub async fn free_node(&self, node: &str, online: &Mirror) {
         for (key, claim) in online.values::<Claim>() {
@@ -151,6 +164,13 @@ impl ClusterNames {
 }
 
 impl NameStore for ClusterNames {
+    fn online_with_id(
+        &self,
+        id: ParticipantId,
+    ) -> BoxFuture<'_, Result<Option<Claim>, Unavailable>> {
+        Box::pin(self.online_with_id_now(id))
+    }
+
     fn online<'a>(
         &'a self,
         name_key: &'a str,

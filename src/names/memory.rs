@@ -95,6 +95,14 @@ impl MemoryNames {
 }
 
 impl NameStore for MemoryNames {
+    fn online_with_id(
+        &self,
+        id: ParticipantId,
+    ) -> BoxFuture<'_, Result<Option<Claim>, Unavailable>> {
+        let found = self.lock().online.values().find(|c| c.id == id).cloned();
+        Box::pin(ready(Ok(found)))
+    }
+
     fn online<'a>(
         &'a self,
         name_key: &'a str,

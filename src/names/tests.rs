@@ -9,6 +9,8 @@ fn online(id: ParticipantId, key: Option<&str>) -> Claim {
         room: "#lobby".into(),
         key: key.map(str::to_string),
         node: String::new(),
+        addr: None,
+        away: None,
     }
 }
 

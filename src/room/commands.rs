@@ -87,13 +87,13 @@ impl RoomState {
         self.pass_admin_on(&gone);
     }
 
-    fn reply(&mut self, id: ParticipantId, line: ChatLine) {
+    pub(super) fn reply(&mut self, id: ParticipantId, line: ChatLine) {
         self.send_line(id, &line.shared());
     }
 
     /// Replies with an error and returns it, for the command log; the line counts as
     /// refused.
-    fn refuse(&mut self, id: ParticipantId, text: String) -> String {
+    pub(super) fn refuse(&mut self, id: ParticipantId, text: String) -> String {
         self.refused = true;
         let line = ChatLine::server(text);
         let logged = line.text.clone();
@@ -102,7 +102,7 @@ impl RoomState {
     }
 
     /// The refusal of a text over `--max-message-bytes`, counted.
-    fn too_long(&mut self, text: &str) -> Option<String> {
+    pub(super) fn too_long(&mut self, text: &str) -> Option<String> {
         let max = self.config.max_message_bytes;
         let over = max > 0 && text.len() > max;
         self.stats.too_long += u64::from(over);
@@ -118,7 +118,7 @@ impl RoomState {
             self.refuse(id, error);
             return;
         }
-        let line = ChatLine::chat(nick, text);
+        let line = ChatLine::chat(nick, text).by(self.sender(id));
         self.log("MESSAGE", &line.text);
         self.broadcast_public(line);
     }
@@ -132,8 +132,9 @@ impl RoomState {
             Command::ListSchedules => self.list_schedules(id),
             Command::Unschedule { number } => self.unschedule(id, number),
             Command::Kick { nickname } => self.kick(id, &nickname),
+            Command::Comfort(comfort) => self.comfort(id, comfort),
             Command::Users => {
-                let line = self.users_line();
+                let line = self.users_line_marking(|id| names.away(id).is_some());
                 let logged = line.text.clone();
                 self.reply(id, line);
                 logged
@@ -223,7 +224,9 @@ impl RoomState {
             .find(id)
             .map(|p| p.who.nick.to_string())
             .unwrap_or_default();
-        let line = ChatLine::whisper_from(&from, text).shared();
+        let line = ChatLine::whisper_from(&from, text)
+            .by(self.sender(id))
+            .shared();
         let here = if self.find(target).is_some() {
             String::new()
         } else {
@@ -236,6 +239,7 @@ impl RoomState {
             line,
         });
         self.reply(id, ChatLine::whisper_to(&nick, text));
+        self.tell_away(id, target, &nick, names);
         format!("whisper to {nick}{here}: {text}")
     }
 
@@ -281,6 +285,7 @@ impl RoomState {
             return String::new();
         };
         let (author, key) = (me.who.nick.to_string(), me.who.key.clone());
+        let author_person = Some(me.who.person());
         let max = self.config.max_schedules_per_user;
         let mine = self.my_schedules(id).len();
         if max > 0 && mine >= max {
@@ -300,6 +305,7 @@ impl RoomState {
             author_key: key,
             text: text.to_string(),
             room: self.config.name.clone(),
+            author_person,
             author_session: Some(id),
         });
         self.save_schedules();
@@ -385,7 +391,7 @@ impl RoomState {
         }
         self.stats.scheduled += due.len() as u64;
         for m in &due {
-            let line = ChatLine::scheduled(&m.author, &m.text);
+            let line = ChatLine::scheduled(&m.author, &m.text).by(m.sender());
             self.log("SCHEDULED", &line.text);
             self.broadcast_public(line);
         }

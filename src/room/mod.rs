@@ -10,6 +10,7 @@ mod admin;
 mod ban;
 mod clock;
 mod commands;
+mod comforts;
 pub mod directory;
 #[cfg(test)]
 mod directory_tests;

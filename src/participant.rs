@@ -4,7 +4,7 @@
 //! [`crate::delivery::Reach`]. It imports only the pure `chat` rules, so the rooms, the
 //! names and the cluster can all name participants.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use crate::chat::nickname::Nickname;
 
@@ -35,15 +35,15 @@ impl Identity {
     /// fingerprint, or else their address (without the port, so a reconnect is the same
     /// person), or else, with neither, this participant alone.
     pub fn person(&self) -> String {
-        person_of(self.key.as_deref(), self.addr, self.id)
+        person_of(self.key.as_deref(), self.addr.map(|a| a.ip()), self.id)
     }
 }
 
 /// See [`Identity::person`].
-pub fn person_of(key: Option<&str>, addr: Option<SocketAddr>, id: ParticipantId) -> String {
+pub fn person_of(key: Option<&str>, addr: Option<IpAddr>, id: ParticipantId) -> String {
     match (key, addr) {
         (Some(key), _) => key.to_string(),
-        (None, Some(addr)) => addr.ip().to_string(),
+        (None, Some(addr)) => addr.to_string(),
         (None, None) => format!("#{id:x}"),
     }
 }

@@ -14,7 +14,7 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::admission::Admission;
-use crate::cluster::{Cluster, ClusterNames, ClusterRooms};
+use crate::cluster::{Cluster, ClusterNames, ClusterPreferences, ClusterRooms};
 use crate::config::Config;
 use crate::connection;
 use crate::delivery::Connections;
@@ -23,6 +23,7 @@ use crate::log::{LogConfig, LogSink};
 use crate::metrics::http::{Health, InContact};
 use crate::metrics::Metrics;
 use crate::names::NameRegistry;
+use crate::preferences::{FilePreferences, Preferences};
 use crate::room::schedule::ScheduleStore;
 use crate::room::{Clock, RoomConfig, RoomDirectory, RoomMaker};
 use crate::ssh::SessionDeps;
@@ -150,6 +151,12 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
             NameRegistry::load(Some(config.names_file()), config.max_names_per_key)?,
         ),
     };
+    let preferences: Preferences = match &cluster {
+        Some((cluster, _, _)) => {
+            Arc::new(ClusterPreferences::open(cluster, config.cluster_replicas).await?)
+        }
+        None => Arc::new(FilePreferences::load(Some(config.preferences_file()))?),
+    };
     let template = room_template(&config)?;
     let connections = Connections::default();
     let maker = RoomMaker {
@@ -211,6 +218,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
         metrics,
         clock,
         allowlist,
+        preferences,
     });
     // The health check says 503 from the start of the shutdown until the server is done.
     let serving = accept_loop(listener, deps, ssh, shutdown.clone());

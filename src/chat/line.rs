@@ -122,7 +122,7 @@ impl ChatLine {
     pub fn body_start(&self) -> usize {
         match self.kind {
             LineKind::Chat { nick_len } => (nick_len + " >> ".len()).min(self.text.len()),
-            LineKind::Action { nick_len } => (nick_len + "* ".len()).min(self.text.len()),
+            LineKind::Action { nick_len } => (nick_len + "* ".len() + 1).min(self.text.len()),
             LineKind::Server | LineKind::Whisper | LineKind::Scheduled => {
                 // A nickname has no `]`, so the first `] ` ends the tag.
                 self.text.find("] ").map_or(0, |at| at + 2)

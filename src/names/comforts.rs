@@ -35,12 +35,10 @@ impl NameRegistry {
         self.registration(nick.key()).await.ok().flatten().map(|r| r.key)
     }
 
-    /// Whether `key` has a registered name (false when the store cannot tell).
-    pub async fn has_registered_name(&self, key: &str) -> bool {
-        self.store
-            .registrations_of(key)
-            .await
-            .is_ok_and(|names| !names.is_empty())
+    /// Whether `key` has a registered name (`None`: the store cannot tell now).
+    pub async fn has_registered_name(&self, key: &str) -> Option<bool> {
+        let names = self.store.registrations_of(key).await.ok()?;
+        Some(!names.is_empty())
     }
 }
 
@@ -74,9 +72,9 @@ mod tests {
         let again = names.find_participant(2, "Bob").await.unwrap();
         assert_eq!((again.nick.as_str(), again.away.as_deref()), ("Bobby", Some("lunch")));
         assert!(names.find_participant(9, "Bob").await.is_none());
-        assert!(!names.has_registered_name("SHA256:k").await);
+        assert_eq!(names.has_registered_name("SHA256:k").await, Some(false));
         names.register(&bobby, Some("SHA256:k")).await;
-        assert!(names.has_registered_name("SHA256:k").await);
+        assert_eq!(names.has_registered_name("SHA256:k").await, Some(true));
         assert_eq!(names.owner_of("bobby").await.as_deref(), Some("SHA256:k"));
     }
 }

@@ -10,6 +10,7 @@ use crate::delivery::Connections;
 use crate::log::LogSink;
 use crate::metrics::Metrics;
 use crate::names::NameRegistry;
+use crate::preferences::Preferences;
 use crate::room::{Clock, RoomDirectory};
 
 /// Shared by every connection.
@@ -25,4 +26,6 @@ pub struct SessionDeps {
     pub clock: Clock,
     /// Who may come in, when the server is private.
     pub allowlist: Allowlist,
+    /// What people with a registered name set for themselves (SPEC §12).
+    pub preferences: Preferences,
 }

@@ -84,7 +84,7 @@ mod tests {
         assert_eq!(out, format!("{nick} >> hi \x1b[0m\x1b[1;7mbob\x1b[0m!"));
         let whisper = ChatLine::whisper_from("Alice", "bob?");
         assert_eq!(
-            marked(&whisper, &[20..23]),
+            marked(&whisper, &[21..24]),
             "\x1b[35m[Whisper from Alice] \x1b[0m\x1b[1;7mbob\x1b[0m\x1b[35m?\x1b[0m"
         );
         let action = ChatLine::action("Alice", "pokes bob");

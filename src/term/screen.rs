@@ -74,6 +74,11 @@ impl Screen {
         }
     }
 
+    /// Whether escape codes (colours, highlights) may be written.
+    pub fn has_escapes(&self) -> bool {
+        self.escapes
+    }
+
     /// Whether the server draws an input line (pty) or not.
     pub fn is_pty(&self) -> bool {
         matches!(self.input, Input::Editor(_))
@@ -186,10 +191,10 @@ impl Screen {
 
     /// [`Screen::print`], each line written by `show` (given whether escapes are
     /// allowed), which returns false when it wrote nothing (the line is not shown).
-    pub fn print_with<'a>(
+    pub fn print_with<T>(
         &self,
-        lines: impl IntoIterator<Item = &'a ChatLine>,
-        mut show: impl FnMut(&ChatLine, bool, &mut String) -> bool,
+        lines: impl IntoIterator<Item = T>,
+        mut show: impl FnMut(T, bool, &mut String) -> bool,
     ) -> String {
         // Room for a typical batch (one line and the prompt) without growing.
         let mut out = String::with_capacity(256);

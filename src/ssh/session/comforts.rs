@@ -86,7 +86,8 @@ impl Comforts {
         }
         *ring |= match self.settings.bell {
             Bell::Mentions => named || (live && whisper_to_me),
-            Bell::All => live && !own,
+            // Every line someone else sends; `[Server]:` lines never ring.
+            Bell::All => live && !own && from.is_some(),
             Bell::Off => false,
         };
         true
@@ -184,7 +185,7 @@ mod tests {
         let named = ChatLine::chat("Alice", "hi bob").by(from(1, "SHA256:a"));
         c.settings.bell = Bell::All;
         assert!(seen(&mut c, &other, true, false).1);
-        assert!(seen(&mut c, &ChatLine::server("x"), true, false).1);
+        assert!(!seen(&mut c, &ChatLine::server("x"), true, false).1);
         c.settings.bell = Bell::Off;
         assert!(!seen(&mut c, &named, true, false).1);
     }

@@ -6,12 +6,12 @@
 mod cluster;
 mod common;
 
-use std::path::PathBuf;
+use std::path::Path;
 
 use common::{user_key, write_openssh_key, OpenSsh};
 
 /// `ssh -tt` as `user` with the key in `key`, to the node on `port`, past the welcome.
-async fn pty(port: u16, key: &PathBuf, user: &str) -> OpenSsh {
+async fn pty(port: u16, key: &Path, user: &str) -> OpenSsh {
     let mut ssh = OpenSsh::spawn(port, key, &["-tt"], user, None);
     ssh.expect("Type /help").await;
     ssh
@@ -37,7 +37,9 @@ async fn comforts_hold_across_nodes() {
 
     // Someone on another node, ignored through a rename; not told.
     alice.send(b"/ignore troll\r").await;
-    alice.expect("[Server]: You no longer see messages from troll.").await;
+    alice
+        .expect("[Server]: You no longer see messages from troll.")
+        .await;
     troll.send(b"/rename goblin\r").await;
     troll.expect("Your nickname is now \"goblin\"").await;
     troll.send(b"spam alice\r").await;
@@ -63,7 +65,8 @@ async fn comforts_hold_across_nodes() {
     alice.send(b"back\r").await;
     alice.expect("[Server]: Welcome back.").await;
     bob.send(b"/user\r").await;
-    bob.expect("[Server]: Users (3/10): alice, bob, goblin").await;
+    bob.expect("[Server]: Users (3/10): alice, bob, goblin")
+        .await;
 
     // A registered key's settings come back on another node.
     alice.send(b"/register\r").await;

@@ -94,7 +94,10 @@ async fn no_escape_without_a_pty_and_on_a_dumb_terminal_only_the_bell() {
     bot.expect("alice >> bot and dumb: red").await;
     dumb.expect("alice >> bot and dumb: red").await;
     let plain = bot.transcript.raw();
-    assert!(!plain.contains('\x1b') && !plain.contains('\x07'), "{plain:?}");
+    assert!(
+        !plain.contains('\x1b') && !plain.contains('\x07'),
+        "{plain:?}"
+    );
     let raw = dumb.transcript.raw();
     assert!(!raw.contains('\x1b'), "{raw:?}");
     assert_eq!(raw.matches('\x07').count(), 1, "{raw:?}");
@@ -111,11 +114,15 @@ async fn ignore_hides_a_person_through_renames_reconnects_whispers_and_history()
     alice.send(b"/ignore alice\r").await;
     alice.expect("[Server]: You cannot ignore yourself.").await;
     alice.send(b"/ignore nobody\r").await;
-    alice.expect("[Server]: No user named \"nobody\" is online.").await;
+    alice
+        .expect("[Server]: No user named \"nobody\" is online.")
+        .await;
     alice.send(b"/ignore\r").await;
     alice.expect("[Server]: You are not ignoring anyone.").await;
     alice.send(b"/ignore Troll\r").await;
-    alice.expect("[Server]: You no longer see messages from troll.").await;
+    alice
+        .expect("[Server]: You no longer see messages from troll.")
+        .await;
 
     troll.send(b"spam one\r").await;
     bob.expect("troll >> spam one").await;
@@ -129,14 +136,23 @@ async fn ignore_hides_a_person_through_renames_reconnects_whispers_and_history()
     let seen = alice.expect("bob >> marker one").await;
     assert!(!seen.contains("spam") && !seen.contains("psst"), "{seen:?}");
     // The rename notice is a server line: still shown.
-    assert!(seen.contains("has changed their nickname to \"troll2\""), "{seen:?}");
+    assert!(
+        seen.contains("has changed their nickname to \"troll2\""),
+        "{seen:?}"
+    );
     alice.send(b"/ignore\r").await;
     alice.expect("[Server]: Ignoring (1): troll2").await;
 
     // A reconnect with the same key under another name is still the same person.
     drop(troll);
     alice.expect("troll2 has left").await;
-    let mut troll = OpenSsh::spawn(server.port(), &key_of(&server, "troll"), &["-tt"], "imp", None);
+    let mut troll = OpenSsh::spawn(
+        server.port(),
+        &key_of(&server, "troll"),
+        &["-tt"],
+        "imp",
+        None,
+    );
     troll.expect("Type /help").await;
     troll.send(b"spam three\r").await;
     bob.expect("imp >> spam three").await;
@@ -149,11 +165,15 @@ async fn ignore_hides_a_person_through_renames_reconnects_whispers_and_history()
     assert!(!welcome.contains("spam"), "{welcome:?}");
 
     alice.send(b"/unignore imp\r").await;
-    alice.expect("[Server]: You see messages from imp again.").await;
+    alice
+        .expect("[Server]: You see messages from imp again.")
+        .await;
     troll.send(b"not spam\r").await;
     alice.expect("imp >> not spam").await;
     alice.send(b"/unignore imp\r").await;
-    alice.expect("[Server]: You are not ignoring \"imp\".").await;
+    alice
+        .expect("[Server]: You are not ignoring \"imp\".")
+        .await;
 }
 
 #[tokio::test]
@@ -165,7 +185,9 @@ async fn reply_away_me_and_timestamps() {
     alice.expect("carol has joined").await;
 
     carol.send(b"/r anyone?\r").await;
-    carol.expect("[Server]: Nobody has whispered to you yet.").await;
+    carol
+        .expect("[Server]: Nobody has whispered to you yet.")
+        .await;
     bob.send(b"/whisper alice hi\r").await;
     alice.expect("[Whisper from bob] hi").await;
     alice.send(b"/r hey\r").await;
@@ -196,7 +218,9 @@ async fn reply_away_me_and_timestamps() {
     alice.expect("[Server]: Welcome back.").await;
     carol.expect("alice >> back now").await;
     carol.send(b"/user\r").await;
-    carol.expect("[Server]: Users (3/10): alice, carol, bobby").await;
+    carol
+        .expect("[Server]: Users (3/10): alice, carol, bobby")
+        .await;
     alice.send(b"/away\r").await;
     alice.expect("[Server]: You are away.").await;
     alice.send(b"/back\r").await;
@@ -207,8 +231,11 @@ async fn reply_away_me_and_timestamps() {
     alice.send(b"/me waves\r").await;
     carol.expect("* alice waves").await;
     bob.expect("* alice waves").await;
-    common::wait_for_log_line(&server.path("logs/server.txt"), "MESSAGE #lobby * alice waves")
-        .await;
+    common::wait_for_log_line(
+        &server.path("logs/server.txt"),
+        "MESSAGE #lobby * alice waves",
+    )
+    .await;
 
     carol.send(b"/timestamp\r").await;
     carol.expect("[Server]: Timestamps off.").await;
@@ -221,7 +248,10 @@ async fn reply_away_me_and_timestamps() {
     let stamped = |t: &str| seen.ends_with(&format!("{t}alice >> tick"));
     assert!(stamped(&before) || stamped(&after), "{seen:?}");
     let plain = alice.expect("alice >> tick").await;
-    assert!(!plain.ends_with(&format!("{before}alice >> tick")), "{plain:?}");
+    assert!(
+        !plain.ends_with(&format!("{before}alice >> tick")),
+        "{plain:?}"
+    );
 }
 
 #[tokio::test]

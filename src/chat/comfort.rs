@@ -37,20 +37,34 @@ impl Bell {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Comfort {
     /// `/me waves`: `* Alice waves` to the room (the room runs it).
-    Me { action: String },
+    Me {
+        action: String,
+    },
     /// `/reply TEXT`, `/r TEXT`.
-    Reply { text: String },
+    Reply {
+        text: String,
+    },
     /// `/away [REASON]`, the reason cleaned and cut to [`MAX_AWAY_REASON`].
-    Away { reason: Option<String> },
+    Away {
+        reason: Option<String>,
+    },
     Back,
-    Ignore { nickname: String },
+    Ignore {
+        nickname: String,
+    },
     /// `/ignore` alone.
     ListIgnored,
-    Unignore { nickname: String },
+    Unignore {
+        nickname: String,
+    },
     /// `/bell` alone: `None`, say the setting.
-    Bell { mode: Option<Bell> },
+    Bell {
+        mode: Option<Bell>,
+    },
     /// `/timestamp` alone: `None`, say the setting.
-    Timestamp { on: Option<bool> },
+    Timestamp {
+        on: Option<bool>,
+    },
 }
 
 impl Comfort {
@@ -87,7 +101,11 @@ pub fn parse(name: &str, args: &str) -> Result<Option<Comfort>, ParseError> {
             text: args.to_string(),
         },
         "away" => {
-            let reason: String = sanitize(args).trim().chars().take(MAX_AWAY_REASON).collect();
+            let reason: String = sanitize(args)
+                .trim()
+                .chars()
+                .take(MAX_AWAY_REASON)
+                .collect();
             Comfort::Away {
                 reason: (!reason.is_empty()).then_some(reason),
             }
@@ -175,7 +193,10 @@ mod tests {
                 mode: Some(Bell::All)
             }
         );
-        assert_eq!(comfort("/timestamp on"), Comfort::Timestamp { on: Some(true) });
+        assert_eq!(
+            comfort("/timestamp on"),
+            Comfort::Timestamp { on: Some(true) }
+        );
         assert_eq!(comfort("/timestamp"), Comfort::Timestamp { on: None });
         assert!(!comfort("/me x").is_beyond_the_room());
         assert!(comfort("/bell").is_beyond_the_room());

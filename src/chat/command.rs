@@ -161,10 +161,19 @@ pub const HELP: &[(&str, &str)] = &[
         "remove someone from the room (admin only)",
     ),
     ("/me <action>", "tell the room what you do: * you waves"),
-    ("/reply <message>", "whisper to whoever last whispered to you (/r)"),
-    ("/away [reason]", "say you are away (until you chat or /back)"),
+    (
+        "/reply <message>",
+        "whisper to whoever last whispered to you (/r)",
+    ),
+    (
+        "/away [reason]",
+        "say you are away (until you chat or /back)",
+    ),
     ("/back", "say you are back"),
-    ("/ignore [nickname]", "stop seeing someone (alone: who you ignore)"),
+    (
+        "/ignore [nickname]",
+        "stop seeing someone (alone: who you ignore)",
+    ),
     ("/unignore <nickname>", "see someone again"),
     ("/bell [mentions|all|off]", "when the terminal bell rings"),
     ("/timestamp [on|off]", "show HH:MM before each line"),

@@ -13,10 +13,54 @@ use std::ops::Range;
 /// Korean particles and endings that may follow a name inside one word: case markers,
 /// topic and subject, vocatives, "and", "to", "from", "too", "only", titles, copulas.
 pub const PARTICLES: &[&str] = &[
-    "이", "가", "은", "는", "을", "를", "의", "에", "에게", "에게서", "한테", "한테서", "께",
-    "께서", "와", "과", "랑", "이랑", "하고", "도", "만", "야", "아", "이야", "여", "이여", "님",
-    "씨", "나", "이나", "로", "으로", "이로", "에서", "까지", "부터", "보다", "처럼", "요",
-    "이요", "예요", "이에요", "네", "이네", "다", "이다", "지", "이지",
+    "이",
+    "가",
+    "은",
+    "는",
+    "을",
+    "를",
+    "의",
+    "에",
+    "에게",
+    "에게서",
+    "한테",
+    "한테서",
+    "께",
+    "께서",
+    "와",
+    "과",
+    "랑",
+    "이랑",
+    "하고",
+    "도",
+    "만",
+    "야",
+    "아",
+    "이야",
+    "여",
+    "이여",
+    "님",
+    "씨",
+    "나",
+    "이나",
+    "로",
+    "으로",
+    "이로",
+    "에서",
+    "까지",
+    "부터",
+    "보다",
+    "처럼",
+    "요",
+    "이요",
+    "예요",
+    "이에요",
+    "네",
+    "이네",
+    "다",
+    "이다",
+    "지",
+    "이지",
 ];
 
 fn is_word_char(c: char) -> bool {
@@ -33,9 +77,9 @@ fn ends_word(text: &str, at: usize, particles_left: u8) -> bool {
         Some(_) => {}
     }
     particles_left > 0
-        && PARTICLES.iter().any(|p| {
-            rest.starts_with(p) && ends_word(text, at + p.len(), particles_left - 1)
-        })
+        && PARTICLES
+            .iter()
+            .any(|p| rest.starts_with(p) && ends_word(text, at + p.len(), particles_left - 1))
 }
 
 /// The byte length of `name` found at `text[at..]`, ignoring case, if it is there.
@@ -76,12 +120,12 @@ pub fn is_mentioned(text: &str, name: &str) -> bool {
     text.char_indices().any(|(at, c)| {
         let starts_word = previous.is_none_or(|p| !is_word_char(p));
         previous = Some(c);
-        starts_word
-            && matches_at(text, at, name).is_some_and(|len| ends_word(text, at + len, 2))
+        starts_word && matches_at(text, at, name).is_some_and(|len| ends_word(text, at + len, 2))
     })
 }
 
 #[cfg(test)]
+#[allow(clippy::single_range_in_vec_init)] // one place named, as a list
 mod tests {
     use super::*;
 

@@ -50,7 +50,10 @@ impl ClusterPreferences {
 
     async fn save_now(&self, key: &str, settings: Settings) -> Result<(), Unavailable> {
         let value = serde_json::to_vec(&settings).map_err(unavailable)?;
-        self.kept.put(key_of(key), value.into()).await.map_err(unavailable)?;
+        self.kept
+            .put(key_of(key), value.into())
+            .await
+            .map_err(unavailable)?;
         Ok(())
     }
 

@@ -32,7 +32,11 @@ impl NameRegistry {
     /// The key the name `raw` is registered to, if it is.
     pub async fn owner_of(&self, raw: &str) -> Option<String> {
         let nick = Nickname::parse(raw).ok()?;
-        self.registration(nick.key()).await.ok().flatten().map(|r| r.key)
+        self.registration(nick.key())
+            .await
+            .ok()
+            .flatten()
+            .map(|r| r.key)
     }
 
     /// Whether `key` has a registered name (`None`: the store cannot tell now).
@@ -70,7 +74,10 @@ mod tests {
         let bobby = names.rename(2, &bob, "Bobby").await.unwrap();
         assert_eq!(bobby.as_str(), "Bobby");
         let again = names.find_participant(2, "Bob").await.unwrap();
-        assert_eq!((again.nick.as_str(), again.away.as_deref()), ("Bobby", Some("lunch")));
+        assert_eq!(
+            (again.nick.as_str(), again.away.as_deref()),
+            ("Bobby", Some("lunch"))
+        );
         assert!(names.find_participant(9, "Bob").await.is_none());
         assert_eq!(names.has_registered_name("SHA256:k").await, Some(false));
         names.register(&bobby, Some("SHA256:k")).await;

@@ -44,8 +44,10 @@ pub trait NameStore: Send + Sync + 'static {
 
     /// Whoever is online as participant `id`, under any name (a scan: for `/reply`
     /// after a rename, which is rare).
-    fn online_with_id(&self, id: ParticipantId)
-        -> BoxFuture<'_, Result<Option<Claim>, Unavailable>>;
+    fn online_with_id(
+        &self,
+        id: ParticipantId,
+    ) -> BoxFuture<'_, Result<Option<Claim>, Unavailable>>;
 
     /// Removes the registration of `name_key`.
     fn unregister<'a>(&'a self, name_key: &'a str) -> BoxFuture<'a, Result<(), Unavailable>>;

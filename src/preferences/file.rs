@@ -39,7 +39,10 @@ impl FilePreferences {
     }
 
     /// Applies `change` and writes the file; on a failed write the change is undone.
-    fn change(&self, change: impl FnOnce(&mut BTreeMap<String, Settings>)) -> Result<(), Unavailable> {
+    fn change(
+        &self,
+        change: impl FnOnce(&mut BTreeMap<String, Settings>),
+    ) -> Result<(), Unavailable> {
         let mut kept = self.kept();
         let before = kept.clone();
         change(&mut kept);
@@ -108,7 +111,10 @@ mod tests {
         let Err(error) = FilePreferences::load(Some(path.clone())) else {
             panic!("a damaged file was taken")
         };
-        assert!(error.to_string().contains("preferences.json is damaged"), "{error}");
+        assert!(
+            error.to_string().contains("preferences.json is damaged"),
+            "{error}"
+        );
         assert_eq!(std::fs::read(&path).unwrap(), b"{\"SHA256:k\": {");
     }
 }

@@ -46,8 +46,11 @@ pub trait PreferenceStore: Send + Sync + 'static {
     /// The settings kept for `key`, if any.
     fn load<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Settings>, Unavailable>>;
     /// Keeps `settings` for `key`, replacing what was kept.
-    fn save<'a>(&'a self, key: &'a str, settings: Settings)
-        -> BoxFuture<'a, Result<(), Unavailable>>;
+    fn save<'a>(
+        &'a self,
+        key: &'a str,
+        settings: Settings,
+    ) -> BoxFuture<'a, Result<(), Unavailable>>;
     /// Forgets what was kept for `key` (its last registered name was freed).
     fn forget<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), Unavailable>>;
 }

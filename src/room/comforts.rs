@@ -133,7 +133,12 @@ mod tests {
                     out.push((line.text.clone(), line.from.clone()));
                 }
                 RoomEvent::ToOne { delivery, .. } => {
-                    out.extend(delivery.lines().iter().map(|l| (l.text.clone(), l.from.clone())));
+                    out.extend(
+                        delivery
+                            .lines()
+                            .iter()
+                            .map(|l| (l.text.clone(), l.from.clone())),
+                    );
                 }
                 _ => {}
             }
@@ -170,7 +175,31 @@ mod tests {
         let sent = lines(room.take_events());
         assert_eq!(
             sent,
-            [("[Server]: Users (3/10): Alice, Bob (away), Carol".to_string(), None)]
+            [(
+                "[Server]: Users (3/10): Alice, Bob (away), Carol".to_string(),
+                None
+            )]
+        );
+    }
+
+    #[test]
+    fn a_scheduled_message_carries_its_author_as_a_person() {
+        let mut room = room();
+        assert!(room.input(3, "/schedule 15:30 later", &Names));
+        room.take_events();
+        let due = Now {
+            wall: "2026-11-24T15:30:00Z".parse().unwrap(),
+            instant: tokio::time::Instant::now(),
+        };
+        room.at(due).fire_due();
+        let sent = lines(room.take_events());
+        let carol = Sender {
+            id: 3,
+            person: "203.0.113.7".into(),
+        };
+        assert_eq!(
+            sent,
+            [("[Scheduled by Carol] later".to_string(), Some(carol))]
         );
     }
 

@@ -9,8 +9,8 @@ mod actor;
 mod admin;
 mod ban;
 mod clock;
-mod commands;
 mod comforts;
+mod commands;
 pub mod directory;
 #[cfg(test)]
 mod directory_tests;

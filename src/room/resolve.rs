@@ -38,7 +38,9 @@ impl Resolved {
             Ok(Input::Command(Command::Whisper { to, .. })) => {
                 let found = names.find(&to).await;
                 resolved.find = found.as_ref().map(|c| (c.id, c.nick.clone()));
-                resolved.away.extend(found.and_then(|c| Some((c.id, c.away?))));
+                resolved
+                    .away
+                    .extend(found.and_then(|c| Some((c.id, c.away?))));
             }
             Ok(Input::Command(Command::Users)) => {
                 resolved.away = away_in(state, names).await;

@@ -41,7 +41,9 @@ impl ScheduledMessage {
         let person = self.author_person.clone();
         crate::chat::line::Sender {
             id: self.author_session.unwrap_or(0),
-            person: person.or_else(|| self.author_key.clone()).unwrap_or_default(),
+            person: person
+                .or_else(|| self.author_key.clone())
+                .unwrap_or_default(),
         }
     }
 

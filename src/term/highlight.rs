@@ -67,6 +67,7 @@ pub fn paint_marked(line: &ChatLine, colour: bool, marks: &[Range<usize>], out: 
 }
 
 #[cfg(test)]
+#[allow(clippy::single_range_in_vec_init)] // one place named, as a list
 mod tests {
     use super::*;
 
@@ -94,7 +95,12 @@ mod tests {
     #[test]
     fn without_colour_the_line_is_as_it_is() {
         let mut out = String::new();
-        paint_marked(&ChatLine::chat("Alice", "hi bob"), false, &[12..15], &mut out);
+        paint_marked(
+            &ChatLine::chat("Alice", "hi bob"),
+            false,
+            &[12..15],
+            &mut out,
+        );
         assert_eq!(out, "Alice >> hi bob");
     }
 

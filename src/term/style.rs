@@ -43,7 +43,10 @@ pub(super) fn colourise(line: &ChatLine) -> String {
         LineKind::Action { nick_len } => {
             let (star, rest) = line.text.split_at(2.min(line.text.len()));
             let (nick, rest) = rest.split_at(nick_len.min(rest.len()));
-            return format!("{star}\x1b[1;38;5;{}m{nick}{RESET}{rest}", nick_colour(nick));
+            return format!(
+                "{star}\x1b[1;38;5;{}m{nick}{RESET}{rest}",
+                nick_colour(nick)
+            );
         }
         LineKind::Server => "\x1b[33m",
         LineKind::Whisper => "\x1b[35m",

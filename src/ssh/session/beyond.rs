@@ -1,7 +1,7 @@
 //! The commands a session runs itself because they reach beyond its room (SPEC §8, §9):
 //! `/join`, `/leave`, `/rooms`, `/register`, `/unregister`, `/whois`.
 
-use crate::chat::command::{parse_input, Command, Comfort, Input};
+use crate::chat::command::{parse_input, Comfort, Command, Input};
 use crate::chat::line::ChatLine;
 use crate::chat::room_name::RoomName;
 use crate::chat::text::sanitize;
@@ -78,7 +78,10 @@ async fn reply_to(
         }
         Command::Rooms => Some(strip_server(deps.rooms.rooms_line().await)),
         Command::Register => {
-            let said = deps.names.register(&me.who.nick, me.who.key.as_deref()).await;
+            let said = deps
+                .names
+                .register(&me.who.nick, me.who.key.as_deref())
+                .await;
             // From now on, what this key sets for itself is kept.
             personal::remember(me, deps).await;
             Some(said)

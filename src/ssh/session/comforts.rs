@@ -12,7 +12,7 @@ use crate::chat::comfort::Bell;
 use crate::chat::line::{ChatLine, LineKind};
 use crate::chat::mention::{is_mentioned, mentions};
 use crate::participant::ParticipantId;
-use crate::preferences::{Ignored, Settings};
+use crate::preferences::{Ignored, Settings, MAX_IGNORED};
 use crate::term::highlight::paint_marked;
 use crate::term::style::paint;
 
@@ -56,7 +56,12 @@ impl Comforts {
         let from = line.from.as_ref();
         let own = from.is_some_and(|f| f.id == reader.id);
         if let Some(from) = from.filter(|_| !own && !self.settings.ignored.is_empty()) {
-            if let Some(entry) = self.settings.ignored.iter_mut().find(|i| i.person == from.person) {
+            if let Some(entry) = self
+                .settings
+                .ignored
+                .iter_mut()
+                .find(|i| i.person == from.person)
+            {
                 if let Some(nick) = sender_nick(line) {
                     if entry.nick != nick {
                         entry.nick = nick.to_string();
@@ -91,6 +96,23 @@ impl Comforts {
             Bell::Off => false,
         };
         true
+    }
+
+    /// Starts ignoring `person`, online as `nick`; returns the reply.
+    pub fn ignore(&mut self, person: String, nick: &str) -> String {
+        let ignored = &mut self.settings.ignored;
+        if let Some(entry) = ignored.iter_mut().find(|i| i.person == person) {
+            nick.clone_into(&mut entry.nick);
+            return format!("You already ignore {nick}.");
+        }
+        if ignored.len() >= MAX_IGNORED {
+            return format!("You already ignore {MAX_IGNORED} people. /unignore someone first.");
+        }
+        ignored.push(Ignored {
+            person,
+            nick: nick.to_string(),
+        });
+        format!("You no longer see messages from {nick}.")
     }
 
     /// Whether `person` is ignored.
@@ -146,7 +168,12 @@ mod tests {
     }
 
     /// What the reader sees of `line` and whether it rang.
-    fn seen(c: &mut Comforts, line: &ChatLine, live: bool, escapes: bool) -> (Option<String>, bool) {
+    fn seen(
+        c: &mut Comforts,
+        line: &ChatLine,
+        live: bool,
+        escapes: bool,
+    ) -> (Option<String>, bool) {
         let (mut out, mut ring) = (String::new(), false);
         let shown = c.show(line, live, &reader(escapes), &mut out, &mut ring);
         (shown.then_some(out), ring)
@@ -204,10 +231,34 @@ mod tests {
         assert_eq!(seen(&mut c, &scheduled, false, true).0, None);
         let whisper = ChatLine::whisper_from("troll2", "psst").by(from(9, "203.0.113.7"));
         assert_eq!(seen(&mut c, &whisper, true, true).0, None);
-        assert_eq!(c.last_whisper, None, "an ignored whisper is no one to reply to");
+        assert_eq!(
+            c.last_whisper, None,
+            "an ignored whisper is no one to reply to"
+        );
         assert!(c.ignores("203.0.113.7") && c.ignored_as("TROLL2").is_some());
         let action = ChatLine::action("other", "waves").by(from(3, "SHA256:o"));
-        assert_eq!(seen(&mut c, &action, true, false).0.as_deref(), Some("* other waves"));
+        assert_eq!(
+            seen(&mut c, &action, true, false).0.as_deref(),
+            Some("* other waves")
+        );
+    }
+
+    #[test]
+    fn the_ignore_list_has_a_limit_and_says_so() {
+        let mut c = Comforts::default();
+        for n in 0..MAX_IGNORED {
+            let said = c.ignore(format!("10.0.0.{n}"), &format!("bot{n}"));
+            assert_eq!(said, format!("You no longer see messages from bot{n}."));
+        }
+        assert_eq!(
+            c.ignore("10.0.0.1".into(), "bot1b"),
+            "You already ignore bot1b."
+        );
+        assert_eq!(
+            c.ignore("SHA256:new".into(), "one"),
+            "You already ignore 100 people. /unignore someone first."
+        );
+        assert_eq!(c.settings.ignored.len(), MAX_IGNORED);
     }
 
     #[test]
@@ -215,7 +266,13 @@ mod tests {
         let mut c = Comforts::default();
         c.settings.timestamps = true;
         let line = ChatLine::chat("Alice", "hi").by(from(1, "SHA256:a"));
-        assert_eq!(seen(&mut c, &line, true, false).0.as_deref(), Some("15:30 Alice >> hi"));
-        assert_eq!(seen(&mut c, &line, false, false).0.as_deref(), Some("Alice >> hi"));
+        assert_eq!(
+            seen(&mut c, &line, true, false).0.as_deref(),
+            Some("15:30 Alice >> hi")
+        );
+        assert_eq!(
+            seen(&mut c, &line, false, false).0.as_deref(),
+            Some("Alice >> hi")
+        );
     }
 }

@@ -2,10 +2,9 @@
 //! `/ignore`, `/unignore`, `/away`, `/back` and `/reply`; and keeping a registered key's
 //! settings in the [`crate::preferences`] store.
 
-use crate::chat::command::{parse_input, Command, Input};
 use crate::chat::comfort::Comfort;
+use crate::chat::command::{parse_input, Command, Input};
 use crate::participant::person_of;
-use crate::preferences::{Ignored, MAX_IGNORED};
 use crate::ssh::SessionDeps;
 
 use super::presence::Presence;
@@ -105,20 +104,12 @@ async fn ignore(me: &mut Presence, deps: &SessionDeps, name: &str) -> String {
         return "You cannot ignore yourself.".into();
     }
     let person = person_of(claim.key.as_deref(), claim.addr, claim.id);
-    let ignored = &mut me.comforts.settings.ignored;
-    if let Some(entry) = ignored.iter_mut().find(|i| i.person == person) {
-        entry.nick.clone_from(&claim.nick);
-        return format!("You already ignore {}.", claim.nick);
+    let before = me.comforts.settings.ignored.len();
+    let said = me.comforts.ignore(person, &claim.nick);
+    if me.comforts.settings.ignored.len() > before {
+        remember(me, deps).await;
     }
-    if ignored.len() >= MAX_IGNORED {
-        return format!("You already ignore {MAX_IGNORED} people. /unignore someone first.");
-    }
-    ignored.push(Ignored {
-        person,
-        nick: claim.nick.clone(),
-    });
-    remember(me, deps).await;
-    format!("You no longer see messages from {}.", claim.nick)
+    said
 }
 
 fn list_ignored(me: &Presence) -> String {

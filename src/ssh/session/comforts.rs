@@ -78,10 +78,14 @@ impl Comforts {
         if let Some(now) = reader.clock.filter(|_| live && self.settings.timestamps) {
             let _ = write!(out, "{} ", now.format("%H:%M"));
         }
-        let body = &line.text[line.body_start()..];
-        let named = live && !own && from.is_some() && is_mentioned(body, reader.nick);
+        // Only a live line someone sent can name the reader (never a `[Server]:` line).
+        let start = match from {
+            Some(_) if live && !own => line.body_start(),
+            _ => line.text.len(),
+        };
+        let body = &line.text[start..];
+        let named = is_mentioned(body, reader.nick);
         if named && reader.escapes {
-            let start = line.body_start();
             self.marks.clear();
             let found = mentions(body, reader.nick).map(|m| m.start + start..m.end + start);
             self.marks.extend(found);

@@ -69,10 +69,11 @@ async fn comforts_hold_across_nodes() {
         .await;
 
     // A registered key's settings come back on another node.
-    alice.send(b"/register\r").await;
-    alice.expect("is now registered to your key").await;
+    // Set before registering: `/register` keeps what is set so far.
     alice.send(b"/timestamp on\r").await;
     alice.expect("[Server]: Timestamps on.").await;
+    alice.send(b"/register\r").await;
+    alice.expect("is now registered to your key").await;
     drop(alice);
     bob.expect("alice has left").await;
     let mut alice = pty(cluster.port(2), &alice_key, "alice").await;

@@ -49,9 +49,9 @@ async fn contract(store: Arc<dyn NameStore>) {
     assert_eq!(store.online("alice").await, Ok(None));
     assert_eq!(store.take("alice", claim(2, "#lobby")).await, Ok(Ok(true)));
     // Found by id under whatever name it holds (`/reply` after a rename).
-    let by_id = store.online_with_id(2).await.unwrap().expect("found by id");
-    assert_eq!(by_id.id, 2);
-    assert_eq!(store.online_with_id(999).await, Ok(None));
+    let by_id = store.online_with_ids(&[2, 999]).await.unwrap();
+    assert_eq!(by_id.iter().map(|c| c.id).collect::<Vec<_>>(), [2]);
+    assert_eq!(store.online_with_ids(&[999]).await, Ok(Vec::new()));
 
     // Twenty claimants at once: exactly one wins.
     let racing: Vec<_> = (100..120u128)

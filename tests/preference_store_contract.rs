@@ -19,6 +19,7 @@ async fn contract(store: &dyn PreferenceStore) {
         ignored: vec![Ignored {
             person: "203.0.113.7".into(),
             nick: "troll".into(),
+            id: Some(u128::MAX),
         }],
     };
     store.save(key, settings.clone()).await.unwrap();

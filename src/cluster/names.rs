@@ -91,17 +91,21 @@ impl ClusterNames {
         }
     }
 
-    async fn online_with_id_now(&self, id: ParticipantId) -> Result<Option<Claim>, Unavailable> {
+    async fn online_with_ids_now(&self, ids: &[ParticipantId]) -> Result<Vec<Claim>, Unavailable> {
+        let mut found = Vec::new();
         let mut keys = self.online.keys().await.map_err(unavailable)?;
         while let Some(key) = futures_util::StreamExt::next(&mut keys).await {
             let Ok(key) = key else { continue };
             if let Some((claim, _)) = self.entry(&key).await? {
-                if claim.id == id {
-                    return Ok(Some(claim));
+                if ids.contains(&claim.id) {
+                    found.push(claim);
+                    if found.len() == ids.len() {
+                        break;
+                    }
                 }
             }
         }
-        Ok(None)
+        Ok(found)
     }
 
     /// Frees every name held by participants connected to `node` (it died).
@@ -164,11 +168,11 @@ impl ClusterNames {
 }
 
 impl NameStore for ClusterNames {
-    fn online_with_id(
-        &self,
-        id: ParticipantId,
-    ) -> BoxFuture<'_, Result<Option<Claim>, Unavailable>> {
-        Box::pin(self.online_with_id_now(id))
+    fn online_with_ids<'a>(
+        &'a self,
+        ids: &'a [ParticipantId],
+    ) -> BoxFuture<'a, Result<Vec<Claim>, Unavailable>> {
+        Box::pin(self.online_with_ids_now(ids))
     }
 
     fn online<'a>(

@@ -23,10 +23,30 @@ impl NameRegistry {
     /// Participant `id` where they are online now: under `last_seen` if they still use
     /// it, else under whatever name they renamed to.
     pub async fn find_participant(&self, id: ParticipantId, last_seen: &str) -> Option<Claim> {
-        if let Some(claim) = self.find(last_seen).await.filter(|c| c.id == id) {
-            return Some(claim);
+        let found = self.find_participants(&[(id, last_seen)]).await;
+        found.into_iter().next()
+    }
+
+    /// [`NameRegistry::find_participant`] for several: each looked up under the name
+    /// last seen, and those who renamed found by one scan.
+    pub async fn find_participants(&self, wanted: &[(ParticipantId, &str)]) -> Vec<Claim> {
+        let mut found = Vec::new();
+        let mut renamed = Vec::new();
+        for &(id, last_seen) in wanted {
+            match self.find(last_seen).await.filter(|c| c.id == id) {
+                Some(claim) => found.push(claim),
+                None => renamed.push(id),
+            }
         }
-        self.store.online_with_id(id).await.ok().flatten()
+        if !renamed.is_empty() {
+            found.extend(
+                self.store
+                    .online_with_ids(&renamed)
+                    .await
+                    .unwrap_or_default(),
+            );
+        }
+        found
     }
 
     /// The key the name `raw` is registered to, if it is.

@@ -95,12 +95,13 @@ impl MemoryNames {
 }
 
 impl NameStore for MemoryNames {
-    fn online_with_id(
-        &self,
-        id: ParticipantId,
-    ) -> BoxFuture<'_, Result<Option<Claim>, Unavailable>> {
-        let found = self.lock().online.values().find(|c| c.id == id).cloned();
-        Box::pin(ready(Ok(found)))
+    fn online_with_ids<'a>(
+        &'a self,
+        ids: &'a [ParticipantId],
+    ) -> BoxFuture<'a, Result<Vec<Claim>, Unavailable>> {
+        let online = self.lock();
+        let found = online.online.values().filter(|c| ids.contains(&c.id));
+        Box::pin(ready(Ok(found.cloned().collect())))
     }
 
     fn online<'a>(

@@ -24,6 +24,9 @@ pub const MAX_IGNORED: usize = 100;
 pub struct Ignored {
     pub person: String,
     pub nick: String,
+    /// The participant last seen as them (to find their nickname after a rename).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<u128>,
 }
 
 /// One person's remembered settings.

@@ -83,7 +83,7 @@ async fn reply_to(
                 .register(&me.who.nick, me.who.key.as_deref())
                 .await;
             // From now on, what this key sets for itself is kept.
-            personal::remember(me, deps).await;
+            personal::keep_once_registered(me, deps).await;
             Some(said)
         }
         Command::Unregister { nickname } => {

@@ -67,6 +67,9 @@ impl Comforts {
                         entry.nick = nick.to_string();
                     }
                 }
+                if from.id != 0 {
+                    entry.id = Some(from.id);
+                }
                 return false;
             }
         }
@@ -103,10 +106,11 @@ impl Comforts {
     }
 
     /// Starts ignoring `person`, online as `nick`; returns the reply.
-    pub fn ignore(&mut self, person: String, nick: &str) -> String {
+    pub fn ignore(&mut self, person: String, nick: &str, id: ParticipantId) -> String {
         let ignored = &mut self.settings.ignored;
         if let Some(entry) = ignored.iter_mut().find(|i| i.person == person) {
             nick.clone_into(&mut entry.nick);
+            entry.id = Some(id);
             return format!("You already ignore {nick}.");
         }
         if ignored.len() >= MAX_IGNORED {
@@ -115,6 +119,7 @@ impl Comforts {
         ignored.push(Ignored {
             person,
             nick: nick.to_string(),
+            id: Some(id),
         });
         format!("You no longer see messages from {nick}.")
     }
@@ -227,10 +232,12 @@ mod tests {
         c.settings.ignored.push(Ignored {
             person: "203.0.113.7".into(),
             nick: "troll".into(),
+            id: None,
         });
         let renamed = ChatLine::chat("troll2", "bob!").by(from(9, "203.0.113.7"));
         assert_eq!(seen(&mut c, &renamed, true, true), (None, false));
         assert_eq!(c.settings.ignored[0].nick, "troll2");
+        assert_eq!(c.settings.ignored[0].id, Some(9));
         let scheduled = ChatLine::scheduled("troll2", "hi").by(from(0, "203.0.113.7"));
         assert_eq!(seen(&mut c, &scheduled, false, true).0, None);
         let whisper = ChatLine::whisper_from("troll2", "psst").by(from(9, "203.0.113.7"));
@@ -251,15 +258,15 @@ mod tests {
     fn the_ignore_list_has_a_limit_and_says_so() {
         let mut c = Comforts::default();
         for n in 0..MAX_IGNORED {
-            let said = c.ignore(format!("10.0.0.{n}"), &format!("bot{n}"));
+            let said = c.ignore(format!("10.0.0.{n}"), &format!("bot{n}"), n as u128);
             assert_eq!(said, format!("You no longer see messages from bot{n}."));
         }
         assert_eq!(
-            c.ignore("10.0.0.1".into(), "bot1b"),
+            c.ignore("10.0.0.1".into(), "bot1b", 1),
             "You already ignore bot1b."
         );
         assert_eq!(
-            c.ignore("SHA256:new".into(), "one"),
+            c.ignore("SHA256:new".into(), "one", 7),
             "You already ignore 100 people. /unignore someone first."
         );
         assert_eq!(c.settings.ignored.len(), MAX_IGNORED);

@@ -32,7 +32,7 @@ pub(super) async fn run(
             format!("Timestamps {}.", if on { "on" } else { "off" })
         }
         Comfort::Ignore { nickname } => ignore(me, deps, &nickname).await,
-        Comfort::ListIgnored => list_ignored(me),
+        Comfort::ListIgnored => list_ignored(me, deps).await,
         Comfort::Unignore { nickname } => unignore(me, deps, &nickname).await,
         Comfort::Away { reason } => {
             let reason = reason.unwrap_or_default();
@@ -105,18 +105,31 @@ async fn ignore(me: &mut Presence, deps: &SessionDeps, name: &str) -> String {
     }
     let person = person_of(claim.key.as_deref(), claim.addr, claim.id);
     let before = me.comforts.settings.ignored.len();
-    let said = me.comforts.ignore(person, &claim.nick);
+    let said = me.comforts.ignore(person, &claim.nick, claim.id);
     if me.comforts.settings.ignored.len() > before {
         remember(me, deps).await;
     }
     said
 }
 
-fn list_ignored(me: &Presence) -> String {
-    let ignored = &me.comforts.settings.ignored;
-    if ignored.is_empty() {
+/// The ignore list by current nicknames: someone who renamed since is found again by
+/// their id (someone offline, or back under a new id, as last seen).
+async fn list_ignored(me: &mut Presence, deps: &SessionDeps) -> String {
+    if me.comforts.settings.ignored.is_empty() {
         return "You are not ignoring anyone.".into();
     }
+    let ignored = &mut me.comforts.settings.ignored;
+    let wanted: Vec<_> = ignored
+        .iter()
+        .filter_map(|i| Some((i.id?, i.nick.as_str())))
+        .collect();
+    let online = deps.names.find_participants(&wanted).await;
+    for entry in ignored.iter_mut() {
+        if let Some(now) = online.iter().find(|c| Some(c.id) == entry.id) {
+            entry.nick.clone_from(&now.nick);
+        }
+    }
+    let ignored = &me.comforts.settings.ignored;
     let names: Vec<&str> = ignored.iter().map(|i| i.nick.as_str()).collect();
     format!("Ignoring ({}): {}", names.len(), names.join(", "))
 }
@@ -151,6 +164,21 @@ pub(super) async fn remember(me: &Presence, deps: &SessionDeps) {
         return;
     };
     if deps.names.has_registered_name(key).await == Some(true) {
+        let settings = me.comforts.settings.clone();
+        if deps.preferences.save(key, settings).await.is_err() {
+            tracing::warn!("the settings of a registered key could not be kept");
+        }
+    }
+}
+
+/// After `/register`: if the name is now registered to `me`'s key, their settings are
+/// kept from now on. (Asked of the registration itself: a cluster's list of a key's
+/// names may lag a moment behind.)
+pub(super) async fn keep_once_registered(me: &Presence, deps: &SessionDeps) {
+    let Some(key) = me.who.key.as_deref() else {
+        return;
+    };
+    if deps.names.owner_of(me.who.nick.as_str()).await.as_deref() == Some(key) {
         let settings = me.comforts.settings.clone();
         if deps.preferences.save(key, settings).await.is_err() {
             tracing::warn!("the settings of a registered key could not be kept");

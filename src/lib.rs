@@ -32,6 +32,7 @@ pub mod metrics;
 pub mod names;
 pub mod participant;
 pub mod persist;
+pub mod preferences;
 pub mod proxy;
 pub mod room;
 pub mod server;

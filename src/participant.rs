@@ -38,6 +38,13 @@ impl Identity {
     pub fn person(&self) -> Option<Person> {
         Person::of(self.key.as_deref(), self.addr)
     }
+
+    /// The person behind the participant as one string, for lists that need one for
+    /// everyone (`/ignore`, SPEC §12): their [`Person`] as text, or else, with neither
+    /// key nor address, this participant alone.
+    pub fn person_text(&self) -> String {
+        person_of(self.key.as_deref(), self.addr.map(|a| a.ip()), self.id)
+    }
 }
 
 /// A person as moderation and personal settings know them (SPEC §11): their key's
@@ -67,5 +74,14 @@ impl fmt::Display for Person {
             Person::Key(key) => write!(f, "{key}"),
             Person::Addr(ip) => write!(f, "{ip}"),
         }
+    }
+}
+
+/// See [`Identity::person_text`].
+pub fn person_of(key: Option<&str>, addr: Option<IpAddr>, id: ParticipantId) -> String {
+    let addr = addr.map(|ip| SocketAddr::new(ip, 0));
+    match Person::of(key, addr) {
+        Some(person) => person.to_string(),
+        None => format!("#{id:x}"),
     }
 }

@@ -15,7 +15,7 @@ use tracing::Instrument;
 use crate::admission::Admission;
 use crate::allowlist::Allowlist;
 use crate::bans::{BanList, FileBans};
-use crate::cluster::{Cluster, ClusterBans, ClusterNames, ClusterRooms};
+use crate::cluster::{Cluster, ClusterBans, ClusterNames, ClusterPreferences, ClusterRooms};
 use crate::config::Config;
 use crate::connection;
 use crate::delivery::Connections;
@@ -24,6 +24,7 @@ use crate::log::{LogConfig, LogSink};
 use crate::metrics::http::{Health, InContact};
 use crate::metrics::Metrics;
 use crate::names::NameRegistry;
+use crate::preferences::{FilePreferences, Preferences};
 use crate::room::schedule::ScheduleStore;
 use crate::room::{Clock, RoomConfig, RoomDirectory, RoomMaker};
 use crate::ssh::SessionDeps;
@@ -162,6 +163,12 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
             BanList::new(store, kept, config.max_bans, tz)
         }
     };
+    let preferences: Preferences = match &cluster {
+        Some((cluster, _, _)) => {
+            Arc::new(Box::pin(ClusterPreferences::open(cluster, config.cluster_replicas)).await?)
+        }
+        None => Arc::new(FilePreferences::load(Some(config.preferences_file()))?),
+    };
     let template = room_template(&config)?;
     let connections = Connections::default();
     let maker = RoomMaker {
@@ -228,6 +235,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<RunningServer
         clock,
         allowlist,
         bans,
+        preferences,
     });
     // The health check says 503 from the start of the shutdown until the server is done.
     let serving = accept_loop(listener, deps, ssh, shutdown.clone());

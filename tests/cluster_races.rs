@@ -78,6 +78,7 @@ async fn of_a_hundred_claims_of_one_name_on_three_connections_one_wins() {
                     key: None,
                     node: format!("n{}", id % 3),
                     addr: None,
+                    away: None,
                 };
                 names.claim("prize", who).await.is_ok()
             })

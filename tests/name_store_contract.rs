@@ -19,6 +19,7 @@ fn claim(id: u128, room: &str) -> Claim {
         key: None,
         node: String::new(),
         addr: None,
+        away: None,
     }
 }
 
@@ -47,6 +48,10 @@ async fn contract(store: Arc<dyn NameStore>) {
     store.free("alice", 1).await;
     assert_eq!(store.online("alice").await, Ok(None));
     assert_eq!(store.take("alice", claim(2, "#lobby")).await, Ok(Ok(true)));
+    // Found by id under whatever name it holds (`/reply` after a rename).
+    let by_id = store.online_with_ids(&[2, 999]).await.unwrap();
+    assert_eq!(by_id.iter().map(|c| c.id).collect::<Vec<_>>(), [2]);
+    assert_eq!(store.online_with_ids(&[999]).await, Ok(Vec::new()));
 
     // Twenty claimants at once: exactly one wins.
     let racing: Vec<_> = (100..120u128)

@@ -20,6 +20,7 @@ use crate::Target;
 use testkit::join_stalled;
 use testkit::user_key;
 
+mod comforts;
 mod report;
 
 use report::{report, CpuUse, Times};
@@ -65,6 +66,17 @@ pub struct FanoutArgs {
     /// not counted as receivers); the server should drop them and nobody should notice.
     #[arg(long, default_value_t = 0)]
     pub stalled: usize,
+    /// Receivers that `/ignore` others before the lines are sent (SPEC §12): the users
+    /// after the senders, each ignoring --ignore-each users who never send (so every
+    /// line is still delivered to everyone, through a non-empty ignore list).
+    #[arg(long, default_value_t = 0)]
+    pub ignorers: usize,
+    /// How many users each of --ignorers ignores.
+    #[arg(long, default_value_t = 10)]
+    pub ignore_each: usize,
+    /// The share of lines that name a user (`#<run>:<id> b<run>_<k>`), spread evenly.
+    #[arg(long, default_value_t = 0.0)]
+    pub mention_share: f64,
 }
 
 impl FanoutArgs {
@@ -108,7 +120,9 @@ pub async fn run(args: FanoutArgs, nofile: u64) -> anyhow::Result<()> {
     let server = Server::from_target(&args.target, args.users + args.stalled + 16).await?;
     let run_id = format!("{:04x}", rand::random::<u16>());
     let window = if args.rate > 0.0 { 0 } else { args.window };
-    let shared = Arc::new(Shared::new(&run_id, args.messages, args.senders, window));
+    let mut shared = Shared::new(&run_id, args.messages, args.senders, window);
+    shared.suffixes = comforts::suffixes(&args, &run_id);
+    let shared = Arc::new(shared);
 
     let join_started = Instant::now();
     let mut users = join_all(&args, &server, &run_id, &shared).await?;
@@ -119,6 +133,7 @@ pub async fn run(args: FanoutArgs, nofile: u64) -> anyhow::Result<()> {
     }
     let join_time = join_started.elapsed();
     sync_room(&users, &shared, args.rooms).await?;
+    comforts::ignore_some(&args, &users, &run_id, &shared).await?;
 
     let pids = Pids::new(if server.in_process() {
         Vec::new()
@@ -299,7 +314,8 @@ async fn send_loop(
         if let Some(window) = shared.window.get(k) {
             window.acquire().await?.forget();
         }
-        let line = format!("{}{g}\r", shared.tag);
+        let named = shared.suffixes.get(g).map_or("", String::as_str);
+        let line = format!("{}{g}{named}\r", shared.tag);
         shared.mark_sent(g);
         writer.data_bytes(line.into_bytes()).await?;
     }

@@ -33,6 +33,11 @@ pub struct Shared {
     pub stalled_prefix: String,
     /// Stalled participants the room announced as gone (seen by user 0).
     pub stalled_left: AtomicUsize,
+    /// `/ignore`s the server has confirmed (`--ignorers`).
+    pub ignoring: AtomicUsize,
+    /// What follows message `g`'s number (`--mention-share`: a user's nickname, or
+    /// nothing), by `g`; empty when no line names anyone.
+    pub suffixes: Vec<String>,
 }
 
 impl Shared {
@@ -52,6 +57,8 @@ impl Shared {
                 .collect(),
             stalled_prefix: format!("z{run}_"),
             stalled_left: AtomicUsize::new(0),
+            ignoring: AtomicUsize::new(0),
+            suffixes: Vec::new(),
         }
     }
 
@@ -151,7 +158,9 @@ impl Receiver {
     /// A line that is not one of this run's: the welcome, or (user 0 counts them) the
     /// room announcing that stalled participants left, one by one or gathered.
     fn other_line(&mut self, line: &str) {
-        if self.welcomed.is_some() && line.contains("Welcome to ") {
+        if line.contains("[Server]: You no longer see messages from ") {
+            self.shared.ignoring.fetch_add(1, Ordering::AcqRel);
+        } else if self.welcomed.is_some() && line.contains("Welcome to ") {
             let _ = self.welcomed.take().map(|w| w.send(()));
         } else if self.index == 0 && line.contains(" left the chat.") {
             let prefix = &self.shared.stalled_prefix;

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+pub use super::comfort::Comfort;
 use super::moderation::{self, Moderation};
 use super::text::sanitize;
 
@@ -72,6 +73,8 @@ pub enum Command {
     },
     /// A moderation command (SPEC §11).
     Moderate(Moderation),
+    /// The personal comforts of SPEC §12 (see [`super::comfort`]).
+    Comfort(Comfort),
 }
 
 impl Command {
@@ -87,6 +90,7 @@ impl Command {
                 | Command::Unregister { .. }
                 | Command::Whois { .. }
         ) || matches!(self, Command::Moderate(m) if m.is_server_wide())
+            || matches!(self, Command::Comfort(c) if c.is_beyond_the_room())
     }
 }
 
@@ -163,6 +167,23 @@ pub const HELP: &[(&str, &str)] = &[
         "/whois <nickname>",
         "where someone is and whether their name is theirs",
     ),
+    ("/me <action>", "tell the room what you do: * you waves"),
+    (
+        "/reply <message>",
+        "whisper to whoever last whispered to you (/r)",
+    ),
+    (
+        "/away [reason]",
+        "say you are away (until you chat or /back)",
+    ),
+    ("/back", "say you are back"),
+    (
+        "/ignore [nickname]",
+        "stop seeing someone (alone: who you ignore)",
+    ),
+    ("/unignore <nickname>", "see someone again"),
+    ("/bell [mentions|all|off]", "when the terminal bell rings"),
+    ("/timestamp [on|off]", "show HH:MM before each line"),
     ("/help", "show this list"),
     ("/quit", "leave the chat (Ctrl-D works too)"),
 ];
@@ -250,7 +271,10 @@ pub fn parse_input(line: &str) -> Result<Input, ParseError> {
         },
         lower => match moderation::parse(lower, args) {
             Some(parsed) => Command::Moderate(parsed?),
-            None => return Err(ParseError::Unknown(format!("/{name}"))),
+            None => match super::comfort::parse(lower, args)? {
+                Some(comfort) => Command::Comfort(comfort),
+                None => return Err(ParseError::Unknown(format!("/{name}"))),
+            },
         },
     };
     Ok(Input::Command(command))

@@ -14,6 +14,17 @@ pub enum LineKind {
     Whisper,
     /// `[Scheduled by Charlie] ...`
     Scheduled,
+    /// `* Alice waves` (`/me`); the `nick_len` bytes after `* ` are the actor's nickname.
+    Action { nick_len: usize },
+}
+
+/// Who sent a line, for the recipient's own view (SPEC §12): their participant id (is
+/// it my own line? whom do I `/reply` to?) and the person (`key` fingerprint, or the
+/// address without a key), which `/ignore` names.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Sender {
+    pub id: u128,
+    pub person: String,
 }
 
 /// One finished line of room output (without a line ending). Between servers it
@@ -22,6 +33,10 @@ pub enum LineKind {
 pub struct ChatLine {
     pub kind: LineKind,
     pub text: String,
+    /// Who sent it: set on chat lines, `/me`, scheduled messages and whispers, never on
+    /// `[Server]:` lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<Sender>,
     /// The line with colours, made once by the first recipient that needs it and
     /// shared by the rest.
     #[serde(skip)]
@@ -37,6 +52,7 @@ impl ChatLine {
         ChatLine {
             kind: LineKind::Server,
             text: format!("[Server]: {}", text.as_ref()),
+            from: None,
             coloured: OnceLock::new(),
         }
     }
@@ -46,6 +62,7 @@ impl ChatLine {
         ChatLine {
             kind: LineKind::Server,
             text: format!("[Notice] {text}"),
+            from: None,
             coloured: OnceLock::new(),
         }
     }
@@ -57,6 +74,7 @@ impl ChatLine {
                 nick_len: nick.len(),
             },
             text: format!("{nick} >> {message}"),
+            from: None,
             coloured: OnceLock::new(),
         }
     }
@@ -66,6 +84,7 @@ impl ChatLine {
         ChatLine {
             kind: LineKind::Whisper,
             text: format!("[Whisper from {from}] {message}"),
+            from: None,
             coloured: OnceLock::new(),
         }
     }
@@ -75,6 +94,7 @@ impl ChatLine {
         ChatLine {
             kind: LineKind::Whisper,
             text: format!("[Whisper to {to}] {message}"),
+            from: None,
             coloured: OnceLock::new(),
         }
     }
@@ -84,7 +104,39 @@ impl ChatLine {
         ChatLine {
             kind: LineKind::Scheduled,
             text: format!("[Scheduled by {author}] {message}"),
+            from: None,
             coloured: OnceLock::new(),
+        }
+    }
+
+    /// `* {nick} {action}` (`/me`)
+    pub fn action(nick: &str, action: &str) -> Self {
+        ChatLine {
+            kind: LineKind::Action {
+                nick_len: nick.len(),
+            },
+            text: format!("* {nick} {action}"),
+            from: None,
+            coloured: OnceLock::new(),
+        }
+    }
+
+    /// The same line, marked as sent by `from`.
+    pub fn by(mut self, from: Sender) -> Self {
+        self.from = Some(from);
+        self
+    }
+
+    /// Where the words of the line start, after who said it (`Alice >> `,
+    /// `[Whisper from Bob] `, `* Alice `): the part a mention is looked for in.
+    pub fn body_start(&self) -> usize {
+        match self.kind {
+            LineKind::Chat { nick_len } => (nick_len + " >> ".len()).min(self.text.len()),
+            LineKind::Action { nick_len } => (nick_len + "* ".len() + 1).min(self.text.len()),
+            LineKind::Server | LineKind::Whisper | LineKind::Scheduled => {
+                // A nickname has no `]`, so the first `] ` ends the tag.
+                self.text.find("] ").map_or(0, |at| at + 2)
+            }
         }
     }
 
@@ -121,9 +173,32 @@ mod tests {
             ChatLine::scheduled("Charlie", "Meeting starts soon").text,
             "[Scheduled by Charlie] Meeting starts soon"
         );
+        assert_eq!(ChatLine::action("Alice", "waves").text, "* Alice waves");
         assert_eq!(
             ChatLine::server("Bob has been kicked from the chat.").text,
             "[Server]: Bob has been kicked from the chat."
         );
+    }
+
+    #[test]
+    fn the_body_starts_after_who_said_it() {
+        let body = |l: ChatLine| l.text[l.body_start()..].to_string();
+        assert_eq!(body(ChatLine::chat("Alice", "hi bob")), "hi bob");
+        assert_eq!(body(ChatLine::action("Alice", "waves")), "waves");
+        assert_eq!(body(ChatLine::whisper_from("Bob", "hi")), "hi");
+        assert_eq!(body(ChatLine::scheduled("Charlie", "go")), "go");
+    }
+
+    #[test]
+    fn a_line_without_a_sender_travels_as_before() {
+        let line = ChatLine::server("hi");
+        let json = serde_json::to_string(&line).unwrap();
+        assert!(!json.contains("from"), "{json}");
+        let sent = ChatLine::chat("a", "b").by(Sender {
+            id: 7,
+            person: "SHA256:k".into(),
+        });
+        let back: ChatLine = serde_json::from_str(&serde_json::to_string(&sent).unwrap()).unwrap();
+        assert_eq!(back, sent);
     }
 }

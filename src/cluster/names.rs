@@ -91,6 +91,23 @@ impl ClusterNames {
         }
     }
 
+    async fn online_with_ids_now(&self, ids: &[ParticipantId]) -> Result<Vec<Claim>, Unavailable> {
+        let mut found = Vec::new();
+        let mut keys = self.online.keys().await.map_err(unavailable)?;
+        while let Some(key) = futures_util::StreamExt::next(&mut keys).await {
+            let Ok(key) = key else { continue };
+            if let Some((claim, _)) = self.entry(&key).await? {
+                if ids.contains(&claim.id) {
+                    found.push(claim);
+                    if found.len() == ids.len() {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(found)
+    }
+
     /// Frees every name held by participants connected to `node` (it died).
     pub async fn free_node(&self, node: &str, online: &Mirror) {
         for (key, claim) in online.values::<Claim>() {
@@ -151,6 +168,13 @@ impl ClusterNames {
 }
 
 impl NameStore for ClusterNames {
+    fn online_with_ids<'a>(
+        &'a self,
+        ids: &'a [ParticipantId],
+    ) -> BoxFuture<'a, Result<Vec<Claim>, Unavailable>> {
+        Box::pin(self.online_with_ids_now(ids))
+    }
+
     fn online<'a>(
         &'a self,
         name_key: &'a str,

@@ -13,8 +13,10 @@ use crate::room::{Delivery, Entrant, JoinError, Joined, ParticipantId, RoomEvent
 
 /// The version of what travels between nodes (this module and the buckets' values).
 /// Nodes of two versions never share a cluster: a node is refused at start while a
-/// node of another version is live (version 0: before versions were written; 2 added
-/// moderation: codes, bans, rules in the snapshot, addresses in claims).
+/// node of another version is live (version 0: before versions were written). Version
+/// 2 added moderation (SPEC §11: codes, bans, a room's rules in its snapshot) and the
+/// personal comforts (SPEC §12: a line carries who sent it (`from`), `/me` lines are a
+/// kind of their own, and a name's claim carries the address and whether they are away).
 pub const WIRE_VERSION: u32 = 2;
 
 /// A room as the cluster keys it, worked out once from its name: its look-alike key

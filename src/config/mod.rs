@@ -329,6 +329,11 @@ impl Config {
         self.data_dir.join("bans.json")
     }
 
+    /// Where a lone server keeps remembered personal settings (SPEC §12).
+    pub fn preferences_file(&self) -> PathBuf {
+        self.data_dir.join("preferences.json")
+    }
+
     /// Whether `user` is a generic login that gets the nickname prompt.
     pub fn is_generic_user(&self, user: &str) -> bool {
         self.generic_users

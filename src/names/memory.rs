@@ -95,6 +95,15 @@ impl MemoryNames {
 }
 
 impl NameStore for MemoryNames {
+    fn online_with_ids<'a>(
+        &'a self,
+        ids: &'a [ParticipantId],
+    ) -> BoxFuture<'a, Result<Vec<Claim>, Unavailable>> {
+        let online = self.lock();
+        let found = online.online.values().filter(|c| ids.contains(&c.id));
+        Box::pin(ready(Ok(found.cloned().collect())))
+    }
+
     fn online<'a>(
         &'a self,
         name_key: &'a str,

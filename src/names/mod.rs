@@ -4,6 +4,7 @@
 //! for a lone server, or the cluster's key-value buckets; the rules and replies are the
 //! same for both.
 
+mod comforts;
 mod memory;
 mod registrations;
 mod store;
@@ -30,9 +31,12 @@ pub struct Claim {
     pub key: Option<String>,
     /// The server holding their connection (empty for a lone server).
     pub node: String,
-    /// Where they connected from (for a ban by name); added in wire version 2.
-    #[serde(default)]
-    pub addr: Option<std::net::SocketAddr>,
+    /// Their address, for `/ignore` of someone without a key (SPEC §12).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addr: Option<std::net::IpAddr>,
+    /// Set while they are away (SPEC §12): the reason, empty when none was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub away: Option<String>,
 }
 
 /// The shared store could not be reached (a cluster's NATS outage).

@@ -42,6 +42,13 @@ pub trait NameStore: Send + Sync + 'static {
     /// Registers, unless the name was taken meanwhile; `Ok(false)` if it was.
     fn register(&self, registration: Registration) -> BoxFuture<'_, Result<bool, Unavailable>>;
 
+    /// Whoever of participants `ids` is online, under any name (one scan: for
+    /// `/reply` and the ignore list after a rename, which is rare).
+    fn online_with_ids<'a>(
+        &'a self,
+        ids: &'a [ParticipantId],
+    ) -> BoxFuture<'a, Result<Vec<Claim>, Unavailable>>;
+
     /// Removes the registration of `name_key`.
     fn unregister<'a>(&'a self, name_key: &'a str) -> BoxFuture<'a, Result<(), Unavailable>>;
 }

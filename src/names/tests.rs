@@ -10,6 +10,7 @@ fn online(id: ParticipantId, key: Option<&str>) -> Claim {
         key: key.map(str::to_string),
         node: String::new(),
         addr: None,
+        away: None,
     }
 }
 

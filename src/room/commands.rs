@@ -128,7 +128,7 @@ impl RoomState {
             self.refuse(id, error);
             return;
         }
-        let line = ChatLine::chat(nick, text);
+        let line = ChatLine::chat(nick, text).by(self.sender(id));
         self.log("MESSAGE", &line.text);
         self.broadcast_public(line);
     }
@@ -142,8 +142,9 @@ impl RoomState {
             Command::ListSchedules => self.list_schedules(id),
             Command::Unschedule { number } => self.unschedule(id, number),
             Command::Kick { nickname } => self.kick(id, &nickname),
+            Command::Comfort(comfort) => self.comfort(id, comfort),
             Command::Users => {
-                let line = self.users_line();
+                let line = self.users_line_marking(|id| names.away(id).is_some());
                 let logged = line.text.clone();
                 self.reply(id, line);
                 logged
@@ -228,7 +229,9 @@ impl RoomState {
             .find(id)
             .map(|p| p.who.nick.to_string())
             .unwrap_or_default();
-        let line = ChatLine::whisper_from(&from, text).shared();
+        let line = ChatLine::whisper_from(&from, text)
+            .by(self.sender(id))
+            .shared();
         let here = if self.find(target).is_some() {
             String::new()
         } else {
@@ -241,6 +244,7 @@ impl RoomState {
             line,
         });
         self.reply(id, ChatLine::whisper_to(&nick, text));
+        self.tell_away(id, target, &nick, names);
         format!("whisper to {nick}{here}: {text}")
     }
 
@@ -291,6 +295,7 @@ impl RoomState {
             return String::new();
         };
         let (author, key) = (me.who.nick.to_string(), me.who.key.clone());
+        let author_person = Some(me.who.person_text());
         let max = self.config.max_schedules_per_user;
         let mine = self.my_schedules(id).len();
         if max > 0 && mine >= max {
@@ -310,6 +315,7 @@ impl RoomState {
             author_key: key,
             text: text.to_string(),
             room: self.config.name.clone(),
+            author_person,
             author_session: Some(id),
         });
         self.save_schedules();
@@ -395,7 +401,7 @@ impl RoomState {
         }
         self.stats.scheduled += due.len() as u64;
         for m in &due {
-            let line = ChatLine::scheduled(&m.author, &m.text);
+            let line = ChatLine::scheduled(&m.author, &m.text).by(m.sender());
             self.log("SCHEDULED", &line.text);
             self.broadcast_public(line);
         }

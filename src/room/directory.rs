@@ -83,7 +83,8 @@ impl RoomDirectory {
             room: room.to_string(),
             key: request.key.clone(),
             node: self.node().to_string(),
-            addr: request.addr,
+            addr: request.addr.map(|a| a.ip()),
+            away: None,
         };
         let (nick, fresh) = match names.claim(&request.nickname, claim).await {
             Ok(claimed) => claimed,

@@ -9,6 +9,7 @@ mod actor;
 mod admin;
 mod ban;
 mod clock;
+mod comforts;
 mod commands;
 pub mod directory;
 #[cfg(test)]

@@ -122,6 +122,11 @@ fn a_mute_refuses_chat_lines_until_it_ends_and_follows_the_person() {
         ["[Server]: You are muted in #rust until 15:10."]
     );
     assert!(says(&mut room, 4, "hello", 2).is_empty(), "nobody hears it");
+    assert_eq!(
+        says(&mut room, 4, "/me waves", 4),
+        ["[Server]: You are muted in #rust until 15:10."],
+        "a mute refuses /me too"
+    );
     assert!(!room.input(4, "hello", &Online::default()), "refused");
     room.take_events();
     // whispers and commands still work

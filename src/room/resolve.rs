@@ -14,6 +14,8 @@ use crate::names::NameRegistry;
 pub struct Resolved {
     rename: Option<Result<Nickname, NicknameError>>,
     find: Option<(ParticipantId, String)>,
+    /// Who is away (SPEC §12), for a whisper's target or the user list.
+    away: Vec<(ParticipantId, String)>,
 }
 
 impl Resolved {
@@ -34,7 +36,14 @@ impl Resolved {
                 resolved.rename = Some(names.rename(id, &me.who.nick, &nickname).await);
             }
             Ok(Input::Command(Command::Whisper { to, .. })) => {
-                resolved.find = names.find(&to).await.map(|c| (c.id, c.nick));
+                let found = names.find(&to).await;
+                resolved.find = found.as_ref().map(|c| (c.id, c.nick.clone()));
+                resolved
+                    .away
+                    .extend(found.and_then(|c| Some((c.id, c.away?))));
+            }
+            Ok(Input::Command(Command::Users)) => {
+                resolved.away = away_in(state, names).await;
             }
             _ => {}
         }
@@ -52,6 +61,21 @@ impl Resolved {
     }
 }
 
+/// Who of the room's listed members is away, asked of the name store all at once.
+async fn away_in(state: &RoomState, names: &NameRegistry) -> Vec<(ParticipantId, String)> {
+    let listed = state.listed();
+    let asked = listed.iter().map(|(_, nick)| names.find(nick));
+    let claims = futures_util::future::join_all(asked).await;
+    listed
+        .iter()
+        .zip(claims)
+        .filter_map(|((id, _), claim)| {
+            let claim = claim.filter(|c| c.id == *id)?;
+            Some((*id, claim.away?))
+        })
+        .collect()
+}
+
 impl NameService for Resolved {
     fn rename(&self, _old: &Nickname, raw: &str) -> Result<Nickname, NicknameError> {
         self.rename
@@ -61,5 +85,10 @@ impl NameService for Resolved {
 
     fn find(&self, _raw: &str) -> Option<(ParticipantId, String)> {
         self.find.clone()
+    }
+
+    fn away(&self, id: ParticipantId) -> Option<String> {
+        let (_, reason) = self.away.iter().find(|(who, _)| *who == id)?;
+        Some(reason.clone())
     }
 }

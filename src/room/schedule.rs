@@ -27,12 +27,26 @@ pub struct ScheduledMessage {
     /// The room it fires in, as shown (`#rust`); set when saved.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub room: String,
+    /// The author as `/ignore` knows them: their key, or their address without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author_person: Option<String>,
     /// The author's participant id in this run of the server (not persisted).
     #[serde(skip)]
     pub author_session: Option<ParticipantId>,
 }
 
 impl ScheduledMessage {
+    /// Who sent it, as its line carries it (id 0: the author's session is not known).
+    pub fn sender(&self) -> crate::chat::line::Sender {
+        let person = self.author_person.clone();
+        crate::chat::line::Sender {
+            id: self.author_session.unwrap_or(0),
+            person: person
+                .or_else(|| self.author_key.clone())
+                .unwrap_or_default(),
+        }
+    }
+
     /// Whether the participant `id` with key `key` wrote this message.
     pub fn is_by(&self, id: ParticipantId, key: Option<&str>) -> bool {
         self.author_session == Some(id) || (key.is_some() && self.author_key.as_deref() == key)
@@ -279,6 +293,7 @@ mod tests {
             author_key: None,
             text: text.into(),
             room: String::new(),
+            author_person: None,
             author_session: Some(1),
         };
         book.add(msg("2026-11-24T15:31:00Z", "second"));

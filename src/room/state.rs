@@ -60,6 +60,11 @@ pub trait NameService {
     fn rename(&self, old: &Nickname, raw: &str) -> Result<Nickname, NicknameError>;
     /// Who is online as `raw`: their id and nickname.
     fn find(&self, raw: &str) -> Option<(ParticipantId, String)>;
+    /// Participant `id`'s away reason (`Some("")`: away with none), if they are away
+    /// and it was looked up for this line (SPEC §12).
+    fn away(&self, _id: ParticipantId) -> Option<String> {
+        None
+    }
 }
 
 /// Someone in the room.

@@ -45,11 +45,25 @@ impl RoomState {
     /// `[Server]: Users (3/10): Alice, Bob, Charlie`; in a very big room the first
     /// [`USERS_LISTED`] names and how many more.
     pub fn users_line(&self) -> ChatLine {
-        let names: Vec<&str> = self
+        self.users_line_marking(|_| false)
+    }
+
+    /// The members the user list shows: id and nickname.
+    pub(super) fn listed(&self) -> Vec<(ParticipantId, String)> {
+        let listed = self.members.iter().take(USERS_LISTED);
+        listed.map(|p| (p.who.id, p.who.nick.to_string())).collect()
+    }
+
+    /// The user list with `(away)` after those `away` says are (SPEC §12).
+    pub fn users_line_marking(&self, away: impl Fn(ParticipantId) -> bool) -> ChatLine {
+        let names: Vec<std::borrow::Cow<'_, str>> = self
             .members
             .iter()
             .take(USERS_LISTED)
-            .map(|p| p.who.nick.as_str())
+            .map(|p| match away(p.who.id) {
+                true => format!("{} (away)", p.who.nick).into(),
+                false => p.who.nick.as_str().into(),
+            })
             .collect();
         let count = self.members.len();
         let more = match count.saturating_sub(USERS_LISTED) {

@@ -11,6 +11,7 @@ use crate::delivery::Connections;
 use crate::log::LogSink;
 use crate::metrics::Metrics;
 use crate::names::NameRegistry;
+use crate::preferences::Preferences;
 use crate::room::{Clock, RoomDirectory};
 
 /// Shared by every connection.
@@ -28,4 +29,6 @@ pub struct SessionDeps {
     pub allowlist: Allowlist,
     /// Who may not come in at all.
     pub bans: BanList,
+    /// What people with a registered name set for themselves (SPEC §12).
+    pub preferences: Preferences,
 }

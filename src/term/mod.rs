@@ -4,6 +4,7 @@
 
 pub mod complete;
 pub mod editor;
+pub mod highlight;
 pub mod keys;
 pub mod screen;
 pub mod style;

@@ -74,6 +74,11 @@ impl Screen {
         }
     }
 
+    /// Whether escape codes (colours, highlights) may be written.
+    pub fn has_escapes(&self) -> bool {
+        self.escapes
+    }
+
     /// Whether the server draws an input line (pty) or not.
     pub fn is_pty(&self) -> bool {
         matches!(self.input, Input::Editor(_))
@@ -178,12 +183,26 @@ impl Screen {
 
     /// Bytes that print `lines` above the input row and redraw it intact.
     pub fn print<'a>(&self, lines: impl IntoIterator<Item = &'a ChatLine>) -> String {
+        self.print_with(lines, |line, escapes, out| {
+            paint(line, escapes, out);
+            true
+        })
+    }
+
+    /// [`Screen::print`], each line written by `show` (given whether escapes are
+    /// allowed), which returns false when it wrote nothing (the line is not shown).
+    pub fn print_with<T>(
+        &self,
+        lines: impl IntoIterator<Item = T>,
+        mut show: impl FnMut(T, bool, &mut String) -> bool,
+    ) -> String {
         // Room for a typical batch (one line and the prompt) without growing.
         let mut out = String::with_capacity(256);
         self.clear_row(&mut out);
         for line in lines {
-            paint(line, self.escapes, &mut out);
-            out.push_str(self.newline());
+            if show(line, self.escapes, &mut out) {
+                out.push_str(self.newline());
+            }
         }
         match &self.input {
             Input::Editor(editor) if self.escapes => {

@@ -8,7 +8,7 @@ const NICK_COLOURS: &[u8] = &[
     33, 39, 41, 69, 75, 105, 135, 141, 166, 170, 172, 178, 197, 202, 208, 214,
 ];
 
-const RESET: &str = "\x1b[0m";
+pub(super) const RESET: &str = "\x1b[0m";
 
 /// Whether a terminal type gets colours (`dumb` and an empty type do not).
 pub fn term_has_colour(term: &str) -> bool {
@@ -34,11 +34,19 @@ pub fn paint(line: &ChatLine, colour: bool, out: &mut String) {
     }
 }
 
-fn colourise(line: &ChatLine) -> String {
+pub(super) fn colourise(line: &ChatLine) -> String {
     let style = match line.kind {
         LineKind::Chat { nick_len } => {
             let (nick, rest) = line.text.split_at(nick_len);
             return format!("\x1b[1;38;5;{}m{nick}{RESET}{rest}", nick_colour(nick));
+        }
+        LineKind::Action { nick_len } => {
+            let (star, rest) = line.text.split_at(2.min(line.text.len()));
+            let (nick, rest) = rest.split_at(nick_len.min(rest.len()));
+            return format!(
+                "{star}\x1b[1;38;5;{}m{nick}{RESET}{rest}",
+                nick_colour(nick)
+            );
         }
         LineKind::Server => "\x1b[33m",
         LineKind::Whisper => "\x1b[35m",

@@ -2,7 +2,7 @@
 //! `/join`, `/leave`, `/rooms`, `/register`, `/unregister`, `/whois`, and the server
 //! admins' `/ban`, `/unban`, `/bans`.
 
-use crate::chat::command::{parse_input, Command, Input};
+use crate::chat::command::{parse_input, Comfort, Command, Input};
 use crate::chat::line::ChatLine;
 use crate::chat::moderation::without_code;
 use crate::chat::room_name::RoomName;
@@ -11,14 +11,17 @@ use crate::room::rate::{RateLimiter, Verdict};
 use crate::room::Delivery;
 use crate::ssh::SessionDeps;
 
+use super::personal;
 use super::presence::Presence;
 
 /// The command in `line`, if it is one the session runs itself. Its arguments are as
 /// typed, so a room name with a hidden control character is refused, not cleaned into
 /// another name.
-pub(super) fn beyond_the_room(line: &str) -> Option<Command> {
+pub(super) fn beyond_the_room(line: &str, away: bool) -> Option<Command> {
     match parse_input(line) {
         Ok(Input::Command(command)) if command.is_beyond_the_room() => Some(command),
+        // A chat line ends being away first (SPEC §12), then goes on to the room.
+        _ if away && personal::ends_away(line) => Some(Command::Comfort(Comfort::Back)),
         _ => None,
     }
 }
@@ -34,7 +37,7 @@ pub(super) async fn run(
 ) {
     let typed_in = me.room.clone();
     let outcome = match limiter.check(tokio::time::Instant::now()) {
-        Verdict::Allowed => reply_to(me, deps, command).await,
+        Verdict::Allowed => reply_to(me, deps, line, command).await,
         Verdict::Refused { notify: false } => return,
         Verdict::Refused { notify: true } | Verdict::Flooding => {
             Some("You are sending messages too fast. Please wait a moment.".to_string())
@@ -56,8 +59,14 @@ pub(super) async fn run(
 }
 
 /// The reply to `command`, if there is one (a move answers with the new room's welcome).
-async fn reply_to(me: &mut Presence, deps: &SessionDeps, command: Command) -> Option<String> {
+async fn reply_to(
+    me: &mut Presence,
+    deps: &SessionDeps,
+    line: &str,
+    command: Command,
+) -> Option<String> {
     match command {
+        Command::Comfort(comfort) => personal::run(me, deps, line, comfort).await,
         Command::Join { room, code } => match RoomName::parse(&room) {
             Ok(room) => move_to(me, deps, room, code).await,
             Err(e) => Some(e.to_string()),
@@ -70,19 +79,27 @@ async fn reply_to(me: &mut Presence, deps: &SessionDeps, command: Command) -> Op
             move_to(me, deps, lobby, None).await
         }
         Command::Rooms => Some(strip_server(deps.rooms.rooms_line().await)),
-        Command::Register => Some(
-            deps.names
+        Command::Register => {
+            let said = deps
+                .names
                 .register(&me.who.nick, me.who.key.as_deref())
-                .await,
-        ),
+                .await;
+            // From now on, what this key sets for itself is kept.
+            personal::keep_once_registered(me, deps).await;
+            Some(said)
+        }
         Command::Unregister { nickname } => {
             let name = nickname.unwrap_or_else(|| me.who.nick.to_string());
             let admin = deps.rooms.is_server_admin(me.who.key.as_deref());
-            Some(
-                deps.names
-                    .unregister(&name, me.who.key.as_deref(), admin)
-                    .await,
-            )
+            let owner = deps.names.owner_of(&name).await;
+            let said = deps
+                .names
+                .unregister(&name, me.who.key.as_deref(), admin)
+                .await;
+            if let Some(owner) = owner {
+                personal::forget_unless_registered(deps, &owner).await;
+            }
+            Some(said)
         }
         Command::Whois { nickname } => Some(match deps.names.whois(&nickname).await {
             Ok(text) | Err(text) => text,
@@ -110,6 +127,9 @@ async fn move_to(
             let old = std::mem::replace(&mut me.room, room);
             me.handle = handle;
             deps.rooms.leave(&old, me.who.id).await;
+            if me.comforts.away.is_some() {
+                personal::tell_names_away(me, deps).await;
+            }
             None
         }
         Err(refused) => Some(refused.to_string()),

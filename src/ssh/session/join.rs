@@ -89,6 +89,7 @@ pub(super) async fn join(
                     reach,
                     room,
                     handle,
+                    comforts: Default::default(),
                 });
             }
             Err(refused) => {

@@ -4,8 +4,10 @@
 
 mod beyond;
 mod channel;
+mod comforts;
 mod exec;
 mod join;
+mod personal;
 mod presence;
 mod server_bans;
 
@@ -22,6 +24,7 @@ use tracing::Instrument;
 pub use exec::run_exec;
 
 use self::channel::Channel;
+use self::comforts::Reader;
 use self::presence::Presence;
 use super::{EventReceiver, PtyInfo, SessionDeps, SessionEvent};
 use crate::chat::room_name::RoomName;
@@ -122,6 +125,8 @@ async fn shell(mut setup: SessionSetup, room: Option<RoomName>) {
     setup.joined.cancel();
     let _counted = Held::on(&session.deps.metrics.participants);
     tracing::debug!(nickname = %me.who.nick, "joined");
+    // A registered key's settings apply from the welcome on (its history is filtered).
+    Box::pin(personal::recall(&mut me, &session.deps)).await;
     let open = session.start(&mut me).await;
     if open {
         session.run(&mut me, &mut setup).await;
@@ -186,7 +191,7 @@ impl Session {
             let idle = self.in_room.is_none();
             // The next typed line, if it is a command the session runs itself.
             let mut beyond = match self.typed.front() {
-                Some(line) if idle => beyond::beyond_the_room(line),
+                Some(line) if idle => beyond::beyond_the_room(line, me.comforts.away.is_some()),
                 _ => None,
             };
             let next_beyond = beyond.is_some();
@@ -204,6 +209,10 @@ impl Session {
                     // Boxed: a rare path whose future (room directory, registry) would
                     // otherwise make every idle session's task bigger.
                     Box::pin(beyond::run(me, &self.deps, &mut self.limiter, &line, command)).await;
+                    // A `/reply` made a whisper, or a chat line ended being away.
+                    if let Some(forward) = me.comforts.forward.take() {
+                        self.typed.push_front(forward);
+                    }
                     moved = true;
                 }
                 Some(slot) = room.input_slot(), if idle && !next_beyond && !self.typed.is_empty() => {
@@ -271,8 +280,31 @@ impl Session {
                 Delivery::Close => closing = true,
             }
         }
-        let lines = self.batch.iter().flat_map(Delivery::lines);
-        let text = self.screen.print(lines.map(|line| &**line));
+        // The welcome's history is shown as it was; live lines ring, stamp, highlight.
+        let lines = self.batch.iter().flat_map(|delivery| {
+            let live = matches!(delivery, Delivery::Line(_));
+            delivery.lines().iter().map(move |line| (&**line, live))
+        });
+        let reader = Reader {
+            id: me.who.id,
+            nick: me.who.nick.as_str(),
+            escapes: self.screen.has_escapes(),
+            // Only asked for when timestamps are on: the zone is looked up each time.
+            clock: me.comforts.settings.timestamps.then(|| {
+                let now = self.deps.clock.now();
+                now.with_timezone(&self.deps.config.time_zone())
+            }),
+        };
+        let mut ring = false;
+        let comforts = &mut me.comforts;
+        let mut text = self.screen.print_with(lines, |(line, live), _, out| {
+            comforts.show(line, live, &reader, out, &mut ring)
+        });
+        // The bell is a character, not an escape: any pty rings it, even TERM=dumb;
+        // without a pty the output stays plain lines for programs.
+        if ring && self.screen.is_pty() {
+            text.push('\x07');
+        }
         self.batch.clear();
         (text, closing)
     }

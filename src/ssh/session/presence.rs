@@ -1,6 +1,7 @@
 //! Where a participant is: their id, name, transcript and current room, which the
 //! session task keeps as they move from room to room.
 
+use super::comforts::Comforts;
 use crate::chat::room_name::RoomName;
 use crate::delivery::Reach;
 use crate::participant::Identity;
@@ -14,6 +15,8 @@ pub(super) struct Presence {
     pub reach: Reach,
     pub room: RoomName,
     pub handle: RoomHandle,
+    /// Their own view and settings (SPEC §12).
+    pub comforts: Comforts,
 }
 
 impl Presence {

@@ -95,7 +95,7 @@ async fn on_whom(me: &Presence, deps: &SessionDeps, target: &str) -> Result<Ban,
     } else if let Some(claim) = deps.names.find(target).await {
         ban.name = Some(claim.nick);
         ban.key = claim.key;
-        ban.ip = claim.addr.map(|a| a.ip());
+        ban.ip = claim.addr;
     } else if let Some(registration) = deps.names.registration_of(target).await {
         ban.name = Some(registration.name);
         ban.key = Some(registration.key);

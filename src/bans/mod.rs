@@ -225,17 +225,19 @@ impl BanList {
     /// # Errors
     /// The store did not keep the change.
     pub async fn lift(&self, target: &str) -> Result<Vec<Ban>, NotKept> {
-        let hits: Vec<String> = {
+        let hits: Vec<(String, Ban)> = {
             let index = self.index();
             let hits = index.all.iter().filter(|(_, b)| b.room.is_none());
             hits.filter(|(_, b)| b.is_on(target))
-                .map(|(id, _)| id.clone())
+                .map(|(id, b)| (id.clone(), b.clone()))
                 .collect()
         };
         let mut lifted = Vec::new();
-        for id in hits {
+        for (id, ban) in hits {
             self.inner.store.delete(&id).await?;
-            lifted.extend(self.removed(&id));
+            // In a cluster the watch may have taken it out of the list already.
+            self.removed(&id);
+            lifted.push(ban);
         }
         Ok(lifted)
     }

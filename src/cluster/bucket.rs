@@ -58,6 +58,19 @@ impl Mirror {
         Ok(mirror)
     }
 
+    /// What this node itself just stored under `key`, before the watch brings it back
+    /// (so it reads its own writes).
+    pub fn put(&self, key: &str, value: Bytes) {
+        let mut map = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        map.insert(key.to_string(), value);
+    }
+
+    /// What this node itself just removed, before the watch says so.
+    pub fn remove(&self, key: &str) {
+        let mut map = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        map.remove(key);
+    }
+
     /// The value of `key`, if present.
     pub fn get(&self, key: &str) -> Option<Bytes> {
         let map = self.entries.read().unwrap_or_else(|e| e.into_inner());

@@ -152,18 +152,22 @@ impl ClusterNames {
     async fn register_now(&self, registration: Registration) -> Result<bool, Unavailable> {
         let key = key_of(&registration.name_key);
         let value = serde_json::to_vec(&registration).map_err(unavailable)?;
-        match self.registered.create(&key, value.into()).await {
-            Ok(_) => Ok(true),
+        match self.registered.create(&key, value.clone().into()).await {
+            Ok(_) => {
+                // Listed at once on this node, as a lone server's are.
+                self.registrations.put(&key, value.into());
+                Ok(true)
+            }
             Err(e) if e.kind() == CreateErrorKind::AlreadyExists => Ok(false),
             Err(e) => Err(unavailable(e)),
         }
     }
 
     async fn unregister_now(&self, name_key: &str) -> Result<(), Unavailable> {
-        self.registered
-            .purge(key_of(name_key))
-            .await
-            .map_err(unavailable)
+        let key = key_of(name_key);
+        self.registered.purge(&key).await.map_err(unavailable)?;
+        self.registrations.remove(&key);
+        Ok(())
     }
 }
 

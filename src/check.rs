@@ -50,6 +50,7 @@ pub fn report(config: &Config) -> anyhow::Result<String> {
     NameRegistry::load(Some(config.names_file()), config.max_names_per_key)?;
     let (_, bans) = crate::bans::FileBans::load(config.bans_file())?;
     writeln!(out, "# bans kept: {}", bans.len())?;
+    crate::preferences::FilePreferences::load(Some(config.preferences_file()))?;
     writeln!(out, "# configuration OK")?;
     Ok(out)
 }

@@ -187,6 +187,11 @@ fn a_damaged_bans_file_is_reported_and_kept() {
     a_damaged_data_file_stops_the_start("bans.json", "[{\"name\": \"bob\", \"key\": \"SHA2");
 }
 
+#[test]
+fn a_damaged_preferences_file_is_reported_and_kept() {
+    a_damaged_data_file_stops_the_start("preferences.json", "{\"SHA256:k\": {\"bell\": \"al");
+}
+
 /// `check` and the start both refuse a torn `data/FILE` and leave it as it was.
 fn a_damaged_data_file_stops_the_start(file: &str, torn: &str) {
     let dir = tempfile::tempdir().unwrap();

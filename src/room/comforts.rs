@@ -177,6 +177,20 @@ mod tests {
     }
 
     #[test]
+    fn a_mute_refuses_me_as_it_refuses_chat() {
+        let mut room = room();
+        room.input(1, "/mute Bob", &Names);
+        room.take_events();
+        assert!(!room.input(2, "/me waves", &Names));
+        let sent = lines(room.take_events());
+        assert_eq!(sent.len(), 1, "{sent:?}");
+        assert!(
+            sent[0].0.starts_with("[Server]: You are muted in #lobby"),
+            "{sent:?}"
+        );
+    }
+
+    #[test]
     fn a_keyless_sender_is_their_address_and_server_lines_name_nobody() {
         let mut room = room();
         room.input(3, "hi", &Names);

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use ssh_chatroom::bans::{Ban, BanList, FileBans};
-use ssh_chatroom::cluster::{Cluster, ClusterBans};
+use ssh_chatroom::cluster::ClusterBans;
 
 fn now() -> DateTime<Utc> {
     "2026-12-01T15:00:00Z".parse().unwrap()
@@ -111,16 +111,8 @@ async fn the_in_process_side_keeps_the_contract() {
 async fn the_nats_side_keeps_the_contract() {
     let dir = tempfile::tempdir().unwrap();
     let nats = testkit::NatsServer::start(dir.path()).await;
-    let node = |name: &str| {
-        let mut config = common::test_config(dir.path());
-        config.cluster = vec![nats.url()];
-        config.node_name = Some(name.into());
-        config
-    };
-    let (one, two) = (
-        Cluster::connect(&node("n1")).await.unwrap(),
-        Cluster::connect(&node("n2")).await.unwrap(),
-    );
+    let one = common::nats_node(dir.path(), &nats, "n1").await;
+    let two = common::nats_node(dir.path(), &nats, "n2").await;
     let list = BanList::new(ClusterBans::open(&one), Vec::new(), 100, chrono_tz::UTC);
     ClusterBans::open(&one).follow(list.clone()).await.unwrap();
     let watcher = BanList::new(ClusterBans::open(&two), Vec::new(), 100, chrono_tz::UTC);
@@ -130,7 +122,7 @@ async fn the_nats_side_keeps_the_contract() {
         .unwrap();
     contract(&list, &watcher).await;
     // a node started now finds what is kept: the kick-ban
-    let three = Cluster::connect(&node("n3")).await.unwrap();
+    let three = common::nats_node(dir.path(), &nats, "n3").await;
     let fresh = BanList::new(ClusterBans::open(&three), Vec::new(), 100, chrono_tz::UTC);
     ClusterBans::open(&three)
         .follow(fresh.clone())

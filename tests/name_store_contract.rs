@@ -8,7 +8,7 @@ mod common;
 
 use std::sync::Arc;
 
-use ssh_chatroom::cluster::{Cluster, ClusterNames};
+use ssh_chatroom::cluster::ClusterNames;
 use ssh_chatroom::names::{Claim, MemoryNames, NameStore, Registration, Registrations};
 
 fn claim(id: u128, room: &str) -> Claim {
@@ -114,10 +114,7 @@ async fn the_in_process_side_keeps_the_contract() {
 async fn the_nats_side_keeps_the_contract() {
     let dir = tempfile::tempdir().unwrap();
     let nats = testkit::NatsServer::start(dir.path()).await;
-    let mut config = common::test_config(dir.path());
-    config.cluster = vec![nats.url()];
-    config.node_name = Some("n1".into());
-    let connection = Cluster::connect(&config).await.unwrap();
+    let connection = common::nats_node(dir.path(), &nats, "n1").await;
     let store = ClusterNames::open(&connection).await.unwrap();
     contract(Arc::new(store)).await;
 }

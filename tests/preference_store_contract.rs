@@ -6,7 +6,7 @@
 mod common;
 
 use ssh_chatroom::chat::comfort::Bell;
-use ssh_chatroom::cluster::{Cluster, ClusterPreferences};
+use ssh_chatroom::cluster::ClusterPreferences;
 use ssh_chatroom::preferences::{FilePreferences, Ignored, PreferenceStore, Settings};
 
 async fn contract(store: &dyn PreferenceStore) {
@@ -48,10 +48,7 @@ async fn the_in_process_side_keeps_the_contract() {
 async fn the_nats_side_keeps_the_contract() {
     let dir = tempfile::tempdir().unwrap();
     let nats = testkit::NatsServer::start(dir.path()).await;
-    let mut config = common::test_config(dir.path());
-    config.cluster = vec![nats.url()];
-    config.node_name = Some("n1".into());
-    let connection = Cluster::connect(&config).await.unwrap();
+    let connection = common::nats_node(dir.path(), &nats, "n1").await;
     let store = ClusterPreferences::open(&connection, 1).await.unwrap();
     contract(&store).await;
 }

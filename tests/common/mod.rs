@@ -99,6 +99,21 @@ pub fn test_config(dir: &Path) -> Config {
     Config::from_flags(testkit::server_flags(dir)).expect("the test flags parse")
 }
 
+/// Node `name`'s connection to `nats` and its buckets, without a server around it: what
+/// a seam's NATS side is opened on in a contract test.
+pub async fn nats_node(
+    dir: &Path,
+    nats: &testkit::NatsServer,
+    name: &str,
+) -> ssh_chatroom::cluster::Cluster {
+    let mut config = test_config(dir);
+    config.cluster = vec![nats.url()];
+    config.node_name = Some(name.into());
+    ssh_chatroom::cluster::Cluster::connect(&config)
+        .await
+        .expect("the node connects")
+}
+
 /// The port a server run as the real binary (with stdout piped) says it listens on;
 /// its stdout is read on afterwards, so it never writes into a closed pipe.
 pub async fn listening_port(child: &mut tokio::process::Child) -> u16 {

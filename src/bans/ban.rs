@@ -33,13 +33,17 @@ pub struct Ban {
 
 impl Ban {
     /// The id it is kept under: the same for a second ban of the same people in the same
-    /// scope, which replaces the first. Letters and digits only (a NATS key).
+    /// scope, which replaces the first. Sixteen hex digits (a NATS key): the 64-bit FNV-1a
+    /// hash of scope, key and address, short because every ban is indexed by it.
     pub fn id(&self) -> String {
         let key = self.key.as_deref().unwrap_or_default();
         let ip = self.ip.map(|ip| ip.to_string()).unwrap_or_default();
         let room = self.room.as_deref().unwrap_or_default();
         let raw = format!("{room}|{key}|{ip}");
-        raw.bytes().map(|b| format!("{b:02x}")).collect()
+        let hash = raw.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        format!("{hash:016x}")
     }
 
     /// The people it is on: the key, the address, or both.

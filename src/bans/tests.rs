@@ -175,3 +175,27 @@ async fn a_server_ban_is_announced_to_the_rooms_and_a_kick_ban_is_not() {
     assert_eq!(added.recv().await.unwrap(), bob(10));
     assert!(added.try_recv().is_err());
 }
+
+#[test]
+fn an_id_is_stable_short_and_tells_scopes_and_people_apart() {
+    let server = bob(60);
+    assert_eq!(
+        server.id(),
+        bob(5).id(),
+        "the same people in the same scope"
+    );
+    assert_eq!(server.id().len(), 16);
+    assert!(server.id().bytes().all(|b| b.is_ascii_hexdigit()));
+    let kick = Ban {
+        room: Some("rust".into()),
+        ..bob(60)
+    };
+    let by_key = Ban {
+        ip: None,
+        ..bob(60)
+    };
+    assert_ne!(server.id(), kick.id());
+    assert_ne!(server.id(), by_key.id());
+    // FNV-1a of "|SHA256:bob|203.0.113.7", pinned: ids already kept must stay valid
+    assert_eq!(server.id(), "13ef5f718d9ca246");
+}

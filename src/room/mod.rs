@@ -31,6 +31,7 @@ mod resolve;
 mod rooms_here;
 mod rules;
 pub mod schedule;
+mod schedule_commands;
 mod snapshot;
 mod state;
 #[cfg(test)]

@@ -1,18 +1,23 @@
 //! The product logs of SPEC §5: `server.txt` (one line per event) and each participant's
 //! transcript in `users/<nickname>_chat_log.txt`. A dedicated thread does the file I/O,
-//! so the room never waits on a disk; it flushes whenever its queue runs dry. The queue
-//! is bounded: when the disk stalls, records past the bound are counted and lost (the
-//! count is logged once the writer catches up), never held in memory.
+//! so the room never waits on a disk. A record that comes while the writer is idle is
+//! on disk at once; records that follow it are gathered and written together at most
+//! [`GATHER`] later, so a busy room does not wake the writer and write the disk once per
+//! line (each record keeps the time it was queued). The queue is bounded: when the disk
+//! stalls, records past the bound are counted and lost (the count is logged once the
+//! writer catches up), never held in memory.
 
 mod transcripts;
 mod writer;
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, TrySendError};
 use std::sync::Arc;
+use std::thread::Thread;
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::chat::line::SharedLine;
@@ -22,6 +27,10 @@ pub use writer::transcript_file_name;
 
 /// Most records waiting for the writer thread (about 200 bytes each).
 pub const LOG_QUEUE_RECORDS: usize = 65_536;
+/// How long the writer gathers the records that follow one it has just written.
+pub const GATHER: Duration = Duration::from_secs(1);
+/// Records queued at which a gathering writer is woken early, far below any bound.
+const WAKE_AT: usize = 1024;
 
 /// Where the logs go; `None` switches a log off.
 #[derive(Debug, Clone)]
@@ -34,8 +43,12 @@ pub struct LogConfig {
 }
 
 enum LogRecord {
-    Event(String),
+    Event {
+        at: DateTime<Utc>,
+        text: String,
+    },
     Transcript {
+        at: DateTime<Utc>,
         owner: Arc<str>,
         line: SharedLine,
     },
@@ -52,12 +65,16 @@ struct Shared {
     lost: AtomicU64,
     /// The files are to be reopened (SIGHUP after logrotate).
     reopen: AtomicBool,
+    /// Records queued and not yet taken by the writer.
+    queued: AtomicUsize,
 }
 
 /// A cheap, cloneable handle that queues log records without blocking.
 #[derive(Clone)]
 pub struct LogSink {
     tx: Option<mpsc::SyncSender<LogRecord>>,
+    /// The writer thread, woken early for a flush, a reopen or a long queue.
+    writer: Option<Thread>,
     shared: Arc<Shared>,
     transcripts: Option<TranscriptNames>,
 }
@@ -76,11 +93,12 @@ impl LogSink {
         let shared = Arc::new(Shared::default());
         let mut writer = writer::LogWriter::open(config)?;
         let for_writer = shared.clone();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("log-writer".into())
             .spawn(move || writer.run(rx, &for_writer))?;
         Ok(LogSink {
             tx: Some(tx),
+            writer: Some(thread.thread().clone()),
             shared,
             transcripts: transcripts.then(TranscriptNames::default),
         })
@@ -90,6 +108,7 @@ impl LogSink {
     pub fn disabled() -> LogSink {
         LogSink {
             tx: None,
+            writer: None,
             shared: Arc::default(),
             transcripts: None,
         }
@@ -98,16 +117,33 @@ impl LogSink {
     /// Queues `record`; a full queue (a stalled disk) loses it and counts the loss.
     fn send(&self, record: LogRecord) {
         if let Some(tx) = &self.tx {
-            if let Err(TrySendError::Full(_)) = tx.try_send(record) {
-                self.shared.lost.fetch_add(1, Ordering::Relaxed);
+            match tx.try_send(record) {
+                Ok(()) => {
+                    if self.shared.queued.fetch_add(1, Ordering::Relaxed) + 1 == WAKE_AT {
+                        self.wake_writer();
+                    }
+                }
+                Err(TrySendError::Full(_)) => {
+                    self.shared.lost.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(TrySendError::Disconnected(_)) => {}
             }
+        }
+    }
+
+    fn wake_writer(&self) {
+        if let Some(writer) = &self.writer {
+            writer.unpark();
         }
     }
 
     /// Logs one server event; `text` must already have its user parts escaped.
     pub fn event(&self, kind: &str, text: impl AsRef<str>) {
         if self.tx.is_some() {
-            self.send(LogRecord::Event(format!("{kind} {}", text.as_ref())));
+            self.send(LogRecord::Event {
+                at: Utc::now(),
+                text: format!("{kind} {}", text.as_ref()),
+            });
         }
     }
 
@@ -130,6 +166,7 @@ impl LogSink {
     pub fn transcript(&self, owner: &Arc<str>, line: &SharedLine) {
         if self.transcripts.is_some() {
             self.send(LogRecord::Transcript {
+                at: Utc::now(),
                 owner: owner.clone(),
                 line: line.clone(),
             });
@@ -148,6 +185,7 @@ impl LogSink {
     pub fn reopen(&self) {
         self.shared.reopen.store(true, Ordering::SeqCst);
         self.send(LogRecord::Reopen);
+        self.wake_writer();
     }
 
     /// Waits (at most a few seconds) until everything queued so far is on disk.
@@ -158,7 +196,11 @@ impl LogSink {
         let mut record = LogRecord::Flush(done);
         loop {
             match tx.try_send(record) {
-                Ok(()) => break,
+                Ok(()) => {
+                    self.shared.queued.fetch_add(1, Ordering::Relaxed);
+                    self.wake_writer();
+                    break;
+                }
                 Err(TrySendError::Full(back)) if Instant::now() < deadline => {
                     record = back;
                     std::thread::sleep(Duration::from_millis(10));

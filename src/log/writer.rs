@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::Arc;
 
-use chrono::{SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 
 use std::sync::atomic::Ordering;
 
-use super::{LogConfig, LogRecord, Shared};
+use super::{LogConfig, LogRecord, Shared, GATHER};
 use crate::chat::text::escape_for_log;
 
 pub(super) struct LogWriter {
@@ -76,19 +76,41 @@ impl LogWriter {
         })
     }
 
+    /// Writes records until every sink is gone: one that comes while idle at once, the
+    /// ones that follow it gathered for [`GATHER`] (or until a sink wakes the writer)
+    /// and written together, until a gathering brings nothing.
     pub(super) fn run(&mut self, rx: mpsc::Receiver<LogRecord>, shared: &Shared) {
-        while let Ok(record) = rx.recv() {
+        while let Ok(first) = rx.recv() {
+            self.handle(first);
+            let mut taken = 1 + self.take_queued(&rx);
+            while taken > 0 {
+                shared.queued.fetch_sub(taken, Ordering::Relaxed);
+                self.write_out(shared);
+                std::thread::park_timeout(GATHER);
+                taken = self.take_queued(&rx);
+            }
+        }
+        self.flush_all();
+    }
+
+    /// Handles every record queued now; returns how many.
+    fn take_queued(&mut self, rx: &mpsc::Receiver<LogRecord>) -> usize {
+        let mut taken = 0;
+        while let Ok(record) = rx.try_recv() {
             self.handle(record);
-            while let Ok(record) = rx.try_recv() {
-                self.handle(record);
+            taken += 1;
+        }
+        taken
+    }
+
+    /// Puts what was handled on disk, after saying what was lost and reopening the files
+    /// if asked.
+    fn write_out(&mut self, shared: &Shared) {
+        self.report_lost(shared);
+        if shared.reopen.swap(false, Ordering::SeqCst) {
+            if let Err(e) = self.reopen() {
+                self.warn(&e);
             }
-            self.report_lost(shared);
-            if shared.reopen.swap(false, Ordering::SeqCst) {
-                if let Err(e) = self.reopen() {
-                    self.warn(&e);
-                }
-            }
-            self.flush_all();
         }
         self.flush_all();
     }
@@ -104,22 +126,33 @@ impl LogWriter {
         self.flush_all();
         self.transcripts.clear();
         let text = format!("LOST {lost} log records (the log disk was too slow)");
-        self.handle(LogRecord::Event(text));
+        self.handle(LogRecord::Event {
+            at: Utc::now(),
+            text,
+        });
+    }
+
+    fn stamp(&self, at: DateTime<Utc>) -> String {
+        at.with_timezone(&self.tz)
+            .to_rfc3339_opts(SecondsFormat::Millis, true)
     }
 
     fn handle(&mut self, record: LogRecord) {
-        let stamp = Utc::now()
-            .with_timezone(&self.tz)
-            .to_rfc3339_opts(SecondsFormat::Millis, true);
         let result = match record {
-            LogRecord::Event(text) => match &mut self.server {
-                Some(w) => writeln!(w, "{stamp} {}", escape_for_log(&text)),
-                None => Ok(()),
-            },
-            LogRecord::Transcript { owner, line } => match self.transcript(&owner) {
-                Ok(w) => writeln!(w, "{stamp} {}", escape_for_log(&line.text)),
-                Err(e) => Err(e),
-            },
+            LogRecord::Event { at, text } => {
+                let stamp = self.stamp(at);
+                match &mut self.server {
+                    Some(w) => writeln!(w, "{stamp} {}", escape_for_log(&text)),
+                    None => Ok(()),
+                }
+            }
+            LogRecord::Transcript { at, owner, line } => {
+                let stamp = self.stamp(at);
+                match self.transcript(&owner) {
+                    Ok(w) => writeln!(w, "{stamp} {}", escape_for_log(&line.text)),
+                    Err(e) => Err(e),
+                }
+            }
             LogRecord::CloseTranscript(owner) => match self.transcripts.remove(&owner) {
                 Some(mut w) => w.flush(),
                 None => Ok(()),

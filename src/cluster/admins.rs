@@ -6,11 +6,11 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use async_nats::jetstream::kv;
 use futures_util::StreamExt;
 
-use super::rooms::Shared;
+use super::placement::Placement;
 use super::Cluster;
-use crate::room::RoomCommand;
 
 /// The key of the list in `chat_cluster`.
 const KEY: &str = "admin_keys";
@@ -27,9 +27,10 @@ pub(super) async fn publish(cluster: &Cluster, keys: &HashSet<String>) -> anyhow
     Ok(())
 }
 
-/// Applies every list the cluster's nodes publish, from the current one on.
-pub(super) async fn follow(shared: Arc<Shared>) {
-    let mut watch = match shared.cluster.settings.watch_with_history(KEY).await {
+/// Applies every list the cluster's nodes publish in `settings` (`chat_cluster`), from
+/// the current one on, to the rooms `placement` runs and makes here.
+pub(super) async fn follow(settings: kv::Store, placement: Arc<Placement>) {
+    let mut watch = match settings.watch_with_history(KEY).await {
         Ok(watch) => watch,
         Err(error) => {
             tracing::warn!(%error, "cannot follow the cluster's admin list");
@@ -41,15 +42,6 @@ pub(super) async fn follow(shared: Arc<Shared>) {
         let Ok(keys) = serde_json::from_slice::<HashSet<String>>(&entry.value) else {
             continue;
         };
-        apply(&shared, keys).await;
-    }
-}
-
-/// `keys` for the rooms this node runs and makes.
-pub(super) async fn apply(shared: &Shared, keys: HashSet<String>) {
-    shared.maker.set_admin_keys(keys.clone());
-    for actor in shared.owned.actors() {
-        let keys = keys.clone();
-        let _ = actor.send(RoomCommand::SetAdminKeys { keys }).await;
+        placement.set_admin_keys(keys).await;
     }
 }

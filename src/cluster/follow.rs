@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 
+use super::membership::Membership;
 use super::mirror::RoomMirror;
 use super::remote::RemoteRoom;
-use super::rooms::Shared;
 use super::sequence::{Check, Order, Resent};
 use super::wire::{Batch, RoomRequest, WireEvent};
 use super::REQUEST_TIMEOUT;
@@ -27,20 +27,20 @@ const LOOK_FOR: Duration = Duration::from_millis(500);
 /// Carries out the room's batches from `sub` for `mirror`'s members, in order from
 /// `order`; batches of this node are skipped (it carries them out as it runs the room).
 pub(super) async fn follow(
-    shared: Arc<Shared>,
+    here: Arc<Membership>,
     remote: RemoteRoom,
     mirror: Arc<RoomMirror>,
     mut sub: async_nats::Subscriber,
     order: Order,
 ) {
-    let _counted = crate::metrics::Held::on(&shared.maker.metrics.rooms_followed);
+    let _counted = crate::metrics::Held::on(&here.metrics().rooms_followed);
     let mut follower = Follower {
-        shared,
+        here,
         remote,
         mirror,
         order,
     };
-    let mut resyncs = follower.shared.cluster.resyncs();
+    let mut resyncs = follower.here.resyncs();
     loop {
         let msg = tokio::select! {
             msg = sub.next() => match msg {
@@ -59,14 +59,14 @@ pub(super) async fn follow(
             tracing::warn!("an undecodable room event was skipped");
             continue;
         };
-        if batch.from != *follower.shared.cluster.node {
+        if batch.from != follower.here.node() {
             follower.take(batch).await;
         }
     }
 }
 
 struct Follower {
-    shared: Arc<Shared>,
+    here: Arc<Membership>,
     remote: RemoteRoom,
     mirror: Arc<RoomMirror>,
     order: Order,
@@ -97,7 +97,7 @@ impl Follower {
             return;
         }
         self.order.carried(batch.term, batch.seq);
-        if batch.from == *self.shared.cluster.node {
+        if batch.from == self.here.node() {
             return;
         }
         let events = batch
@@ -105,7 +105,7 @@ impl Follower {
             .into_iter()
             .map(WireEvent::into_event)
             .collect();
-        for r in self.mirror.carry_out(events, &self.shared) {
+        for r in self.mirror.carry_out(events, &self.here) {
             self.remote.dropped(r.id, r.session_ended);
         }
     }
@@ -155,12 +155,12 @@ impl Follower {
     fn give_up(&mut self, term: u64, upto: u64) {
         let room = self.mirror.name();
         tracing::warn!(%room, term, upto, "room events were missed and cannot be fetched");
-        self.shared.maker.log.event(
+        self.here.event(
             "CLUSTER",
             format!("{room}: events missed here could not be fetched again; members told"),
         );
         for id in self.mirror.ids() {
-            self.shared.tell(id, MISSED);
+            self.here.tell(id, MISSED);
         }
         self.order.carried(term, upto);
     }

@@ -13,11 +13,11 @@ use futures_util::future::BoxFuture;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::rooms::Shared;
+use super::membership::Membership;
 use super::sequence::Sent;
-use super::whisper::Outgoing;
+use super::whisper::{Outgoing, Whispers};
 use super::wire::{Batch, RoomKey, Whisper, WireEvent};
-use super::{lock, retry, LEASE};
+use super::{lock, retry, Cluster, LEASE};
 use crate::room::schedule::{ScheduleBook, ScheduledMessage};
 use crate::room::{LocalMember, Refused, RoomEvent, RoomLink, RoomSnapshot, RoomState, Sinks};
 
@@ -33,7 +33,7 @@ const STORE_AGAIN_AFTER: Duration = Duration::from_millis(500);
 /// Writes the room's latest snapshot whenever it changes (a burst of changes is one
 /// write: only the latest is kept), and reports the version written in `kept`.
 async fn keep_snapshots(
-    shared: Arc<Shared>,
+    cluster: Arc<Cluster>,
     room: RoomKey,
     mut latest: watch::Receiver<Versioned>,
     kept: watch::Sender<u64>,
@@ -56,7 +56,7 @@ async fn keep_snapshots(
         };
         // Tried again for a lease; then said, and tried again from the top (the room
         // still has a state to keep), until the room stops here.
-        let snapshots = &shared.cluster.snapshots;
+        let snapshots = &cluster.snapshots;
         let store = || async {
             let stored = snapshots.put(room.bucket(), bytes.clone().into()).await;
             if let Err(error) = &stored {
@@ -88,7 +88,9 @@ async fn keep_snapshots(
 /// The actor's side of the bus: events to `chat.room.<key>.ev`, whispers to
 /// `chat.whisper`, snapshots to the keeper, claims of scheduled messages in `chat_fired`.
 pub(super) struct Link {
-    shared: Arc<Shared>,
+    /// This node's members of the room, for whom it carries out its events itself.
+    here: Arc<Membership>,
+    node: Arc<str>,
     room_key: String,
     client: async_nats::Client,
     events: String,
@@ -116,28 +118,30 @@ pub(super) struct Link {
 const KEEP_WAIT: Duration = Duration::from_secs(1);
 
 impl Link {
-    /// The link of `room`, numbering its batches in `sent`, with its snapshot
+    /// The link of `room` over `cluster`, reaching the members `here` and sending
+    /// whispers through `whispers`, numbering its batches in `sent`, with its snapshot
     /// keeper and its tips started (ended by `stop`).
     pub(super) fn start(
-        shared: &Arc<Shared>,
+        cluster: &Arc<Cluster>,
+        (here, whispers): (&Arc<Membership>, &Arc<Whispers>),
         room: &RoomKey,
         sent: Arc<Mutex<Sent>>,
         stop: CancellationToken,
     ) -> Link {
-        let cluster = &shared.cluster;
         let (keep, keep_rx) = watch::channel((0, false, None));
         let (kept_tx, kept) = watch::channel(0);
         tokio::spawn(keep_snapshots(
-            shared.clone(),
+            cluster.clone(),
             room.clone(),
             keep_rx,
             kept_tx,
             stop.clone(),
         ));
         let events = room.events();
-        tokio::spawn(tips(shared.clone(), events.clone(), sent.clone(), stop));
+        tokio::spawn(tips(cluster.clone(), events.clone(), sent.clone(), stop));
         Link {
-            shared: shared.clone(),
+            here: here.clone(),
+            node: cluster.node.clone(),
             room_key: room.key().to_string(),
             client: cluster.client.clone(),
             events,
@@ -146,7 +150,7 @@ impl Link {
             keep,
             kept,
             sent,
-            whispers: Outgoing::start(shared),
+            whispers: Outgoing::start(whispers),
             outgoing: Vec::new(),
             dirty: true,
             durable: false,
@@ -155,8 +159,8 @@ impl Link {
 
     /// Carries out `events` for this node's members of the room.
     fn carry_here(&self, events: Vec<RoomEvent>) -> Vec<Refused> {
-        let mirror = self.shared.mirrors.get(&self.room_key);
-        mirror.map_or_else(Vec::new, |m| m.carry_out(events, &self.shared))
+        let mirror = self.here.mirror(&self.room_key);
+        mirror.map_or_else(Vec::new, |m| m.carry_out(events, &self.here))
     }
 }
 
@@ -237,7 +241,7 @@ impl RoomLink for Link {
                 } = event
                 {
                     let whisper = Whisper::new(to, line);
-                    self.whispers.send(&self.shared, whisper, &nick, from);
+                    self.whispers.send(whisper, &nick, from);
                 } else if let Some(w) = WireEvent::from_event(&event) {
                     wire.push(w);
                     here.push(event);
@@ -254,7 +258,7 @@ impl RoomLink for Link {
                 (sent.term(), sent.next())
             };
             let batch = Arc::new(Batch {
-                from: self.shared.cluster.node.to_string(),
+                from: self.node.to_string(),
                 term,
                 seq,
                 events: wire,
@@ -296,12 +300,12 @@ const PRUNE_EVERY: Duration = Duration::from_secs(5);
 /// node is back in contact with NATS: what it published while away may have reached
 /// nobody, and the others ask for what they missed. Drops old batches meanwhile.
 async fn tips(
-    shared: Arc<Shared>,
+    cluster: Arc<Cluster>,
     subject: String,
     sent: Arc<Mutex<Sent>>,
     stop: CancellationToken,
 ) {
-    let mut resyncs = shared.cluster.resyncs();
+    let mut resyncs = cluster.resyncs();
     let mut prune = tokio::time::interval(PRUNE_EVERY);
     loop {
         tokio::select! {
@@ -315,15 +319,14 @@ async fn tips(
         let tip = {
             let sent = lock(&sent);
             Batch {
-                from: shared.cluster.node.to_string(),
+                from: cluster.node.to_string(),
                 term: sent.term(),
                 seq: sent.next() - 1,
                 events: Vec::new(),
             }
         };
         let payload = serde_json::to_vec(&tip).unwrap_or_default();
-        let _ = shared
-            .cluster
+        let _ = cluster
             .client
             .publish(subject.clone(), payload.into())
             .await;

@@ -10,11 +10,11 @@ use tokio::task::AbortHandle;
 
 use super::follow::follow;
 use super::lock;
+use super::membership::Membership;
 use super::remote::RemoteRoom;
-use super::rooms::Shared;
 use super::sequence::Order;
 use super::wire::{RoomKey, RoomRequest};
-use crate::room::{LocalMember, LocalMembers, ParticipantId, Refused, RoomEvent, Sinks};
+use crate::room::{LocalMember, LocalMembers, ParticipantId, Refused, RoomEvent};
 
 /// How long a new mirror waits to learn where the room's numbering is (else it starts
 /// at the first batch it receives).
@@ -37,20 +37,20 @@ impl Mirrors {
         lock(&self.0).values().cloned().collect()
     }
 
-    /// Adds `member` to this node's mirror of `room`, made (and subscribed) if missing;
-    /// `None` if it cannot be made.
+    /// Adds `member` to this node's mirror of `remote`'s room, made (and subscribed) if
+    /// missing, for the members of `here`; `None` if it cannot be made.
     pub(super) async fn join(
         &self,
-        shared: &Arc<Shared>,
-        room: &RoomKey,
+        here: &Arc<Membership>,
+        remote: &RemoteRoom,
         member: LocalMember,
     ) -> Option<Arc<RoomMirror>> {
-        let key = room.key();
+        let key = remote.room().key();
         if let Some(m) = lock(&self.0).get(key) {
             m.add(member);
             return Some(m.clone());
         }
-        let made = RoomMirror::start(shared, room).await?;
+        let made = RoomMirror::start(here, remote).await?;
         let mut mirrors = lock(&self.0);
         if let Some(m) = mirrors.get(key) {
             made.stop();
@@ -84,22 +84,23 @@ pub struct RoomMirror {
 }
 
 impl RoomMirror {
-    /// A mirror of `room`, subscribed to its events from the room's next batch on;
-    /// `None` when NATS would not take the subscription.
-    async fn start(shared: &Arc<Shared>, room: &RoomKey) -> Option<Arc<RoomMirror>> {
+    /// A mirror of `remote`'s room, subscribed to its events from the room's next batch
+    /// on; `None` when NATS would not take the subscription.
+    async fn start(here: &Arc<Membership>, remote: &RemoteRoom) -> Option<Arc<RoomMirror>> {
+        let room = remote.room();
         let mirror = Arc::new(RoomMirror {
             members: Mutex::default(),
             name: Mutex::new(room.name().to_string()),
             room: room.clone(),
             task: Mutex::new(None),
         });
-        match shared.cluster.client.subscribe(room.events()).await {
+        match here.subscribe(room.events()).await {
             Ok(sub) => {
                 // Subscribed first: every batch after the tip reaches the subscription.
-                let remote = RemoteRoom::new(shared.clone(), room.clone());
+                let remote = remote.clone();
                 let tip = remote.resent(&RoomRequest::Tip, FIND_TIP_FOR).await;
                 let order = tip.map_or_else(Order::default, |t| Order::at(t.term, t.last));
-                let task = tokio::spawn(follow(shared.clone(), remote, mirror.clone(), sub, order));
+                let task = tokio::spawn(follow(here.clone(), remote, mirror.clone(), sub, order));
                 *lock(&mirror.task) = Some(task.abort_handle());
                 Some(mirror)
             }
@@ -122,14 +123,9 @@ impl RoomMirror {
     }
 
     /// Carries out `events` for the members here; returns those whose outbox refused.
-    pub(super) fn carry_out(&self, events: Vec<RoomEvent>, shared: &Shared) -> Vec<Refused> {
+    pub(super) fn carry_out(&self, events: Vec<RoomEvent>, here: &Membership) -> Vec<Refused> {
         let name = lock(&self.name).clone();
-        let sinks = Sinks {
-            log: &shared.maker.log,
-            room: &name,
-            connections: &shared.maker.connections,
-            metrics: &shared.maker.metrics,
-        };
+        let sinks = here.sinks(&name);
         lock(&self.members).dispatch(events, &sinks).0
     }
 

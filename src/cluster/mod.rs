@@ -10,6 +10,7 @@ mod bans;
 mod bucket;
 mod follow;
 mod link;
+mod membership;
 mod mirror;
 mod names;
 mod nodes;

@@ -6,6 +6,7 @@ use async_nats::jetstream::kv::{self, CreateErrorKind, Operation};
 use futures_util::future::BoxFuture;
 
 use super::{key_of, Mirror};
+use crate::chat::nickname::Nickname;
 use crate::names::{Claim, NameStore, Registration, Unavailable};
 use crate::room::ParticipantId;
 
@@ -168,6 +169,43 @@ impl ClusterNames {
         self.registered.purge(&key).await.map_err(unavailable)?;
         self.registrations.remove(&key);
         Ok(())
+    }
+}
+
+/// Who is online on which node, as this node last saw `chat_online`: which node to send
+/// a whisper to, and the names to free when a node is gone. Clones share it.
+#[derive(Clone)]
+pub(super) struct Online {
+    names: ClusterNames,
+    /// A live copy of `chat_online`.
+    claims: Mirror,
+}
+
+impl Online {
+    /// The claims of `names`, as the live copy `claims` shows them.
+    pub fn new(names: ClusterNames, claims: Mirror) -> Online {
+        Online { names, claims }
+    }
+
+    /// Frees every name held by participants connected to `node` (it died or stopped).
+    pub async fn free_node(&self, node: &str) {
+        self.names.free_node(node, &self.claims).await;
+    }
+
+    /// The node holding participant `to`, online as `nick`.
+    pub fn node_holding(&self, nick: &str, to: ParticipantId) -> Option<String> {
+        let key = key_of(Nickname::parse(nick).ok()?.key());
+        let claim: Claim = serde_json::from_slice(&self.claims.get(&key)?).ok()?;
+        (claim.id == to).then_some(claim.node)
+    }
+
+    /// The node holding participant `id`, whatever their name.
+    pub fn node_of(&self, id: ParticipantId) -> Option<String> {
+        let claims = self.claims.values::<Claim>();
+        claims
+            .into_iter()
+            .find(|(_, c)| c.id == id)
+            .map(|(_, c)| c.node)
     }
 }
 

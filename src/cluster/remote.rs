@@ -11,11 +11,12 @@ use futures_util::future::BoxFuture;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
+use super::membership::Membership;
+use super::placement::Placement;
 use super::retry::{self, Again};
-use super::rooms::Shared;
 use super::sequence::Resent;
-use super::wire::{Lease, RoomKey, RoomReply, RoomRequest};
-use super::REQUEST_TIMEOUT;
+use super::wire::{RoomKey, RoomReply, RoomRequest};
+use super::{Cluster, REQUEST_TIMEOUT};
 use crate::chat::line::ChatLine;
 use crate::metrics::Refusal;
 use crate::room::{Delivery, Entrant, JoinError, Joined, ParticipantId, RoomBus};
@@ -35,7 +36,11 @@ const HOLDER_CHECK_EVERY: Duration = Duration::from_millis(20);
 /// A room of the cluster, wherever its actor runs.
 #[derive(Clone)]
 pub struct RemoteRoom {
-    shared: Arc<Shared>,
+    cluster: Arc<Cluster>,
+    /// Who runs the room (and the room itself, when it runs here).
+    placement: Arc<Placement>,
+    /// This node's members, told when their line cannot reach the room.
+    here: Arc<Membership>,
     room: RoomKey,
     subject: Arc<str>,
 }
@@ -45,13 +50,24 @@ pub struct RemoteRoom {
 pub struct Unreachable;
 
 impl RemoteRoom {
-    pub(super) fn new(shared: Arc<Shared>, room: RoomKey) -> RemoteRoom {
+    pub(super) fn new(
+        cluster: Arc<Cluster>,
+        (placement, here): (Arc<Placement>, Arc<Membership>),
+        room: RoomKey,
+    ) -> RemoteRoom {
         let subject = room.requests().into();
         RemoteRoom {
-            shared,
+            cluster,
+            placement,
+            here,
             room,
             subject,
         }
+    }
+
+    /// The room's keys.
+    pub(super) fn room(&self) -> &RoomKey {
+        &self.room
     }
 
     /// Asks the room, trying again for `patience` while nobody runs it (it is moving
@@ -68,7 +84,7 @@ impl RemoteRoom {
             let answer = self.ask_once(request, &payload).await;
             if answer.is_err() && Instant::now() < give_up {
                 // Nobody runs the room, or it is moving: take it if it is free.
-                self.shared.ensure_running(&self.room).await;
+                self.placement.ensure_running(&self.room).await;
             }
             answer
         };
@@ -85,11 +101,11 @@ impl RemoteRoom {
         request: &RoomRequest,
         payload: &std::sync::OnceLock<Option<bytes::Bytes>>,
     ) -> Result<Result<RoomReply, Unreachable>, Again> {
-        if !self.shared.cluster.is_connected() {
+        if !self.cluster.is_connected() {
             return Ok(Err(Unreachable));
         }
         // The room runs on this node: straight to its actor.
-        if let Some(reply) = self.shared.ask_here(self.room.key(), request).await {
+        if let Some(reply) = self.placement.ask_here(self.room.key(), request).await {
             return Ok(Ok(reply));
         }
         let encoded = payload.get_or_init(|| serde_json::to_vec(request).ok().map(Into::into));
@@ -122,9 +138,9 @@ impl RemoteRoom {
         &self,
         payload: bytes::Bytes,
     ) -> Result<Option<async_nats::Message>, async_nats::RequestError> {
-        let client = &self.shared.cluster.client;
+        let client = &self.cluster.client;
         let key = self.room.bucket();
-        let holder = self.holder(key);
+        let holder = self.placement.holder(key);
         let asked = client.request(self.subject.to_string(), payload);
         tokio::pin!(asked);
         let Some(holder) = holder else {
@@ -134,7 +150,7 @@ impl RemoteRoom {
             biased;
             answer = &mut asked => return answer.map(Some),
             () = async {
-                while self.holder(key).as_deref() == Some(&holder) {
+                while self.placement.holder(key).as_deref() == Some(&holder) {
                     tokio::time::sleep(HOLDER_CHECK_EVERY).await;
                 }
             } => {}
@@ -144,12 +160,6 @@ impl RemoteRoom {
         // it has been read.
         let _ = tokio::time::timeout(REQUEST_TIMEOUT, client.flush()).await;
         futures_util::FutureExt::now_or_never(&mut asked).map_or(Ok(None), |a| a.map(Some))
-    }
-
-    /// The node holding the room's lease (`key`), as this node last saw it.
-    fn holder(&self, key: &str) -> Option<String> {
-        let lease = self.shared.leases.get(key)?;
-        serde_json::from_slice::<Lease>(&lease).ok().map(|l| l.node)
     }
 
     /// How many are in the room, and how many fit.
@@ -181,8 +191,8 @@ impl RemoteRoom {
             let taken = match room.ask(&request, REQUEST_TIMEOUT).await {
                 Ok(RoomReply::Handled(taken)) => taken,
                 _ => {
-                    room.shared.maker.metrics.refused(Refusal::Unreachable);
-                    room.shared.tell(id, NOT_SENT);
+                    room.here.metrics().refused(Refusal::Unreachable);
+                    room.here.tell(id, NOT_SENT);
                     false
                 }
             };

@@ -8,14 +8,17 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use super::mirror::Mirrors;
-use super::placement::{self, OwnedRooms};
-use super::remote::{server_line, RemoteRoom};
-use super::wire::{Lease, Presence, RoomKey, RoomReply, RoomRequest};
-use super::{key_of, Cluster, ClusterNames, Mirror, NodeClaim};
+use super::membership::Membership;
+use super::names::Online;
+use super::nodes::Liveness;
+use super::placement::{self, Placement};
+use super::remote::RemoteRoom;
+use super::whisper::Whispers;
+use super::wire::RoomKey;
+use super::{Cluster, ClusterNames, Mirror, NodeClaim};
 use crate::bans::Ban;
 use crate::chat::room_name::RoomName;
 use crate::delivery::Reach;
@@ -25,69 +28,18 @@ use crate::room::{
     RoomHandle, RoomPlacement,
 };
 
-/// What a node's rooms share.
-pub(super) struct Shared {
-    pub cluster: Cluster,
-    pub maker: RoomMaker,
-    pub default_room: RoomName,
-    pub names: ClusterNames,
-    /// Live copies of the leases, the nodes and the online names.
-    pub leases: Mirror,
-    pub nodes: Mirror,
-    pub online: Mirror,
-    /// The rooms this node runs.
-    pub owned: OwnedRooms,
-    /// This node's members, per room.
-    pub mirrors: Mirrors,
-    /// Cancelled when this node starts to stop: from then on it takes no room.
-    pub stopping: CancellationToken,
-    /// Cancelled once this node's presence is no longer renewed (after `stopping`): only
-    /// then may the stop write it, or a renewal in flight could make it again after the
-    /// stop deleted it.
-    pub presence_done: CancellationToken,
-}
-
-impl Shared {
-    /// The answer of room `room_key`'s actor when it runs on this node.
-    pub async fn ask_here(&self, room_key: &str, request: &RoomRequest) -> Option<RoomReply> {
-        let owned = self.owned.get(room_key)?;
-        owned.answer(request.clone()).await
-    }
-
-    /// Whether node `node` is present and not stopping.
-    pub fn node_runs(&self, node: &str) -> bool {
-        self.nodes
-            .get(&key_of(node))
-            .and_then(|v| serde_json::from_slice::<Presence>(&v).ok())
-            .is_some_and(|p| !p.stopping)
-    }
-
-    /// Tells participant `id`, if connected here, `text` as a `[Server]:` line.
-    pub fn tell(&self, id: ParticipantId, text: &str) {
-        if let Some(reach) = self.maker.connections.get(id) {
-            let _ = reach.outbox.try_send(server_line(text));
-        }
-    }
-
-    /// How many rooms the cluster has: those leased, and the default room, which always
-    /// exists (as on a lone server), leased or not yet.
-    pub fn rooms_counted(&self) -> usize {
-        let default = RoomKey::of(&self.default_room);
-        self.leases.len() + usize::from(!self.leases.contains(default.bucket()))
-    }
-
-    /// Makes sure someone runs `room`: a room with a snapshot and no lease is taken
-    /// over (its node died, or the whole cluster restarted).
-    pub async fn ensure_running(self: &Arc<Self>, room: &RoomKey) {
-        if !self.leases.contains(room.bucket()) && !self.stopping.is_cancelled() {
-            let _ = placement::make_if_missing(self, room, usize::MAX).await;
-        }
-    }
-}
-
-/// The cluster side of the room directory.
+/// The cluster side of the room directory: this node's part of the cluster, each piece
+/// behind its own handle.
 pub struct ClusterRooms {
-    shared: Arc<Shared>,
+    cluster: Arc<Cluster>,
+    /// Which rooms run where, and the rooms this node runs.
+    placement: Arc<Placement>,
+    /// This node's people and its mirror of each room they are in.
+    here: Arc<Membership>,
+    /// Which nodes live, and this node's presence.
+    liveness: Arc<Liveness>,
+    /// Who is online on which node.
+    online: Online,
     /// Most rooms in the whole cluster.
     max_rooms: usize,
 }
@@ -108,29 +60,48 @@ impl ClusterRooms {
     ) -> anyhow::Result<Arc<ClusterRooms>> {
         let (lease_tx, lease_rx) = mpsc::channel(4096);
         let (node_tx, node_rx) = mpsc::channel(256);
-        let shared = Arc::new(Shared {
-            names,
-            leases: Mirror::watch(&cluster.leases, Some(lease_tx)).await?,
-            nodes: Mirror::watch(&cluster.nodes, Some(node_tx)).await?,
-            online: Mirror::watch(&cluster.online, None).await?,
-            cluster,
-            maker,
-            default_room,
-            owned: OwnedRooms::default(),
-            mirrors: Mirrors::default(),
-            stopping: CancellationToken::new(),
-            presence_done: CancellationToken::new(),
-        });
-        super::nodes::start(&shared, claim, lease_rx, node_rx).await?;
-        tokio::spawn(super::whisper::serve(shared.clone()));
+        let leases = Mirror::watch(&cluster.leases, Some(lease_tx)).await?;
+        let nodes = Mirror::watch(&cluster.nodes, Some(node_tx)).await?;
+        let online = Online::new(names, Mirror::watch(&cluster.online, None).await?);
+        let cluster = Arc::new(cluster);
+        let stopping = CancellationToken::new();
         // This node's admins file is the cluster's list from now on.
-        let admins = shared.maker.admin_keys();
-        if let Err(error) = super::admins::publish(&shared.cluster, &admins).await {
+        let admins = maker.admin_keys();
+        let here = Arc::new(Membership::new(cluster.clone(), &maker));
+        let log = maker.log.clone();
+        let liveness = Arc::new(Liveness::new(cluster.clone(), nodes, log, stopping.clone()));
+        let whispers = Arc::new(Whispers::new(&cluster, online.clone(), here.clone()));
+        let placement = Arc::new(Placement::new(
+            cluster.clone(),
+            (maker, default_room),
+            leases,
+            stopping,
+            liveness.clone(),
+            here.clone(),
+            whispers.clone(),
+        ));
+        super::nodes::start(&liveness, &placement, &online, claim, lease_rx, node_rx).await?;
+        tokio::spawn(super::whisper::serve(whispers));
+        if let Err(error) = super::admins::publish(&cluster, &admins).await {
             tracing::warn!(%error, "cannot publish the admins file to the cluster");
         }
-        tokio::spawn(super::admins::follow(shared.clone()));
-        tokio::spawn(outage_notices(shared.clone()));
-        Ok(Arc::new(ClusterRooms { shared, max_rooms }))
+        let settings = cluster.settings.clone();
+        tokio::spawn(super::admins::follow(settings, placement.clone()));
+        tokio::spawn(outage_notices(cluster.connection_changes(), here.clone()));
+        Ok(Arc::new(ClusterRooms {
+            cluster,
+            placement,
+            here,
+            liveness,
+            online,
+            max_rooms,
+        }))
+    }
+
+    /// The bus to `room`'s actor, wherever it runs.
+    fn remote(&self, room: RoomKey) -> RemoteRoom {
+        let parts = (self.placement.clone(), self.here.clone());
+        RemoteRoom::new(self.cluster.clone(), parts, room)
     }
 
     /// Enters `room` (nickname already claimed), making it if nobody runs it.
@@ -143,15 +114,14 @@ impl ClusterRooms {
         mut entrant: Entrant,
         reach: Reach,
     ) -> Result<Entered, EnterError> {
-        let shared = &self.shared;
         let room = &RoomKey::of(name);
         let id = entrant.who.id;
-        entrant.creator = placement::make_if_missing(shared, room, self.max_rooms).await?;
+        entrant.creator = placement::make_if_missing(&self.placement, room, self.max_rooms).await?;
         let member = LocalMember::new(id, reach);
-        let Some(mirror) = shared.mirrors.join(shared, room, member).await else {
+        let remote = self.remote(room.clone());
+        let Some(mirror) = self.here.join(&remote, member).await else {
             return Err(EnterError::Join(JoinError::Unreachable));
         };
-        let remote = RemoteRoom::new(shared.clone(), room.clone());
         match remote.join(entrant).await {
             Ok(joined) => {
                 let shown = self.shown(room);
@@ -159,7 +129,7 @@ impl ClusterRooms {
                 Ok((RoomHandle::elsewhere(Arc::new(remote)), joined, shown))
             }
             Err(refused) => {
-                shared.mirrors.forget(room.key(), id);
+                self.here.forget(room.key(), id);
                 Err(EnterError::refused(refused, &self.shown(room).to_string()))
             }
         }
@@ -167,28 +137,24 @@ impl ClusterRooms {
 
     /// The room's name as it spells itself.
     fn shown(&self, room: &RoomKey) -> RoomName {
-        self.lease(room)
+        self.placement
+            .lease(room)
             .and_then(|l| RoomName::parse(&l.room).ok())
             .unwrap_or_else(|| room.name().clone())
     }
 
-    fn lease(&self, room: &RoomKey) -> Option<Lease> {
-        let value = self.shared.leases.get(room.bucket())?;
-        serde_json::from_slice(&value).ok()
-    }
-
     /// Participant `id` leaves `room`.
     fn leave_room(&self, room: &RoomName, id: ParticipantId) {
-        self.shared.mirrors.forget(room.key(), id);
-        RemoteRoom::new(self.shared.clone(), RoomKey::of(room)).leave(id);
+        self.here.forget(room.key(), id);
+        self.remote(RoomKey::of(room)).leave(id);
     }
 
     /// New server admin keys (SIGHUP), for every room of the cluster: published to
     /// every node. Without NATS they hold on this node until the next reload.
     async fn publish_admins(&self, keys: HashSet<String>) {
-        if let Err(error) = super::admins::publish(&self.shared.cluster, &keys).await {
+        if let Err(error) = super::admins::publish(&self.cluster, &keys).await {
             tracing::warn!(%error, "the new admins reach this node's rooms only");
-            super::admins::apply(&self.shared, keys).await;
+            self.placement.set_admin_keys(keys).await;
         }
     }
 
@@ -196,25 +162,22 @@ impl ClusterRooms {
     /// at once, and the rooms it runs are handed on (see [`super::stop`]).
     async fn stop_node(&self) {
         // As a lone server's rooms do (theirs end here; a node's are handed on).
-        let node = &self.shared.cluster.node;
-        self.shared.maker.log.event(
+        let node = &self.cluster.node;
+        self.here.event(
             "SHUTDOWN",
             format!("server stopping (node {node}; its rooms are handed on)"),
         );
-        for reach in self.shared.maker.connections.everyone() {
-            let _ = reach
-                .outbox
-                .try_send(server_line("The server is shutting down. Goodbye!"));
-            let _ = reach.outbox.try_send(crate::room::Delivery::Close);
-        }
-        super::stop::stop(&self.shared).await;
+        self.here
+            .close_everyone("The server is shutting down. Goodbye!");
+        let (placement, here) = (&self.placement, &self.here);
+        super::stop::stop(&self.cluster, placement, &self.liveness, here, &self.online).await;
     }
 }
 
 /// The cluster's side of room placement: each room runs on the node holding its lease.
 impl RoomPlacement for ClusterRooms {
     fn node(&self) -> &str {
-        &self.shared.cluster.node
+        &self.cluster.node
     }
 
     fn enter<'a>(
@@ -234,32 +197,14 @@ impl RoomPlacement for ClusterRooms {
     /// The handle of `room`, if someone runs it.
     fn handle(&self, room: &RoomName) -> Option<RoomHandle> {
         let room = RoomKey::of(room);
-        self.lease(&room)?;
-        let remote = RemoteRoom::new(self.shared.clone(), room);
-        Some(RoomHandle::elsewhere(Arc::new(remote)))
+        self.placement.lease(&room)?;
+        Some(RoomHandle::elsewhere(Arc::new(self.remote(room))))
     }
 
     /// Every room of the cluster; the default room always, as on a lone server (until
     /// someone enters it, nobody runs it yet).
     fn rooms(&self) -> Vec<Listed> {
-        let leases = self.shared.leases.values::<Lease>();
-        let mut rooms: Vec<Listed> = leases
-            .into_iter()
-            .map(|(_, l)| Listed {
-                participants: l.members,
-                name: l.room,
-                locked: l.locked,
-            })
-            .collect();
-        let default = &self.shared.default_room;
-        if !self.shared.leases.contains(RoomKey::of(default).bucket()) {
-            rooms.push(Listed {
-                participants: 0,
-                name: default.to_string(),
-                locked: false,
-            });
-        }
-        rooms
+        self.placement.listed()
     }
 
     fn set_admin_keys(&self, keys: HashSet<String>) -> BoxFuture<'_, ()> {
@@ -269,7 +214,7 @@ impl RoomPlacement for ClusterRooms {
     fn enforce(&self, ban: Ban, told: String) -> BoxFuture<'_, ()> {
         // Every node hears of the ban; each puts people out of the rooms it runs.
         Box::pin(async move {
-            for actor in self.shared.owned.actors() {
+            for actor in self.placement.actors() {
                 let (ban, told) = (ban.clone(), told.clone());
                 let _ = actor.send(RoomCommand::Enforce { ban, told }).await;
             }
@@ -281,9 +226,8 @@ impl RoomPlacement for ClusterRooms {
     }
 }
 
-/// Tells everyone here, once, when this node loses and regains NATS.
-async fn outage_notices(shared: Arc<Shared>) {
-    let mut changes = shared.cluster.connection_changes();
+/// Tells everyone here, once, when this node loses and regains NATS (`changes`).
+async fn outage_notices(mut changes: watch::Receiver<bool>, here: Arc<Membership>) {
     let mut was = true;
     while changes.changed().await.is_ok() {
         let now = *changes.borrow_and_update();
@@ -296,7 +240,7 @@ async fn outage_notices(shared: Arc<Shared>) {
         } else {
             "Lost contact with the other chat servers; what you type now is not sent. Reconnecting..."
         };
-        shared.maker.log.event(
+        here.event(
             "CLUSTER",
             if now {
                 "reconnected to NATS"
@@ -304,8 +248,6 @@ async fn outage_notices(shared: Arc<Shared>) {
                 "lost NATS"
             },
         );
-        for reach in shared.maker.connections.everyone() {
-            let _ = reach.outbox.try_send(server_line(text));
-        }
+        here.tell_everyone(text);
     }
 }

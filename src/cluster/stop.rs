@@ -6,25 +6,34 @@
 //! node `stopped`, not `lost`. Bounded by [`STOP_WITHIN`]: with NATS away, leases and
 //! presence are left to lapse.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use async_nats::jetstream::message::PublishMessage;
 use futures_util::future::join_all;
 use tokio::sync::oneshot;
 
-use super::rooms::Shared;
-use super::wire::{Presence, RoomKey, RoomRequest};
-use super::{key_of, LEASE, NODES};
+use super::membership::Membership;
+use super::names::Online;
+use super::nodes::Liveness;
+use super::placement::Placement;
+use super::wire::{RoomKey, RoomRequest};
+use super::Cluster;
 use crate::room::{ParticipantId, RoomCommand};
 
 /// The longest a stopping node spends on its cluster duties.
 pub const STOP_WITHIN: Duration = Duration::from_secs(2);
 
-/// Stops this node's part of the cluster (its sessions are closed by the caller).
-pub(super) async fn stop(shared: &Arc<Shared>) {
-    shared.stopping.cancel();
-    if !shared.cluster.is_connected() {
+/// Stops this node's part of the cluster (its sessions are closed by the caller): every
+/// part has its say, so this takes each.
+pub(super) async fn stop(
+    cluster: &Cluster,
+    placement: &Placement,
+    liveness: &Liveness,
+    here: &Membership,
+    online: &Online,
+) {
+    // The same token ends the renewals of this node's presence.
+    placement.stop_taking();
+    if !cluster.is_connected() {
         tracing::warn!("stopping without NATS: the others will see this node lapse");
         return;
     }
@@ -32,23 +41,16 @@ pub(super) async fn stop(shared: &Arc<Shared>) {
     let duties = async {
         // A renewal still on its way would land after the stop's own writes (and
         // could make the presence again after its deletion).
-        shared.presence_done.cancelled().await;
-        say_stopping(shared).await;
-        let left = leave_everywhere(shared).await;
-        let rooms = hand_on_all(shared).await;
-        shared
-            .names
-            .free_node(&shared.cluster.node, &shared.online)
-            .await;
-        let _ = shared
-            .cluster
-            .nodes
-            .delete(key_of(&shared.cluster.node))
-            .await;
+        liveness.renewals_ended().await;
+        liveness.say_stopping().await;
+        let left = leave_everywhere(&cluster.client, placement, here).await;
+        let rooms = hand_on_all(placement).await;
+        online.free_node(&cluster.node).await;
+        liveness.delete_presence().await;
         (left, rooms)
     };
     match tokio::time::timeout(STOP_WITHIN, duties).await {
-        Ok((left, rooms)) => shared.maker.log.event(
+        Ok((left, rooms)) => here.event(
             "CLUSTER",
             format!(
                 "stopped: {rooms} room(s) handed on, {left} leave(s) sent for people still in a room, in {} ms",
@@ -59,31 +61,16 @@ pub(super) async fn stop(shared: &Arc<Shared>) {
     }
 }
 
-/// Marks this node's presence as stopping: the others then take its rooms without
-/// waiting, and log it `stopped` when the presence goes.
-async fn say_stopping(shared: &Shared) {
-    let presence = Presence {
-        stopping: true,
-        ..Presence::now()
-    };
-    let Ok(value) = serde_json::to_vec(&presence) else {
-        return;
-    };
-    // Not at a revision: the renewals have ended, and this must land whatever they did.
-    let message = PublishMessage::build().payload(value.into()).ttl(LEASE);
-    let subject = format!("$KV.{NODES}.{}", key_of(&shared.cluster.node));
-    if let Ok(ack) = shared.cluster.js.send_publish(subject, message).await {
-        let _ = ack.await;
-    }
-}
-
 /// Every participant of this node still in a room (their sessions, closed just before,
 /// may have left already) leaves it now: in a room this node runs, through its actor;
 /// elsewhere, by a request to the room's node. Returns how many.
-async fn leave_everywhere(shared: &Arc<Shared>) -> usize {
-    let mirrors: Vec<(RoomKey, Vec<ParticipantId>)> = shared
-        .mirrors
-        .all()
+async fn leave_everywhere(
+    client: &async_nats::Client,
+    placement: &Placement,
+    here: &Membership,
+) -> usize {
+    let mirrors: Vec<(RoomKey, Vec<ParticipantId>)> = here
+        .mirrors()
         .iter()
         .map(|mirror| (mirror.room().clone(), mirror.ids()))
         .collect();
@@ -91,17 +78,16 @@ async fn leave_everywhere(shared: &Arc<Shared>) -> usize {
     let mut count = 0;
     for (room, ids) in mirrors {
         count += ids.len();
-        let owned = shared.owned.get(room.key());
-        match owned {
-            Some(owned) => {
+        match placement.actor_of(room.key()) {
+            Some(actor) => {
                 for id in ids {
                     let leave = RoomCommand::Leave { id, handled: None };
-                    let _ = owned.actor.send(leave).await;
+                    let _ = actor.send(leave).await;
                 }
             }
             None => {
                 for id in ids {
-                    asks.push(ask_to_leave(shared, room.clone(), id));
+                    asks.push(ask_to_leave(client, room.clone(), id));
                 }
             }
         }
@@ -112,14 +98,11 @@ async fn leave_everywhere(shared: &Arc<Shared>) -> usize {
 
 /// Asks the node running `room` to let participant `id` leave. A room between nodes is
 /// not waited for: the presence's end makes its next node drop them.
-async fn ask_to_leave(shared: &Shared, room: RoomKey, id: ParticipantId) {
+async fn ask_to_leave(client: &async_nats::Client, room: RoomKey, id: ParticipantId) {
     let Ok(payload) = serde_json::to_vec(&RoomRequest::Leave { id }) else {
         return;
     };
-    let asked = shared
-        .cluster
-        .client
-        .request(room.requests(), payload.into());
+    let asked = client.request(room.requests(), payload.into());
     if let Err(error) = asked.await {
         tracing::debug!(%error, room = %room.name(), "a leave on stopping was not answered");
     }
@@ -128,8 +111,8 @@ async fn ask_to_leave(shared: &Shared, room: RoomKey, id: ParticipantId) {
 /// Hands on every room this node runs: its latest snapshot stored (the leaves
 /// included), its actor stopped, its lease given up, so another node takes it over at
 /// once. Returns how many.
-async fn hand_on_all(shared: &Arc<Shared>) -> usize {
-    let owned = shared.owned.drain();
+async fn hand_on_all(placement: &Placement) -> usize {
+    let owned = placement.drain();
     let count = owned.len();
     let hand_on = owned.into_iter().map(|(room_key, owned)| async move {
         // No request reaches the actor once it is told to hand over (it would be
@@ -149,7 +132,7 @@ async fn hand_on_all(shared: &Arc<Shared>) -> usize {
         // A renewal on its way would take the lease back after the purge (a lease
         // held by nobody, until it lapsed: the room stuck meanwhile).
         let _ = tokio::time::timeout(STOP_WITHIN, owned.released.cancelled()).await;
-        let _ = shared.cluster.leases.purge(key_of(&room_key)).await;
+        placement.give_up(&room_key).await;
     });
     join_all(hand_on).await;
     count

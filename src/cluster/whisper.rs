@@ -11,12 +11,12 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::rooms::Shared;
+use super::membership::Membership;
+use super::names::Online;
+use super::retry;
 use super::wire::{whispers_to, Whisper};
-use super::{key_of, retry};
+use super::Cluster;
 use crate::chat::line::ChatLine;
-use crate::chat::nickname::Nickname;
-use crate::names::Claim;
 use crate::participant::ParticipantId;
 
 /// How long a whisper keeps being sent while its target's node does not acknowledge it.
@@ -31,9 +31,31 @@ const REMEMBERED: usize = 1024;
 /// How many whispers of one room may wait for their targets' nodes.
 const QUEUED: usize = 256;
 
+/// What whispers across the cluster need: this node's connection, who is online where,
+/// and this node's members (to hand a whisper to, or tell one that did not arrive).
+pub(super) struct Whispers {
+    node: Arc<str>,
+    client: async_nats::Client,
+    online: Online,
+    here: Arc<Membership>,
+}
+
+impl Whispers {
+    /// Whispers over `cluster`, to the nodes `online` names, from and to `here`.
+    pub fn new(cluster: &Cluster, online: Online, here: Arc<Membership>) -> Whispers {
+        Whispers {
+            node: cluster.node.clone(),
+            client: cluster.client.clone(),
+            online,
+            here,
+        }
+    }
+}
+
 /// A room's whispers on their way, sent one after the other in the room's order.
 pub(super) struct Outgoing {
     queue: mpsc::Sender<Queued>,
+    whispers: Arc<Whispers>,
 }
 
 struct Queued {
@@ -45,14 +67,17 @@ struct Queued {
 
 impl Outgoing {
     /// A room's queue of whispers, sent until it is dropped.
-    pub fn start(shared: &Arc<Shared>) -> Outgoing {
+    pub fn start(whispers: &Arc<Whispers>) -> Outgoing {
         let (queue, rx) = mpsc::channel(QUEUED);
-        tokio::spawn(send_in_order(shared.clone(), rx));
-        Outgoing { queue }
+        tokio::spawn(send_in_order(whispers.clone(), rx));
+        Outgoing {
+            queue,
+            whispers: whispers.clone(),
+        }
     }
 
     /// Sends `whisper` to `nick`'s node; participant `from` is told if it cannot arrive.
-    pub fn send(&self, shared: &Shared, whisper: Whisper, nick: &str, from: ParticipantId) {
+    pub fn send(&self, whisper: Whisper, nick: &str, from: ParticipantId) {
         let queued = Queued {
             whisper,
             nick: nick.to_string(),
@@ -60,7 +85,7 @@ impl Outgoing {
             give_up: Instant::now() + DELIVER_FOR,
         };
         if self.queue.try_send(queued).is_err() {
-            shared.tell(from, &not_arrived(nick));
+            self.whispers.here.tell(from, &not_arrived(nick));
         }
     }
 }
@@ -71,29 +96,29 @@ fn not_arrived(nick: &str) -> String {
     )
 }
 
-async fn send_in_order(shared: Arc<Shared>, mut queue: mpsc::Receiver<Queued>) {
+async fn send_in_order(whispers: Arc<Whispers>, mut queue: mpsc::Receiver<Queued>) {
     while let Some(q) = queue.recv().await {
-        if deliver(&shared, &q.whisper, &q.nick, q.give_up).await {
+        if deliver(&whispers, &q.whisper, &q.nick, q.give_up).await {
             continue;
         }
         tracing::warn!(to = %q.nick, "a whisper could not be delivered");
         let line = ChatLine::server(not_arrived(&q.nick)).shared();
         let notice = Whisper::new(q.from, line);
-        if let Some(node) = node_of(&shared, q.from) {
-            let _ = try_once(&shared, &node, &notice).await;
+        if let Some(node) = whispers.online.node_of(q.from) {
+            let _ = try_once(&whispers, &node, &notice).await;
         }
     }
 }
 
 /// Whether `whisper` reached its target's node (or the target has gone meanwhile),
 /// trying until `give_up`.
-async fn deliver(shared: &Shared, whisper: &Whisper, nick: &str, give_up: Instant) -> bool {
+async fn deliver(whispers: &Whispers, whisper: &Whisper, nick: &str, give_up: Instant) -> bool {
     let handed = || async {
-        let Some(node) = holder(shared, nick, whisper.to) else {
+        let Some(node) = whispers.online.node_holding(nick, whisper.to) else {
             // Gone meanwhile: as on a lone server, a whisper to nobody is dropped.
             return Ok(());
         };
-        match try_once(shared, &node, whisper).await {
+        match try_once(whispers, &node, whisper).await {
             true => Ok(()),
             false => Err(()),
         }
@@ -104,44 +129,22 @@ async fn deliver(shared: &Shared, whisper: &Whisper, nick: &str, give_up: Instan
 }
 
 /// One try: delivered here, or acknowledged by `node`.
-async fn try_once(shared: &Shared, node: &str, whisper: &Whisper) -> bool {
-    if node == &*shared.cluster.node {
-        let maker = &shared.maker;
-        maker
-            .connections
-            .whisper(&maker.log, whisper.to, &whisper.line);
+async fn try_once(whispers: &Whispers, node: &str, whisper: &Whisper) -> bool {
+    if node == &*whispers.node {
+        whispers.here.whisper_here(whisper.to, &whisper.line);
         return true;
     }
     let Ok(payload) = serde_json::to_vec(whisper) else {
         return false;
     };
-    let asked = shared
-        .cluster
-        .client
-        .request(whispers_to(node), payload.into());
+    let asked = whispers.client.request(whispers_to(node), payload.into());
     matches!(tokio::time::timeout(ONE_TRY, asked).await, Ok(Ok(_)))
 }
 
-/// The node holding participant `to`, online as `nick`.
-fn holder(shared: &Shared, nick: &str, to: ParticipantId) -> Option<String> {
-    let key = key_of(Nickname::parse(nick).ok()?.key());
-    let claim: Claim = serde_json::from_slice(&shared.online.get(&key)?).ok()?;
-    (claim.id == to).then_some(claim.node)
-}
-
-/// The node holding participant `id`, whatever their name.
-fn node_of(shared: &Shared, id: ParticipantId) -> Option<String> {
-    let claims = shared.online.values::<Claim>();
-    claims
-        .into_iter()
-        .find(|(_, c)| c.id == id)
-        .map(|(_, c)| c.node)
-}
-
 /// Delivers the whispers sent to this node's participants, and acknowledges each.
-pub(super) async fn serve(shared: Arc<Shared>) {
-    let subject = whispers_to(&shared.cluster.node);
-    let Ok(mut sub) = shared.cluster.client.subscribe(subject).await else {
+pub(super) async fn serve(whispers: Arc<Whispers>) {
+    let subject = whispers_to(&whispers.node);
+    let Ok(mut sub) = whispers.client.subscribe(subject).await else {
         tracing::warn!("cannot take whispers");
         return;
     };
@@ -151,15 +154,10 @@ pub(super) async fn serve(shared: Arc<Shared>) {
             continue;
         };
         if seen.first_time(w.id) {
-            let maker = &shared.maker;
-            maker.connections.whisper(&maker.log, w.to, &w.line);
+            whispers.here.whisper_here(w.to, &w.line);
         }
         if let Some(reply) = msg.reply {
-            let _ = shared
-                .cluster
-                .client
-                .publish(reply, Default::default())
-                .await;
+            let _ = whispers.client.publish(reply, Default::default()).await;
         }
     }
 }

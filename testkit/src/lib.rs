@@ -5,6 +5,7 @@
 //! - [`chaos`]: a soak of the cluster under faults (real nodes, NATS and SSH clients)
 //!   and its four checks, shared by `tests/cluster_chaos.rs` and `bench chaos`.
 //! - [`escapes`]: removing colour codes and other CSI sequences from terminal output.
+//! - [`expect`]: a session's [`Transcript`] and waiting for text in it, or in a log file.
 //! - [`freeze`]: a TCP stream whose reads can be stopped for good.
 //! - [`haproxy`]: a real HAProxy sending the PROXY protocol, for the proxy tests.
 //! - [`lines`]: splitting a pty byte stream into the lines a person would see.
@@ -19,6 +20,7 @@ pub mod accept;
 pub mod chaos;
 pub mod client;
 pub mod escapes;
+pub mod expect;
 pub mod freeze;
 pub mod haproxy;
 pub mod lines;
@@ -30,6 +32,7 @@ pub mod stalled;
 pub use accept::AcceptAll;
 pub use client::{Client, Output};
 pub use escapes::{strip_colours, strip_escapes};
+pub use expect::{wait_for_log_line, Transcript, WAIT};
 pub use freeze::Freezable;
 pub use haproxy::{HaProxy, SendProxy};
 pub use lines::LineBuf;

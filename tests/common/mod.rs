@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use russh::client;
 use russh::keys::{PrivateKey, PrivateKeyWithHashAlg};
@@ -13,10 +12,10 @@ use ssh_chatroom::config::Config;
 use ssh_chatroom::keys::fingerprint;
 use ssh_chatroom::room::Clock;
 use ssh_chatroom::server::{start, RunningServer};
-pub use testkit::{strip_colours, AcceptAll};
-
-/// How long any expected text may take to arrive.
-pub const WAIT: Duration = Duration::from_secs(10);
+pub use testkit::{AcceptAll, Transcript, WAIT};
+// Each test file uses some of these.
+#[allow(unused_imports)]
+pub use testkit::{strip_colours, wait_for_log_line};
 
 mod openssh;
 
@@ -142,23 +141,6 @@ pub async fn listening_port_within(
     port
 }
 
-/// Waits (at most [`WAIT`]) for a line containing `needle` in the log file at `path`.
-pub async fn wait_for_log_line(path: &Path, needle: &str) -> String {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let log = std::fs::read_to_string(path).unwrap_or_default();
-        if let Some(line) = log.lines().find(|l| l.contains(needle)) {
-            return line.to_string();
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no {needle:?} in {}:\n{log}",
-            path.display()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// A fresh Ed25519 user key.
 pub use testkit::user_key;
 
@@ -166,102 +148,11 @@ pub fn key_fingerprint(key: &PrivateKey) -> String {
     fingerprint(key.public_key())
 }
 
-/// Everything received so far, shared with the task that reads it: the raw bytes and,
-/// kept up to date as bytes arrive, the text with colour codes removed.
-#[derive(Clone, Default)]
-pub struct Transcript(Arc<Mutex<Received>>);
-
-#[derive(Default)]
-struct Received {
-    raw: String,
-    plain: String,
-    /// The start of an escape sequence cut off at the end of the last packet.
-    carry: String,
-}
-
-impl Transcript {
-    fn push(&self, bytes: &[u8]) {
-        let mut r = self.0.lock().unwrap();
-        let chunk = String::from_utf8_lossy(bytes);
-        r.raw.push_str(&chunk);
-        let mut pending = std::mem::take(&mut r.carry);
-        pending.push_str(&chunk);
-        // Hold back a trailing, possibly incomplete `ESC [ digits ;` sequence.
-        let cut = match pending.rfind('\x1b') {
-            Some(at)
-                if pending[at + 1..]
-                    .chars()
-                    .all(|c| c == '[' || c.is_ascii_digit() || c == ';') =>
-            {
-                at
-            }
-            _ => pending.len(),
-        };
-        r.carry = pending[cut..].to_string();
-        let stripped = strip_colours(&pending[..cut]);
-        r.plain.push_str(&stripped);
-    }
-
-    /// Everything received, byte for byte.
-    pub fn raw(&self) -> String {
-        self.0.lock().unwrap().raw.clone()
-    }
-
-    /// Everything received with colour codes (SGR sequences) removed: SPEC's lines are
-    /// byte-exact "colour codes aside".
-    pub fn text(&self) -> String {
-        self.0.lock().unwrap().plain.clone()
-    }
-
-    /// Whether the colour-free text contains `needle` at or after byte `from`; returns
-    /// the end of the match.
-    fn find_from(&self, from: usize, needle: &str) -> Option<usize> {
-        let r = self.0.lock().unwrap();
-        r.plain
-            .get(from..)?
-            .find(needle)
-            .map(|pos| from + pos + needle.len())
-    }
-
-    /// Whether the colour-free text contains `needle`.
-    pub fn contains(&self, needle: &str) -> bool {
-        self.find_from(0, needle).is_some()
-    }
-}
-
-/// Waits until `transcript` contains `needle` after byte offset `*from`; moves `*from`
-/// past the match and returns the text up to it.
-async fn wait_for(
-    transcript: &Transcript,
-    from: &mut usize,
-    needle: &str,
-    notify: &tokio::sync::Notify,
-) -> String {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let notified = notify.notified();
-        if let Some(end) = transcript.find_from(*from, needle) {
-            let seen = transcript.0.lock().unwrap().plain[*from..end].to_string();
-            *from = end;
-            return seen;
-        }
-        if tokio::time::timeout_at(deadline, notified).await.is_err() {
-            let text = transcript.text();
-            panic!(
-                "timed out waiting for {needle:?}; received after offset {from}:\n{:?}",
-                text.get(*from..).unwrap_or_default()
-            );
-        }
-    }
-}
-
 /// A chat participant driven by the russh client.
 pub struct TestClient {
     pub transcript: Transcript,
     seen: usize,
-    notify: Arc<tokio::sync::Notify>,
     writer: russh::ChannelWriteHalf<client::Msg>,
-    closed: Arc<tokio::sync::Notify>,
     exit: Arc<Mutex<Option<u32>>>,
     _session: client::Handle<AcceptAll>,
 }
@@ -319,9 +210,7 @@ impl TestClient {
         let (session, channel) = TestClient::open(port, user, Some(user_key())).await;
         channel.exec(true, command).await.unwrap();
         let client = TestClient::from_channel(session, channel);
-        tokio::time::timeout(WAIT, client.closed.notified())
-            .await
-            .expect("exec ends");
+        client.transcript.expect_closed("exec ends").await;
         let status = *client.exit.lock().unwrap();
         (client.transcript.text(), status)
     }
@@ -361,16 +250,9 @@ impl TestClient {
         channel: russh::Channel<client::Msg>,
     ) -> TestClient {
         let transcript = Transcript::default();
-        let notify = Arc::new(tokio::sync::Notify::new());
-        let closed = Arc::new(tokio::sync::Notify::new());
         let exit = Arc::new(Mutex::new(None));
         let (mut reader, writer) = channel.split();
-        let (t, n, c, e) = (
-            transcript.clone(),
-            notify.clone(),
-            closed.clone(),
-            exit.clone(),
-        );
+        let (t, e) = (transcript.clone(), exit.clone());
         tokio::spawn(async move {
             while let Some(msg) = reader.wait().await {
                 match msg {
@@ -381,17 +263,15 @@ impl TestClient {
                     ChannelMsg::Close => break,
                     _ => {}
                 }
-                n.notify_waiters();
+                t.wake();
             }
-            n.notify_waiters();
-            c.notify_one();
+            t.wake();
+            t.close();
         });
         TestClient {
             transcript,
             seen: 0,
-            notify,
             writer,
-            closed,
             exit,
             _session: session,
         }
@@ -432,13 +312,13 @@ impl TestClient {
     /// Waits for `text` to appear after what was already matched; returns the output
     /// from the previous match up to and including it.
     pub async fn expect(&mut self, text: &str) -> String {
-        wait_for(&self.transcript, &mut self.seen, text, &self.notify).await
+        self.transcript.expect_from(&mut self.seen, text).await
     }
 
     /// Waits until the server closes the channel.
     pub async fn expect_closed(&self) {
-        tokio::time::timeout(WAIT, self.closed.notified())
-            .await
-            .expect("the server closes the session");
+        self.transcript
+            .expect_closed("the server closes the session")
+            .await;
     }
 }

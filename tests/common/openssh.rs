@@ -3,12 +3,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Arc;
 
 use russh::keys::PrivateKey;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{wait_for, Transcript, WAIT};
+use super::{Transcript, WAIT};
 
 /// A real OpenSSH `ssh` process with piped stdin and stdout.
 pub struct OpenSsh {
@@ -16,7 +15,6 @@ pub struct OpenSsh {
     stdin: Option<tokio::process::ChildStdin>,
     pub transcript: Transcript,
     seen: usize,
-    notify: Arc<tokio::sync::Notify>,
     reader: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -80,9 +78,8 @@ impl OpenSsh {
             .kill_on_drop(true);
         let mut child = cmd.spawn().expect("ssh runs");
         let transcript = Transcript::default();
-        let notify = Arc::new(tokio::sync::Notify::new());
         let mut stdout = child.stdout.take().unwrap();
-        let (t, n) = (transcript.clone(), notify.clone());
+        let t = transcript.clone();
         let reader = tokio::spawn(async move {
             let mut buf = [0u8; 4096];
             while let Ok(len) = stdout.read(&mut buf).await {
@@ -90,9 +87,9 @@ impl OpenSsh {
                     break;
                 }
                 t.push(&buf[..len]);
-                n.notify_waiters();
+                t.wake();
             }
-            n.notify_waiters();
+            t.wake();
         });
         let stdin = child.stdin.take();
         OpenSsh {
@@ -100,7 +97,6 @@ impl OpenSsh {
             stdin,
             transcript,
             seen: 0,
-            notify,
             reader: Some(reader),
         }
     }
@@ -117,7 +113,7 @@ impl OpenSsh {
     }
 
     pub async fn expect(&mut self, text: &str) -> String {
-        wait_for(&self.transcript, &mut self.seen, text, &self.notify).await
+        self.transcript.expect_from(&mut self.seen, text).await
     }
 
     /// Waits for the process to exit and for all its output to be read; returns its

@@ -18,9 +18,9 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::owner::lease_of;
-use crate::cluster::rooms::Shared;
+use super::Placement;
 use crate::cluster::wire::{Lease, RoomKey};
-use crate::cluster::{key_of, lock, LEASE, LEASES, RENEW_EVERY};
+use crate::cluster::{lock, LEASE, LEASES, RENEW_EVERY};
 use crate::metrics::Held;
 use crate::room::RoomCommand;
 
@@ -57,7 +57,7 @@ const END_AFTER: Duration = Duration::from_secs(2);
 /// is current), ends the room when it is over, and steps down if another node holds the
 /// lease (after an outage longer than the lease).
 pub(super) async fn renew(
-    shared: Arc<Shared>,
+    placement: Arc<Placement>,
     room: RoomKey,
     actor: mpsc::Sender<RoomCommand>,
     (mut revision, held, locked): (u64, HeldUntil, Arc<AtomicBool>),
@@ -65,11 +65,11 @@ pub(super) async fn renew(
     (stop, released): (CancellationToken, CancellationToken),
 ) {
     // The lease is this node's for as long as this renews it.
-    let _held = Held::on(&shared.maker.metrics.leases_held);
+    let _held = Held::on(&placement.maker.metrics.leases_held);
     let _released = released.drop_guard();
     let key = room.bucket();
     let mut every = tokio::time::interval(RENEW_EVERY);
-    let mut connection = shared.cluster.connection_changes();
+    let mut connection = placement.cluster.connection_changes();
     let mut empty_since: Option<tokio::time::Instant> = None;
     let mut suspects = HashSet::new();
     loop {
@@ -84,19 +84,21 @@ pub(super) async fn renew(
         let Some((members, pending)) = census(&actor).await else {
             return;
         };
-        drop_lost_nodes(&shared, &actor, &mut suspects).await;
-        let idle = members == 0 && pending == 0 && room.key() != shared.default_room.key();
+        drop_lost_nodes(&placement, &actor, &mut suspects).await;
+        let idle = members == 0 && pending == 0 && room.key() != placement.default_room.key();
         // Empty for a while, not just made: a room is made before its maker is in it.
         let since = *empty_since.get_or_insert_with(tokio::time::Instant::now);
         if !idle {
             empty_since = None;
         } else if since.elapsed() >= END_AFTER {
-            return end_room(&shared, &room, &actor).await;
+            return end_room(&placement, &room, &actor).await;
         }
         let locked = locked.load(Ordering::Relaxed);
-        let lease = lease_of(&shared, &room.name().to_string(), members, locked);
+        let lease = lease_of(&placement, &room.name().to_string(), members, locked);
         let sent = Instant::now();
-        let renewed = shared.cluster.renew(LEASES, key, lease.clone(), revision);
+        let renewed = placement
+            .cluster
+            .renew(LEASES, key, lease.clone(), revision);
         match renewed.await {
             Ok(r) => {
                 revision = r;
@@ -105,14 +107,14 @@ pub(super) async fn renew(
             Err(e) if e.kind() == PublishErrorKind::WrongLastSequence => {
                 // The lease changed under us: a renewal sent during an outage was stored
                 // late (it is still ours), or it lapsed, or another node holds it now.
-                match reclaim(&shared, key, lease).await {
+                match reclaim(&placement, key, lease).await {
                     Reclaim::Held(r, written) => {
                         revision = r;
                         if let Some(sent) = written {
                             held.renewed(sent);
                         }
                     }
-                    Reclaim::Lost => return step_down(&shared, &room, &actor).await,
+                    Reclaim::Lost => return step_down(&placement, &room, &actor).await,
                     Reclaim::Unknown => {}
                 }
             }
@@ -133,19 +135,19 @@ enum Reclaim {
 
 /// Who holds the lease `key` now that a renewal found it changed; takes it again if it
 /// lapsed.
-async fn reclaim(shared: &Shared, key: &str, lease: Bytes) -> Reclaim {
-    let leases = &shared.cluster.leases;
+async fn reclaim(placement: &Placement, key: &str, lease: Bytes) -> Reclaim {
+    let leases = &placement.cluster.leases;
     let sent = Instant::now();
     match leases.entry(key).await {
         Ok(Some(e)) if e.operation == async_nats::jetstream::kv::Operation::Put => {
             let holder = serde_json::from_slice::<Lease>(&e.value).map(|l| l.node);
-            if holder.is_ok_and(|n| *n == *shared.cluster.node) {
+            if holder.is_ok_and(|n| *n == *placement.cluster.node) {
                 Reclaim::Held(e.revision, None)
             } else {
                 Reclaim::Lost
             }
         }
-        Ok(_) => match shared.cluster.create_with_ttl(leases, key, lease).await {
+        Ok(_) => match placement.cluster.create_with_ttl(leases, key, lease).await {
             Ok(r) => Reclaim::Held(r, Some(sent)),
             Err(e) if e.kind() == CreateErrorKind::AlreadyExists => Reclaim::Lost,
             Err(_) => Reclaim::Unknown,
@@ -159,7 +161,7 @@ async fn reclaim(shared: &Shared, key: &str, lease: Bytes) -> Reclaim {
 /// Checked against the state rather than on the event of a lapse, so a room taken over
 /// just before or after its members' node lapsed is cleaned up either way.
 async fn drop_lost_nodes(
-    shared: &Shared,
+    placement: &Placement,
     actor: &mpsc::Sender<RoomCommand>,
     suspects: &mut HashSet<String>,
 ) {
@@ -172,13 +174,13 @@ async fn drop_lost_nodes(
         return;
     }
     let Ok(nodes) = rx.await else { return };
-    if !shared.cluster.unsettled_for().is_zero() {
+    if !placement.cluster.unsettled_for().is_zero() {
         suspects.clear();
         return;
     }
     let absent: HashSet<String> = nodes
         .into_iter()
-        .filter(|n| !n.is_empty() && !shared.nodes.contains(&key_of(n)))
+        .filter(|n| !n.is_empty() && !placement.liveness.is_present(n))
         .collect();
     for node in absent.intersection(suspects) {
         let _ = actor
@@ -205,21 +207,21 @@ async fn census(actor: &mpsc::Sender<RoomCommand>) -> Option<(usize, usize)> {
 }
 
 /// The room is over: its actor ends, then its snapshot and its lease go.
-async fn end_room(shared: &Arc<Shared>, room: &RoomKey, actor: &mpsc::Sender<RoomCommand>) {
-    let owned = shared.owned.remove(room.key());
+async fn end_room(placement: &Arc<Placement>, room: &RoomKey, actor: &mpsc::Sender<RoomCommand>) {
+    let owned = placement.owned.remove(room.key());
     if let Some(owned) = owned {
         owned.stop.cancel();
     }
     // The actor ends (and logs it) once the last sender is gone.
     let _ = actor;
-    let _ = shared.cluster.snapshots.purge(room.bucket()).await;
-    let _ = shared.cluster.leases.purge(room.bucket()).await;
+    let _ = placement.cluster.snapshots.purge(room.bucket()).await;
+    let _ = placement.cluster.leases.purge(room.bucket()).await;
 }
 
 /// Another node runs the room now: stop here without a word to anyone.
-async fn step_down(shared: &Arc<Shared>, room: &RoomKey, actor: &mpsc::Sender<RoomCommand>) {
+async fn step_down(placement: &Arc<Placement>, room: &RoomKey, actor: &mpsc::Sender<RoomCommand>) {
     tracing::info!(room = %room.name(), "another node runs the room now");
-    if let Some(owned) = shared.owned.remove(room.key()) {
+    if let Some(owned) = placement.owned.remove(room.key()) {
         owned.stop.cancel();
     }
     let _ = actor.send(RoomCommand::Abandon).await;

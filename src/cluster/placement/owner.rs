@@ -1,7 +1,8 @@
 //! Running a room for the cluster: the node that wins a room's lease (or takes a lapsed
 //! one over from the room's snapshot) runs its actor and answers the requests on
-//! `chat.room.<key>.in` in arrival order. The lease's upkeep is in [`super::lease`], the
-//! actor's side of the bus in [`crate::cluster::link`].
+//! `chat.room.<key>.in` in arrival order. The lease's upkeep is in [`super::lease`],
+//! taking a room over in [`super::takeover`], the actor's side of the bus in
+//! [`crate::cluster::link`].
 
 use std::sync::{Arc, Mutex};
 
@@ -12,13 +13,13 @@ use tokio::sync::{mpsc, oneshot, Notify};
 use tokio_util::sync::CancellationToken;
 
 use super::lease::{renew, HeldUntil};
-use crate::chat::room_name::RoomName;
+use super::takeover::take_over;
+use super::Placement;
 use crate::cluster::link::Link;
-use crate::cluster::rooms::Shared;
+use crate::cluster::lock;
 use crate::cluster::sequence::Sent;
 use crate::cluster::wire::{Lease, RoomKey, RoomReply, RoomRequest};
-use crate::cluster::{key_of, lock};
-use crate::room::{run_actor, EnterError, JoinError, Room, RoomCommand, RoomSnapshot, RoomState};
+use crate::room::{run_actor, EnterError, JoinError, Room, RoomCommand};
 
 /// A room this node runs.
 #[derive(Clone)]
@@ -67,38 +68,38 @@ impl Owned {
 /// # Errors
 /// There are already `max_rooms` rooms.
 pub(in crate::cluster) async fn make_if_missing(
-    shared: &Arc<Shared>,
+    placement: &Arc<Placement>,
     room: &RoomKey,
     max_rooms: usize,
 ) -> Result<bool, EnterError> {
     let key = room.bucket();
-    if shared.stopping.is_cancelled() {
+    if placement.stopping.is_cancelled() {
         return Err(EnterError::Join(JoinError::Closed));
     }
-    if shared.leases.contains(key) || shared.owned.contains(room.key()) {
+    if placement.leases.contains(key) || placement.owned.contains(room.key()) {
         return Ok(false);
     }
-    if take_over(shared, room.key()).await {
+    if take_over(placement, room.key()).await {
         return Ok(false);
     }
     // The default room always exists: counted before it is first made, never refused.
-    let made_by_join = room.key() != shared.default_room.key();
-    if made_by_join && shared.rooms_counted() >= max_rooms {
+    let made_by_join = room.key() != placement.default_room.key();
+    if made_by_join && placement.rooms_counted() >= max_rooms {
         return Err(EnterError::TooManyRooms(max_rooms));
     }
-    let lease = lease_of(shared, &room.name().to_string(), 0, false);
+    let lease = lease_of(placement, &room.name().to_string(), 0, false);
     let sent = tokio::time::Instant::now();
-    match shared
+    match placement
         .cluster
-        .create_with_ttl(&shared.cluster.leases, key, lease)
+        .create_with_ttl(&placement.cluster.leases, key, lease)
         .await
     {
         Ok(revision) => {
-            let state_room = shared
+            let state_room = placement
                 .maker
                 .room(room.name(), made_by_join, Default::default());
             let leased = (revision, HeldUntil::written_at(sent));
-            run(shared, room.clone(), state_room, leased, None).await;
+            run(placement, room.clone(), state_room, leased, None).await;
             Ok(made_by_join)
         }
         Err(e) if e.kind() == CreateErrorKind::AlreadyExists => Ok(false),
@@ -109,83 +110,28 @@ pub(in crate::cluster) async fn make_if_missing(
     }
 }
 
-pub(super) fn lease_of(shared: &Shared, room: &str, members: usize, locked: bool) -> Bytes {
+pub(super) fn lease_of(placement: &Placement, room: &str, members: usize, locked: bool) -> Bytes {
     let lease = Lease {
-        node: shared.cluster.node.to_string(),
+        node: placement.cluster.node.to_string(),
         room: room.to_string(),
         members,
-        capacity: shared.maker.template.capacity,
+        capacity: placement.maker.template.capacity,
         locked,
     };
     serde_json::to_vec(&lease).unwrap_or_default().into()
 }
 
-/// Takes over the room with key `room_key` from its snapshot, if it has one and nobody
-/// holds its lease. Returns whether this node now runs it.
-pub(in crate::cluster) async fn take_over(shared: &Arc<Shared>, room_key: &str) -> bool {
-    let key = key_of(room_key);
-    // This node runs it already (its lease lapsed in an outage and is being renewed).
-    if shared.owned.contains(room_key) {
-        return true;
-    }
-    // A node that is stopping never takes a room.
-    if shared.stopping.is_cancelled() {
-        return false;
-    }
-    let Ok(Some(saved)) = shared.cluster.snapshots.get(&key).await else {
-        return false;
-    };
-    let Ok(saved) = serde_json::from_slice::<RoomSnapshot>(&saved) else {
-        tracing::warn!(room = room_key, "a damaged room snapshot was skipped");
-        return false;
-    };
-    let Ok(name) = RoomName::parse(&saved.name) else {
-        return false;
-    };
-    let locked = saved.rules.code.is_some();
-    let lease = lease_of(shared, &saved.name, saved.members.len(), locked);
-    let sent = tokio::time::Instant::now();
-    let created = shared
-        .cluster
-        .create_with_ttl(&shared.cluster.leases, &key, lease);
-    let Ok(revision) = created.await else {
-        return false;
-    };
-    if shared.stopping.is_cancelled() {
-        let _ = shared.cluster.leases.purge(&key).await;
-        return false;
-    }
-    let maker = &shared.maker;
-    let now = crate::room::Now {
-        wall: maker.clock.now(),
-        instant: maker.clock.instant(),
-    };
-    let state = RoomState::restore(maker.config(), saved, now);
-    // Right after an outage the others' presence is not back yet: the owner's checks
-    // drop the dead nodes' members later instead.
-    let settled = shared.cluster.unsettled_for().is_zero();
-    let gone: Vec<String> = state
-        .nodes()
-        .into_iter()
-        .filter(|n| settled && !shared.nodes.contains(&key_of(n)))
-        .collect();
-    let room = maker.restored(state);
-    let leased = (revision, HeldUntil::written_at(sent));
-    run(shared, RoomKey::of(&name), room, leased, Some(gone)).await;
-    true
-}
-
 /// Starts running `room` on this node, holding its lease at `revision` (`held` until
 /// when, surely); `taken_over` names the nodes found dead when it was rebuilt from a
 /// snapshot.
-async fn run(
-    shared: &Arc<Shared>,
+pub(super) async fn run(
+    placement: &Arc<Placement>,
     key: RoomKey,
     room: Room,
     (revision, held): (u64, HeldUntil),
     taken_over: Option<Vec<String>>,
 ) {
-    let cluster = &shared.cluster;
+    let cluster = &placement.cluster;
     let sub = match cluster.client.subscribe(key.requests()).await {
         Ok(sub) => sub,
         Err(error) => {
@@ -195,10 +141,11 @@ async fn run(
     };
     let stop = CancellationToken::new();
     let sent = Arc::new(Mutex::new(Sent::new(revision)));
-    let link = Link::start(shared, &key, sent.clone(), stop.clone());
+    let reach = (&placement.here, &placement.whispers);
+    let link = Link::start(cluster, reach, &key, sent.clone(), stop.clone());
     let mut room = room.linked(Box::new(link));
     if let Some(gone) = taken_over {
-        shared.maker.metrics.takeovers.inc();
+        placement.maker.metrics.takeovers.inc();
         room.took_over(&cluster.node);
         for node in gone {
             room.node_gone(&node);
@@ -218,14 +165,14 @@ async fn run(
         (serving.clone(), served.clone()),
     ));
     tokio::spawn(renew(
-        shared.clone(),
+        placement.clone(),
         key.clone(),
         actor.clone(),
         (revision, held.clone(), locked),
         changed.clone(),
         (stop.clone(), released.clone()),
     ));
-    shared.owned.insert(
+    placement.owned.insert(
         key.key().to_string(),
         Owned {
             actor,

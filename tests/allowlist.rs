@@ -56,8 +56,15 @@ async fn only_the_allowlisted_and_the_admins_get_in_and_sighup_rereads_it() {
     let mut nobody = TestClient::connect(port, "nobody", None, Mode::Pty).await;
     nobody.expect(NOT_ALLOWED).await;
     nobody.expect_closed().await;
-    let log = std::fs::read_to_string(server.path("logs/server.txt")).unwrap();
-    assert!(log.contains("not on the allowlist"), "{log}");
+    // Written in order by the log's own thread: once the last refusal is there, all are.
+    let path = server.path("logs/server.txt");
+    common::wait_for_log_line(&path, "key=none not on the allowlist").await;
+    let log = std::fs::read_to_string(&path).unwrap();
+    let mallorys = format!(
+        "key={} not on the allowlist",
+        common::key_fingerprint(&mallory)
+    );
+    assert!(log.contains(&mallorys), "{log}");
     assert!(!log.contains("JOIN #lobby mallory"), "{log}");
 
     // Mallory is added, and a SIGHUP lets her in.

@@ -30,7 +30,9 @@ pub async fn run(
         return;
     }
     let grace_ends = deps.clock.instant() + Duration::from_secs(deps.config.login_grace);
-    let Some(opened) = open(&deps, stream, peer, &mut ticket, &kill).await else {
+    // Boxed, as is the handshake below: each is a large future needed only at the start,
+    // and unboxed it would make every connection's task bigger for as long as it lasts.
+    let Some(opened) = Box::pin(open(&deps, stream, peer, &mut ticket, &kill)).await else {
         return;
     };
     let (stream, client, spoofed) = (opened.stream, opened.client, opened.refused);
@@ -41,7 +43,7 @@ pub async fn run(
     let handler = ConnectionHandler::new(deps, Some(client), kill.clone(), joined.clone())
         .refusing(ticket.refusal.clone());
     let session = async {
-        match run_stream(ssh, stream, handler).await {
+        match Box::pin(run_stream(ssh, stream, handler)).await {
             Ok(running) => {
                 if let Err(error) = running.await {
                     tracing::debug!(%error, "connection ended");

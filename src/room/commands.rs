@@ -193,7 +193,7 @@ impl RoomState {
             id,
             ChatLine::server(format!("Your nickname is now \"{new}\".")),
         );
-        self.deliver(id, Delivery::Renamed(nick));
+        self.deliver(id, Delivery::Renamed(Box::new(nick)));
         format!("renamed {old} to {new}")
     }
 

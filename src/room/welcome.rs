@@ -31,7 +31,7 @@ impl RoomState {
         if me.admin {
             lines.push(ChatLine::server("You are the admin of this room.").shared());
         }
-        self.deliver(id, Delivery::Lines(lines));
+        self.deliver(id, Delivery::Lines(lines.into_boxed_slice()));
     }
 
     /// Every participant's nickname, in join order.

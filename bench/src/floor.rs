@@ -38,6 +38,8 @@ pub async fn run(args: FloorArgs) -> anyhow::Result<()> {
         auth_rejection_time: std::time::Duration::ZERO,
         auth_rejection_time_initial: Some(std::time::Duration::ZERO),
         inactivity_timeout: None,
+        // As ssh-chatroom does: with Nagle on, a handshake waits out delayed ACKs.
+        nodelay: true,
         preferred: russh::Preferred {
             compression: std::borrow::Cow::Borrowed(&[russh::compression::NONE]),
             ..Default::default()

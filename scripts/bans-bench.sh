@@ -26,12 +26,9 @@ for i in range(n):
                  "reason": "spam", "by": "root"})
 json.dump(bans, open(path, "w"))
 PY
-"$bin" --listen 127.0.0.1:0 --capacity 20000 --message-rate 0 --max-conns-per-ip 0 \
-  --max-handshakes 0 --no-user-logs --log-dir "$work" --data-dir "$work" \
-  --host-key "$work/key" --timezone UTC >"$work/out" 2>/dev/null &
-pid=$!
-for _ in $(seq 300); do grep -q 'listening on' "$work/out" && break; sleep 0.1; done
-addr=$(grep -o 'listening on [0-9.]*:[0-9]*' "$work/out" | grep -o '[0-9.]*:[0-9]*$')
+# shellcheck source=scripts/lone-server.sh
+. scripts/lone-server.sh
+lone_server "$bin" "$work" "$work/key"
 case $users in
   10) room=(--users 10 --senders 10 --messages 300 --rate 5 --threads 1) ;;
   *) room=(--users "$users" --senders 50 --messages 1500 --rate 50 --drain-timeout 30) ;;

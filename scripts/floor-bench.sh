@@ -19,19 +19,19 @@ bench=target/release/bench
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
 
+# shellcheck source=scripts/lone-server.sh
+. scripts/lone-server.sh
+
 # Starts SIDE (floor or ours) on a free port; sets $addr and $pid.
 start() {
   rm -rf "$work/s" && mkdir -p "$work/s"
   if [ "$1" = floor ]; then
     "$bench" floor --listen 127.0.0.1:0 >"$work/s/out" 2>/dev/null &
+    pid=$!
+    wait_listening "$work/s"
   else
-    "$bin" --listen 127.0.0.1:0 --capacity 20000 --message-rate 0 --max-conns-per-ip 0 \
-      --max-handshakes 0 --no-user-logs --log-dir "$work/s" --data-dir "$work/s" \
-      --host-key "$work/key" --timezone UTC >"$work/s/out" 2>/dev/null &
+    lone_server "$bin" "$work/s" "$work/key"
   fi
-  pid=$!
-  for _ in $(seq 300); do grep -q 'listening on' "$work/s/out" && break; sleep 0.1; done
-  addr=$(grep -o 'listening on [0-9.]*:[0-9]*' "$work/s/out" | grep -o '[0-9.]*:[0-9]*$')
 }
 
 stop() {

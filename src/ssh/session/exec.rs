@@ -3,14 +3,47 @@
 //! not let in); a room name enters that room (interactive with `ssh -t`, line mode
 //! without); anything else gets a one-line error.
 
+use std::future::Future;
+
+use futures_util::future::Either;
+
 use crate::chat::line::ChatLine;
 use crate::chat::room_name::RoomName;
 use crate::chat::text::sanitize;
 
 use super::{run_shell, SessionSetup};
 
-/// Runs the exec request `command`.
-pub async fn run_exec(mut setup: SessionSetup, command: String) {
+/// Runs the exec request `command`. Whether it enters a room is decided before any
+/// future is made: a session entered by exec is then the very future a shell's is (an
+/// `async fn` around it would keep a second copy of `setup` for the whole session).
+pub fn run_exec(mut setup: SessionSetup, command: String) -> impl Future<Output = ()> + Send {
+    match entered_room(&setup, &command) {
+        Some((room, code)) => {
+            setup.code = code;
+            Either::Left(run_shell(setup, Some(room)))
+        }
+        None => Either::Right(answer(setup, command)),
+    }
+}
+
+/// The room (and its code) that `command` enters, if it names one.
+fn entered_room(setup: &SessionSetup, command: &str) -> Option<(RoomName, Option<String>)> {
+    // Not on a private server's allowlist: nothing is entered, whatever is asked.
+    if setup.denied {
+        return None;
+    }
+    let words: Vec<&str> = command.split_whitespace().collect();
+    match words.as_slice() {
+        ["users" | "user" | "rooms" | "help"] | ["users" | "user", _] => None,
+        [room] => Some((RoomName::parse(room).ok()?, None)),
+        // A locked room and its code.
+        [room, code] => Some((RoomName::parse(room).ok()?, Some((*code).to_string()))),
+        _ => None,
+    }
+}
+
+/// Answers an exec request that enters no room, then ends the channel.
+async fn answer(mut setup: SessionSetup, command: String) {
     let words: Vec<&str> = command.split_whitespace().collect();
     let deps = setup.deps.clone();
     let (text, status) = match words.as_slice() {
@@ -23,19 +56,7 @@ pub async fn run_exec(mut setup: SessionSetup, command: String) {
         ["users" | "user", room] => users(&setup, room).await,
         ["rooms"] => (deps.rooms.rooms_line().await.text, 0),
         ["help"] => (usage(deps.config.listen.port()), 0),
-        // Entering a room: refused (over the per-address cap, full, ...) as it says.
-        [room] => match RoomName::parse(room) {
-            Ok(room) => return run_shell(setup, Some(room)).await,
-            Err(_) => unknown(&command),
-        },
-        // A locked room and its code.
-        [room, code] => match RoomName::parse(room) {
-            Ok(room) => {
-                setup.code = Some((*code).to_string());
-                return run_shell(setup, Some(room)).await;
-            }
-            Err(_) => unknown(&command),
-        },
+        // Not a command, and not a room's name (entering one is `run_exec`'s).
         _ => unknown(&command),
     };
     setup.joined.cancel();

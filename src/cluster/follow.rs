@@ -25,7 +25,8 @@ pub const MISSED: &str =
 const LOOK_FOR: Duration = Duration::from_millis(500);
 
 /// Carries out the room's batches from `sub` for `mirror`'s members, in order from
-/// `order`; batches of this node are skipped (it carries them out as it runs the room).
+/// `order`; batches of this node are skipped (it carries them out as it runs the room;
+/// NATS does not echo them, but one sent again after a gap can be among those fetched).
 pub(super) async fn follow(
     here: Arc<Membership>,
     remote: RemoteRoom,

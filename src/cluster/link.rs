@@ -251,7 +251,7 @@ impl RoomLink for Link {
                 return Vec::new();
             }
             // This node's members first, straight from the actor; the others through
-            // NATS (their nodes skip nothing: this node skips its own batches).
+            // NATS (which does not echo them to this node).
             let refused = self.carry_here(here);
             let (term, seq) = {
                 let sent = lock(&self.sent);

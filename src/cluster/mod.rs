@@ -302,6 +302,10 @@ fn connect_options(
     let (tx, since, resync) = (connected.clone(), up_since.clone(), resync.clone());
     let options = async_nats::ConnectOptions::new()
         .name(format!("ssh-chatroom {node}"))
+        // A node is not sent what it publishes itself: it carries out its rooms'
+        // batches as it makes them, and answers its own requests without NATS. One
+        // message fewer per line, for NATS and for the room's node.
+        .no_echo()
         // Back within a fraction of a second of NATS returning (the default backoff
         // grows to 4 s), so every node is back well inside a lease.
         .reconnect_delay_callback(|_| Duration::from_millis(100))

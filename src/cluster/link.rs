@@ -1,9 +1,10 @@
 //! The actor's side of the bus for a room this node runs (the NATS side of `RoomLink`):
 //! its events carried out here for this node's members and published to
 //! `chat.room.<key>.ev` for the others, whispers to the target's node, the room's
-//! snapshot kept for a next owner, and scheduled messages claimed in `chat_fired`
-//! before they are sent.
+//! snapshot and its public lines kept for a next owner, and scheduled messages claimed
+//! in `chat_fired` before they are sent.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,7 +18,8 @@ use super::membership::Membership;
 use super::sequence::Sent;
 use super::whisper::{Outgoing, Whispers};
 use super::wire::{Batch, RoomKey, Whisper, WireEvent};
-use super::{lock, retry, Cluster, LEASE};
+use super::{history, lock, retry, Cluster, LEASE};
+use crate::chat::line::SharedLine;
 use crate::room::schedule::{ScheduleBook, ScheduledMessage};
 use crate::room::{LocalMember, Refused, RoomEvent, RoomLink, RoomSnapshot, RoomState, Sinks};
 
@@ -31,7 +33,8 @@ const SNAPSHOT_EVERY: Duration = Duration::from_millis(250);
 const STORE_AGAIN_AFTER: Duration = Duration::from_millis(500);
 
 /// Writes the room's latest snapshot whenever it changes (a burst of changes is one
-/// write: only the latest is kept), and reports the version written in `kept`.
+/// write: only the latest is kept; one the same as the last written is not written
+/// again), and reports the version written in `kept`.
 async fn keep_snapshots(
     cluster: Arc<Cluster>,
     room: RoomKey,
@@ -40,6 +43,7 @@ async fn keep_snapshots(
     stop: CancellationToken,
 ) {
     let mut written = 0;
+    let mut stored_bytes = Vec::new();
     loop {
         // Anything newer than what is stored (`wait_for` looks at the current value
         // first, so a change made during the pause below is not missed).
@@ -54,6 +58,12 @@ async fn keep_snapshots(
         let Ok(bytes) = serde_json::to_vec(&snapshot) else {
             return;
         };
+        if bytes == stored_bytes {
+            // Only its history changed, which is kept apart.
+            written = version;
+            kept.send_replace(version);
+            continue;
+        }
         // Tried again for a lease; then said, and tried again from the top (the room
         // still has a state to keep), until the room stops here.
         let snapshots = &cluster.snapshots;
@@ -75,6 +85,7 @@ async fn keep_snapshots(
         }
         written = version;
         kept.send_replace(version);
+        stored_bytes = bytes;
         // A while before the next write, unless a change must be stored at once.
         let durable = latest.wait_for(|(v, durable, _)| *v > written && *durable);
         tokio::select! {
@@ -96,6 +107,12 @@ pub(super) struct Link {
     events: String,
     fired: async_nats::jetstream::kv::Store,
     room: String,
+    /// The subject its public lines are kept under.
+    history: String,
+    /// The last public line kept (or found in the room's history when it started here).
+    kept_line: Option<SharedLine>,
+    /// Public lines to keep, after the events they came with.
+    lines_to_keep: Vec<SharedLine>,
     keep: watch::Sender<Versioned>,
     kept: watch::Receiver<u64>,
     /// The batches sent in this run of the room, numbered and the latest kept.
@@ -120,11 +137,12 @@ const KEEP_WAIT: Duration = Duration::from_secs(1);
 impl Link {
     /// The link of `room` over `cluster`, reaching the members `here` and sending
     /// whispers through `whispers`, numbering its batches in `sent`, with its snapshot
-    /// keeper and its tips started (ended by `stop`).
+    /// keeper and its tips started (ended by `stop`). `last_line` is the last line of
+    /// the room's history (kept already).
     pub(super) fn start(
         cluster: &Arc<Cluster>,
         (here, whispers): (&Arc<Membership>, &Arc<Whispers>),
-        room: &RoomKey,
+        (room, last_line): (&RoomKey, Option<SharedLine>),
         sent: Arc<Mutex<Sent>>,
         stop: CancellationToken,
     ) -> Link {
@@ -147,6 +165,9 @@ impl Link {
             events,
             fired: cluster.fired.clone(),
             room: room.name().to_string(),
+            history: room.history(),
+            kept_line: last_line,
+            lines_to_keep: Vec::new(),
             keep,
             kept,
             sent,
@@ -157,10 +178,65 @@ impl Link {
         }
     }
 
+    /// Queues the lines of `history` after the last one kept, to be kept.
+    fn note_new_lines(&mut self, history: &VecDeque<SharedLine>) {
+        let after = first_new_line(history, self.kept_line.as_ref());
+        if after < history.len() {
+            self.lines_to_keep.extend(history.range(after..).cloned());
+            self.kept_line = history.back().cloned();
+        }
+    }
+
     /// Carries out `events` for this node's members of the room.
     fn carry_here(&self, events: Vec<RoomEvent>) -> Vec<Refused> {
         let mirror = self.here.mirror(&self.room_key);
         mirror.map_or_else(Vec::new, |m| m.carry_out(events, &self.here))
+    }
+
+    /// Carries out `events` here, publishes those for the other nodes, and returns the
+    /// members here who could not be handed theirs.
+    async fn carry_events(&self, events: Vec<RoomEvent>) -> Vec<Refused> {
+        let mut wire = Vec::with_capacity(events.len());
+        let mut here = Vec::with_capacity(events.len());
+        for event in events {
+            if let RoomEvent::Whisper {
+                to,
+                from,
+                nick,
+                line,
+            } = event
+            {
+                let whisper = Whisper::new(to, line);
+                self.whispers.send(whisper, &nick, from);
+            } else if let Some(w) = WireEvent::from_event(&event) {
+                wire.push(w);
+                here.push(event);
+            }
+        }
+        if wire.is_empty() {
+            return Vec::new();
+        }
+        // This node's members first, straight from the actor; the others through
+        // NATS (which does not echo them to this node).
+        let refused = self.carry_here(here);
+        let (term, seq) = {
+            let sent = lock(&self.sent);
+            (sent.term(), sent.next())
+        };
+        let batch = Arc::new(Batch {
+            from: self.node.to_string(),
+            term,
+            seq,
+            events: wire,
+        });
+        let payload = serde_json::to_vec(&*batch).unwrap_or_default();
+        let now = tokio::time::Instant::now();
+        lock(&self.sent).push(batch, payload.len(), now);
+        let _ = self
+            .client
+            .publish(self.events.clone(), payload.into())
+            .await;
+        refused
     }
 }
 
@@ -202,10 +278,13 @@ impl RoomLink for Link {
         held: &[ScheduledMessage],
         now: bool,
     ) -> Option<BoxFuture<'_, ()>> {
+        self.note_new_lines(state.history());
         if !std::mem::take(&mut self.dirty) && !now {
             return None;
         }
         let mut snapshot = state.snapshot();
+        // Kept line by line instead (see `carry`).
+        snapshot.history = Vec::new();
         for m in held {
             snapshot.schedules.push(m.clone());
             if let Some(session) = m.author_session {
@@ -225,51 +304,14 @@ impl RoomLink for Link {
     }
 
     fn carry(&mut self) -> Option<BoxFuture<'_, Vec<Refused>>> {
-        if self.outgoing.is_empty() {
+        if self.outgoing.is_empty() && self.lines_to_keep.is_empty() {
             return None;
         }
         let events = std::mem::take(&mut self.outgoing);
+        let lines = std::mem::take(&mut self.lines_to_keep);
         Some(Box::pin(async move {
-            let mut wire = Vec::with_capacity(events.len());
-            let mut here = Vec::with_capacity(events.len());
-            for event in events {
-                if let RoomEvent::Whisper {
-                    to,
-                    from,
-                    nick,
-                    line,
-                } = event
-                {
-                    let whisper = Whisper::new(to, line);
-                    self.whispers.send(whisper, &nick, from);
-                } else if let Some(w) = WireEvent::from_event(&event) {
-                    wire.push(w);
-                    here.push(event);
-                }
-            }
-            if wire.is_empty() {
-                return Vec::new();
-            }
-            // This node's members first, straight from the actor; the others through
-            // NATS (which does not echo them to this node).
-            let refused = self.carry_here(here);
-            let (term, seq) = {
-                let sent = lock(&self.sent);
-                (sent.term(), sent.next())
-            };
-            let batch = Arc::new(Batch {
-                from: self.node.to_string(),
-                term,
-                seq,
-                events: wire,
-            });
-            let payload = serde_json::to_vec(&*batch).unwrap_or_default();
-            let now = tokio::time::Instant::now();
-            lock(&self.sent).push(batch, payload.len(), now);
-            let _ = self
-                .client
-                .publish(self.events.clone(), payload.into())
-                .await;
+            let refused = self.carry_events(events).await;
+            history::publish(&self.client, &self.history, &lines).await;
             refused
         }))
     }
@@ -291,6 +333,14 @@ impl RoomLink for Link {
             (sent, unsure)
         })
     }
+}
+
+/// Where the lines of `history` not kept yet start: after `kept`, the last line kept
+/// (all of them when it is not there: none kept yet, or more lines came than the
+/// history holds).
+fn first_new_line(history: &VecDeque<SharedLine>, kept: Option<&SharedLine>) -> usize {
+    kept.and_then(|kept| history.iter().rposition(|l| Arc::ptr_eq(l, kept)))
+        .map_or(0, |i| i + 1)
 }
 
 /// How often a room's node drops the kept batches that are too old.
@@ -330,5 +380,28 @@ async fn tips(
             .client
             .publish(subject.clone(), payload.into())
             .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chat::line::ChatLine;
+
+    fn lines(n: usize) -> VecDeque<SharedLine> {
+        (0..n)
+            .map(|i| ChatLine::server(format!("line {i}")).shared())
+            .collect()
+    }
+
+    #[test]
+    fn the_lines_after_the_last_kept_are_new() {
+        let history = lines(4);
+        assert_eq!(first_new_line(&history, None), 0);
+        assert_eq!(first_new_line(&history, Some(&history[1])), 2);
+        assert_eq!(first_new_line(&history, Some(&history[3])), 4);
+        // The same words are another line: only the line kept counts.
+        let same_words = ChatLine::server("line 3".to_string()).shared();
+        assert_eq!(first_new_line(&history, Some(&same_words)), 0);
     }
 }

@@ -9,6 +9,7 @@ mod admins;
 mod bans;
 mod bucket;
 mod follow;
+mod history;
 mod link;
 mod membership;
 mod mirror;
@@ -83,6 +84,8 @@ pub struct Cluster {
     pub settings: kv::Store,
     /// Server bans and lasting kick-bans: ban id → [`crate::bans::Ban`].
     pub bans: kv::Store,
+    /// The rooms' public lines (see [`history`]).
+    pub history: jetstream::stream::Stream,
     connected: watch::Receiver<bool>,
     /// Counts the times this node may have missed messages (it reconnected to NATS, or
     /// a subscription overflowed): each is a reason to look for gaps.
@@ -169,6 +172,8 @@ impl Cluster {
             bucket("chat_cluster", None, forever),
             bucket("chat_bans", None, forever),
         )?;
+        let lines = (config.history, replicas);
+        let history = history::open(&setup_js, lines, &urls, buckets_by).await?;
         Ok(Cluster {
             online,
             registered,
@@ -178,6 +183,7 @@ impl Cluster {
             nodes,
             settings,
             bans,
+            history,
             client,
             js,
             node,

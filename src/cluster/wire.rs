@@ -1,7 +1,8 @@
 //! What travels between the nodes of a cluster, as JSON: requests to a room's actor and
 //! its replies, the room's events for the members' nodes, whispers, and the lease that
 //! says where a room runs. Subjects: `chat.room.<key>.in` (to the actor),
-//! `chat.room.<key>.ev` (from it), `chat.whisper.<node key>` (to a node's people).
+//! `chat.room.<key>.ev` (from it), `chat.history.<key>` (its public lines, kept),
+//! `chat.whisper.<node key>` (to a node's people).
 
 use serde::{Deserialize, Serialize};
 
@@ -17,7 +18,9 @@ use crate::room::{Delivery, Entrant, JoinError, Joined, ParticipantId, RoomEvent
 /// 2 added moderation (SPEC §11: codes, bans, a room's rules in its snapshot) and the
 /// personal comforts (SPEC §12: a line carries who sent it (`from`), `/me` lines are a
 /// kind of their own, and a name's claim carries the address and whether they are away).
-pub const WIRE_VERSION: u32 = 2;
+/// Version 3 keeps a room's history in the stream `chat_history` instead of its
+/// snapshot, and a node no longer hears its own messages.
+pub const WIRE_VERSION: u32 = 3;
 
 /// A room as the cluster keys it, worked out once from its name: its look-alike key
 /// (this node's tables of rooms), that key in hex (the buckets' keys, the subjects).
@@ -59,6 +62,11 @@ impl RoomKey {
     /// The subject its actor sends its events on.
     pub fn events(&self) -> String {
         format!("chat.room.{}.ev", self.bucket)
+    }
+
+    /// The subject its history is kept under (see [`super::history`]).
+    pub fn history(&self) -> String {
+        format!("chat.history.{}", self.bucket)
     }
 }
 

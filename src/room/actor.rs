@@ -15,7 +15,7 @@ use super::schedule::{ScheduleBook, ScheduledMessage};
 use super::state::{RoomConfig, RoomState, RoomStats};
 use super::{Clock, Entrant, JoinError, Joined, ParticipantId};
 use crate::bans::{Ban, BanList};
-use crate::chat::line::ChatLine;
+use crate::chat::line::{ChatLine, SharedLine};
 use crate::delivery::Connections;
 use crate::log::LogSink;
 use crate::metrics::{Cut, Metrics, Refusal};
@@ -302,6 +302,11 @@ impl Room {
     /// Everyone's nickname, in join order.
     pub fn names(&self) -> Vec<String> {
         self.state.names()
+    }
+
+    /// The last line of its history.
+    pub fn last_public_line(&self) -> Option<SharedLine> {
+        self.state.history().back().cloned()
     }
 }
 

@@ -50,6 +50,11 @@ pub struct RoomSnapshot {
 }
 
 impl RoomState {
+    /// The room's public lines kept for the welcome, oldest first.
+    pub fn history(&self) -> &VecDeque<SharedLine> {
+        &self.history
+    }
+
     /// The room as a snapshot.
     pub fn snapshot(&self) -> RoomSnapshot {
         let members = self

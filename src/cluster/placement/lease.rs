@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use super::owner::lease_of;
 use super::Placement;
 use crate::cluster::wire::{Lease, RoomKey};
-use crate::cluster::{lock, LEASE, LEASES, RENEW_EVERY};
+use crate::cluster::{history, lock, LEASE, LEASES, RENEW_EVERY};
 use crate::metrics::Held;
 use crate::room::RoomCommand;
 
@@ -215,6 +215,7 @@ async fn end_room(placement: &Arc<Placement>, room: &RoomKey, actor: &mpsc::Send
     // The actor ends (and logs it) once the last sender is gone.
     let _ = actor;
     let _ = placement.cluster.snapshots.purge(room.bucket()).await;
+    history::forget(&placement.cluster, room).await;
     let _ = placement.cluster.leases.purge(room.bucket()).await;
 }
 

@@ -16,9 +16,9 @@ use super::lease::{renew, HeldUntil};
 use super::takeover::take_over;
 use super::Placement;
 use crate::cluster::link::Link;
-use crate::cluster::lock;
 use crate::cluster::sequence::Sent;
 use crate::cluster::wire::{Lease, RoomKey, RoomReply, RoomRequest};
+use crate::cluster::{history, lock};
 use crate::room::{run_actor, EnterError, JoinError, Room, RoomCommand};
 
 /// A room this node runs.
@@ -95,6 +95,8 @@ pub(in crate::cluster) async fn make_if_missing(
         .await
     {
         Ok(revision) => {
+            // A room of this name that ended may have left lines behind.
+            history::forget(&placement.cluster, room).await;
             let state_room = placement
                 .maker
                 .room(room.name(), made_by_join, Default::default());
@@ -142,7 +144,13 @@ pub(super) async fn run(
     let stop = CancellationToken::new();
     let sent = Arc::new(Mutex::new(Sent::new(revision)));
     let reach = (&placement.here, &placement.whispers);
-    let link = Link::start(cluster, reach, &key, sent.clone(), stop.clone());
+    let link = Link::start(
+        cluster,
+        reach,
+        (&key, room.last_public_line()),
+        sent.clone(),
+        stop.clone(),
+    );
     let mut room = room.linked(Box::new(link));
     if let Some(gone) = taken_over {
         placement.maker.metrics.takeovers.inc();

@@ -16,7 +16,7 @@ use crate::chat::room_name::RoomName;
 use crate::cluster::bucket::Removed;
 use crate::cluster::nodes::GRACE;
 use crate::cluster::wire::{Lease, RoomKey};
-use crate::cluster::{key_of, name_of};
+use crate::cluster::{history, key_of, name_of};
 use crate::room::{RoomSnapshot, RoomState};
 
 /// Takes over the room with key `room_key` from its snapshot, if it has one and nobody
@@ -34,7 +34,7 @@ pub(super) async fn take_over(placement: &Arc<Placement>, room_key: &str) -> boo
     let Ok(Some(saved)) = placement.cluster.snapshots.get(&key).await else {
         return false;
     };
-    let Ok(saved) = serde_json::from_slice::<RoomSnapshot>(&saved) else {
+    let Ok(mut saved) = serde_json::from_slice::<RoomSnapshot>(&saved) else {
         tracing::warn!(room = room_key, "a damaged room snapshot was skipped");
         return false;
     };
@@ -55,6 +55,12 @@ pub(super) async fn take_over(placement: &Arc<Placement>, room_key: &str) -> boo
         return false;
     }
     let maker = &placement.maker;
+    // Its history is kept apart (a snapshot of an earlier version carries its own).
+    let keys = RoomKey::of(&name);
+    let lines = history::read(&placement.cluster, &keys, maker.config().history).await;
+    if !lines.is_empty() {
+        saved.history = lines;
+    }
     let now = crate::room::Now {
         wall: maker.clock.now(),
         instant: maker.clock.instant(),
@@ -70,7 +76,7 @@ pub(super) async fn take_over(placement: &Arc<Placement>, room_key: &str) -> boo
         .collect();
     let room = maker.restored(state);
     let leased = (revision, HeldUntil::written_at(sent));
-    run(placement, RoomKey::of(&name), room, leased, Some(gone)).await;
+    run(placement, keys, room, leased, Some(gone)).await;
     true
 }
 

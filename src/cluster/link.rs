@@ -11,7 +11,7 @@ use std::time::Duration;
 use async_nats::jetstream::kv::CreateErrorKind;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::membership::Membership;
@@ -107,8 +107,8 @@ pub(super) struct Link {
     events: String,
     fired: async_nats::jetstream::kv::Store,
     room: String,
-    /// The subject its public lines are kept under.
-    history: String,
+    /// Where its public lines go to be kept.
+    history: mpsc::Sender<SharedLine>,
     /// The last public line kept (or found in the room's history when it started here).
     kept_line: Option<SharedLine>,
     /// Public lines to keep, after the events they came with.
@@ -165,7 +165,7 @@ impl Link {
             events,
             fired: cluster.fired.clone(),
             room: room.name().to_string(),
-            history: room.history(),
+            history: history::keeper(cluster.client.clone(), room.history()),
             kept_line: last_line,
             lines_to_keep: Vec::new(),
             keep,
@@ -311,7 +311,11 @@ impl RoomLink for Link {
         let lines = std::mem::take(&mut self.lines_to_keep);
         Some(Box::pin(async move {
             let refused = self.carry_events(events).await;
-            history::publish(&self.client, &self.history, &lines).await;
+            for line in lines {
+                if self.history.try_send(line).is_err() {
+                    tracing::debug!(room = %self.room, "a line was not kept: too many waiting");
+                }
+            }
             refused
         }))
     }

@@ -15,7 +15,7 @@ async fn the_next_node_shows_the_newest_lines_in_order() {
     let (mut n1, port1) = cluster::spawn_node(&nats, "n1", &dir.path().join("n1")).await;
     let n2 = cluster::node(&nats, "n2", &|_| {}).await;
     // #lobby is made on n1; the history holds 20 lines (the default)
-    let mut alice = TestClient::joined(port1, "alice").await;
+    let alice = TestClient::joined(port1, "alice").await;
     let mut bob = TestClient::joined(n2.port(), "bob").await;
     for i in 1..=25 {
         alice.send_line(&format!("line {i}.")).await;

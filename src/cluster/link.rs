@@ -405,7 +405,7 @@ mod tests {
         assert_eq!(first_new_line(&history, Some(&history[1])), 2);
         assert_eq!(first_new_line(&history, Some(&history[3])), 4);
         // The same words are another line: only the line kept counts.
-        let same_words = ChatLine::server("line 3".to_string()).shared();
+        let same_words = ChatLine::server("line 3").shared();
         assert_eq!(first_new_line(&history, Some(&same_words)), 0);
     }
 }

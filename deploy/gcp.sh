@@ -121,7 +121,8 @@ if [ -n "$binary_url" ]; then
   printf '%s' "$binary_url" >"$meta/ssh-chatroom-binary-url"
   metadata+=",ssh-chatroom-binary-url=$meta/ssh-chatroom-binary-url"
 else
-  # What the build needs: tests, docs, scripts and deploy/ stay out, and of the other
+  # What the build needs: tests (the unit tests' own files too: a release build never
+  # reads a `#[cfg(test)]` module), docs, scripts and deploy/ stay out, and of the other
   # workspace members (bench, testkit) only what cargo reads to load the workspace (their
   # manifests and entry files). One metadata value may hold 256 KB: xz, not gzip (a fifth
   # smaller).
@@ -131,7 +132,8 @@ else
       | grep -vx -e bench/src/main.rs -e testkit/src/lib.rs
   )
   git -C "$repo" archive --format=tar HEAD -- . ':(exclude)tests' ':(exclude)deploy' \
-    ':(exclude)*.md' ':(exclude)bench/tests' ':(exclude)scripts' "${members[@]}" \
+    ':(exclude)*.md' ':(exclude)bench/tests' ':(exclude)scripts' \
+    ':(exclude,glob)src/**/*tests.rs' "${members[@]}" \
     | xz -9e | base64 -w0 >"$meta/ssh-chatroom-source"
   size=$(wc -c <"$meta/ssh-chatroom-source")
   [ "$size" -le 256000 ] || die "source archive is $size bytes, over the metadata limit; use --binary-url"

@@ -2,12 +2,14 @@
 # ssh-chatroom against the floor of its stack (issue 21): the same `bench` runs against a
 # fresh lone server of SERVER_BINARY and against `bench floor` (a bare russh relay), one
 # after the other, so both see the same machine. Runs: the 10-user room at 5 lines/s,
-# the 1,000-user room at 50 lines/s, 1,000 setups with 20 in flight (curve25519, what
+# the 1,000-user room at 50 lines/s, 1,000 rooms of 10 at one line per room per second
+# (the floor relays within each room entered by name), 1,000 setups with 20 in flight (curve25519, what
 # OpenSSH 9 negotiates) and RSS per idle session at SESSIONS. Each server is fresh for
 # each run (RSS per session is only meaningful on a fresh process). Prints one JSON line
 # per run, prefixed by `floor` or `ours`. Usage (after `cargo build --release`):
 #   scripts/floor-bench.sh [SERVER_BINARY] [SESSIONS] [RUNS...]
-# RUNS: any of room10 room1000 setup idle (default: all four). See BENCHMARKS.md.
+# RUNS: any of room10 room1000 rooms1000 setup idle (default: all but rooms1000). See
+# BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(realpath "${1:-target/release/ssh-chatroom}")
@@ -46,6 +48,8 @@ for run in "${runs[@]}"; do
       room10) args=(fanout --users 10 --senders 10 --messages 300 --rate 5 --threads 1) ;;
       room1000) args=(fanout --users 1000 --senders 50 --messages 1500 --rate 50
         --drain-timeout 30) ;;
+      rooms1000) args=(fanout --users 10000 --rooms 1000 --senders 1000 --messages 60000
+        --rate 1000 --connect-concurrency 50 --drain-timeout 30) ;;
       setup) args=(connect --sessions 1000 --concurrency 20 --kex curve25519) ;;
       idle) args=(connect --sessions "$sessions" --concurrency 100 --settle 5
         --welcome-timeout 120) ;;

@@ -7,7 +7,7 @@
 
 lone_server() {
   "$1" --listen 127.0.0.1:0 --capacity 20000 --message-rate 0 --max-conns-per-ip 0 \
-    --max-handshakes 0 --no-user-logs --log-dir "$2" --data-dir "$2" \
+    --max-handshakes 0 --max-rooms 2000 --no-user-logs --log-dir "$2" --data-dir "$2" \
     --host-key "$3" --timezone UTC >"$2/out" 2>/dev/null &
   # shellcheck disable=SC2034 # for the caller
   pid=$!

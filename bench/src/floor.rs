@@ -1,6 +1,8 @@
 //! `bench floor`: the floor of this stack (issue 21). A minimal russh server that relays
-//! each line a session types to every session, the typist's own included, as
-//! `NAME >> LINE`, and does nothing else: no room, no line editor, no log, no limits.
+//! each line a session types to every session of its group, the typist's own included,
+//! as `NAME >> LINE`, and does nothing else: no room, no line editor, no log, no limits.
+//! A shell joins the one big group; an exec request (`ssh host NAME`, what `bench
+//! fanout --rooms` sends) joins the group of that name, so many rooms have a floor too.
 //! ssh-chatroom's figures are reported as ratios to what `bench fanout` measures
 //! against it on the same machine in the same run. Not a server for people: a client
 //! that stops reading stalls everyone (the relay awaits each write).
@@ -24,8 +26,8 @@ pub struct FloorArgs {
     pub listen: SocketAddr,
 }
 
-/// Everyone connected: where to write to them.
-type Everyone = Arc<Mutex<HashMap<usize, (Handle, ChannelId)>>>;
+/// Everyone connected, by group: where to write to them.
+type Everyone = Arc<Mutex<HashMap<String, HashMap<usize, (Handle, ChannelId)>>>>;
 
 /// Serves until killed; prints `floor listening on ADDR` once it listens.
 ///
@@ -67,24 +69,52 @@ impl russh::server::Server for Floor {
         Relay {
             id: self.next,
             name: String::new(),
+            group: None,
+            channel: None,
             everyone: self.everyone.clone(),
             pending: Vec::new(),
         }
     }
 }
 
-/// One session: its name and the part of a line typed so far.
+/// One session: its name, its group once it has one, where to write to it, and the
+/// part of a line typed so far.
 struct Relay {
     id: usize,
     name: String,
+    group: Option<String>,
+    channel: Option<(Handle, ChannelId)>,
     everyone: Everyone,
     pending: Vec<u8>,
 }
 
+impl Relay {
+    /// Joins `group` and says welcome.
+    fn join(&mut self, group: String, channel: ChannelId, session: &mut Session) {
+        session.channel_success(channel).ok();
+        if let Some(writer) = self.channel.clone() {
+            let mut everyone = self.everyone.lock().unwrap_or_else(|e| e.into_inner());
+            everyone
+                .entry(group.clone())
+                .or_default()
+                .insert(self.id, writer);
+        }
+        self.group = Some(group);
+        let welcome = format!("Welcome to the floor, {}!\r\n", self.name);
+        session.data(channel, welcome.into_bytes()).ok();
+    }
+}
+
 impl Drop for Relay {
     fn drop(&mut self) {
+        let Some(group) = &self.group else { return };
         let mut everyone = self.everyone.lock().unwrap_or_else(|e| e.into_inner());
-        everyone.remove(&self.id);
+        if let Some(members) = everyone.get_mut(group) {
+            members.remove(&self.id);
+            if members.is_empty() {
+                everyone.remove(group);
+            }
+        }
     }
 }
 
@@ -106,10 +136,7 @@ impl russh::server::Handler for Relay {
         reply: ChannelOpenHandle,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
-        {
-            let mut everyone = self.everyone.lock().unwrap_or_else(|e| e.into_inner());
-            everyone.insert(self.id, (session.handle(), channel.id()));
-        }
+        self.channel = Some((session.handle(), channel.id()));
         reply.accept().await;
         // Its data also reaches `data()`; unread, it would stall the connection.
         drop(channel);
@@ -121,9 +148,17 @@ impl russh::server::Handler for Relay {
         channel: ChannelId,
         session: &mut Session,
     ) -> Result<(), Self::Error> {
-        session.channel_success(channel)?;
-        let welcome = format!("Welcome to the floor, {}!\r\n", self.name);
-        session.data(channel, welcome.into_bytes())?;
+        self.join(String::new(), channel, session);
+        Ok(())
+    }
+
+    async fn exec_request(
+        &mut self,
+        channel: ChannelId,
+        data: &[u8],
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.join(String::from_utf8_lossy(data).into_owned(), channel, session);
         Ok(())
     }
 
@@ -158,7 +193,8 @@ impl russh::server::Handler for Relay {
             let out = format!("{} >> {text}\r\n", self.name).into_bytes();
             let everyone: Vec<(Handle, ChannelId)> = {
                 let everyone = self.everyone.lock().unwrap_or_else(|e| e.into_inner());
-                everyone.values().cloned().collect()
+                let group = self.group.as_ref().and_then(|g| everyone.get(g));
+                group.map_or_else(Vec::new, |m| m.values().cloned().collect())
             };
             for (handle, channel) in everyone {
                 let _ = handle.data(channel, out.clone()).await;

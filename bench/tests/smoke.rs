@@ -2,7 +2,7 @@
 //! cannot rot: a small fanout and a small connect run against an in-process server;
 //! the same spread over two separate servers started by the test (not a cluster: each
 //! room stays on one of them); and `takeover` against one server, killing a stand-in
-//! process instead of a node.
+//! process instead of a node; and `bench floor`, the bare relay, one room and many.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -271,4 +271,69 @@ fn takeover_against_one_server_recovers_at_once() {
     assert_eq!(report["partial_after"], 0, "{report}");
     let recovery = report["recovery_ms"].as_f64().expect("recovery_ms");
     assert!(recovery < 2000.0, "{report}");
+}
+
+/// `bench floor` as a child process, killed when dropped.
+struct Floor(std::process::Child, String);
+
+impl Floor {
+    fn start() -> Floor {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_bench"))
+            .args(["floor", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("bench floor starts");
+        let stdout = child.stdout.take().expect("its stdout");
+        let mut first = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut first)
+            .expect("it says where it listens");
+        let addr = first
+            .trim()
+            .rsplit(' ')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        assert!(first.starts_with("floor listening on "), "{first:?}");
+        Floor(child, addr)
+    }
+}
+
+impl Drop for Floor {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The floor relays a line to everyone, or, entered by room name, to that room only.
+#[test]
+fn the_floor_relays_to_everyone_or_to_a_room() {
+    let floor = Floor::start();
+    let fanout = |users: &str, rooms: &str, senders: &str, messages: &str| {
+        bench(&[
+            "fanout",
+            "--addr",
+            &floor.1,
+            "--users",
+            users,
+            "--rooms",
+            rooms,
+            "--senders",
+            senders,
+            "--messages",
+            messages,
+            "--rate",
+            "100",
+            "--drain-timeout",
+            "20",
+        ])
+    };
+    let everyone = fanout("4", "1", "2", "10");
+    assert_eq!(everyone["expected"], 40, "{everyone}");
+    assert_eq!(everyone["delivered"], 40, "{everyone}");
+    let rooms = fanout("6", "3", "3", "12");
+    assert_eq!(rooms["expected"], 24, "12 lines × 2 in each room: {rooms}");
+    assert_eq!(rooms["delivered"], 24, "{rooms}");
+    assert_eq!(rooms["unmatched"], 0, "nothing from another room: {rooms}");
+    assert_eq!(rooms["duplicates"], 0, "{rooms}");
 }

@@ -23,6 +23,7 @@ mod retry;
 mod rooms;
 mod sequence;
 pub mod setup;
+mod snapshots;
 mod stop;
 mod whisper;
 mod wire;

@@ -37,6 +37,7 @@ pub struct RoomSnapshot {
     pub name: String,
     pub creator_is_admin: bool,
     pub members: Vec<SavedMember>,
+    /// Empty where the history is kept apart (a cluster's, from wire version 3).
     pub history: Vec<SharedLine>,
     pub bans: Vec<Ban>,
     pub schedules: Vec<ScheduledMessage>,
@@ -57,6 +58,14 @@ impl RoomState {
 
     /// The room as a snapshot.
     pub fn snapshot(&self) -> RoomSnapshot {
+        RoomSnapshot {
+            history: self.history.iter().cloned().collect(),
+            ..self.snapshot_without_history()
+        }
+    }
+
+    /// The room as a snapshot, its history left out (a cluster keeps that line by line).
+    pub fn snapshot_without_history(&self) -> RoomSnapshot {
         let members = self
             .members
             .iter()
@@ -73,7 +82,7 @@ impl RoomState {
             name: self.config.name.clone(),
             creator_is_admin: self.config.creator_is_admin,
             members,
-            history: self.history.iter().cloned().collect(),
+            history: Vec::new(),
             bans: self.bans.clone(),
             rules: self.rules.clone(),
             schedules: self.schedules.items().to_vec(),
